@@ -1,0 +1,96 @@
+# tungate - see README.md. `make` builds the static binary ./tungate.
+.SUFFIXES:
+
+VERSION   := 0.1.0
+CC        ?= cc
+LIBDIR    := /usr/lib/x86_64-linux-gnu
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -DTG_VERSION='"$(VERSION)"' \
+	     -fstack-protector-strong -Icmd -Itransport -Inat -Idns -Itun $(WARN)
+CFLAGS    ?= -O2 -g
+ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
+SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	     -fno-sanitize-recover=undefined
+
+COMMON_SRC    := cmd/log.c cmd/prefix.c
+TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
+		 transport/stdio.c transport/exec.c
+NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
+		 nat/icmp.c nat/tcp.c nat/policy.c
+TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
+		 tun/discover.c
+DNS_SRC       :=
+CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/inside.c
+# only in the static link: the dynamic libssh brings the real GSSAPI
+STATIC_SRC    := cmd/gssapi_stub.c
+SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
+HDR := $(wildcard cmd/*.h transport/*.h nat/*.h tun/*.h dns/*.h)
+
+STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
+		$(LIBDIR)/libssl.a $(LIBDIR)/libcrypto.a $(LIBDIR)/libz.a
+DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
+
+UNIT_COMMON    := test/unit/prefix
+UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link
+UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy
+UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT)
+
+all: tungate
+
+tungate: $(SRC) $(STATIC_SRC) $(HDR) Makefile
+	$(CC) $(ALLCFLAGS) -static -o $@ $(SRC) $(STATIC_SRC) $(STATIC_LIBS) \
+		-lpthread -ldl
+
+tungate-asan: $(SRC) $(HDR) Makefile
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $(SRC) $(DYNAMIC_LIBS) -lpthread
+
+asan: tungate-asan
+
+# Unit tests: cmocka, linked against the sources of the module they test,
+# built twice: plain (test/unit/NAME) and under the sanitizers (NAME-asan).
+define unit_rules
+$(1): $(1).c $(2) $$(HDR) Makefile
+	$$(CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka
+$(1)-asan: $(1).c $(2) $$(HDR) Makefile
+	$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka
+endef
+$(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
+$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC))))
+$(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
+
+unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
+	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \
+		echo "== $$t"; ./$$t || fail=1; done; exit $$fail
+
+e2e: tungate tungate-asan
+	test/e2e/run.sh ./tungate ./tungate-asan
+
+# Installs every build and test dependency that is missing (Debian 12).
+DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
+	zlib1g-dev libcmocka-dev iproute2 iputils-ping socat curl iperf3 \
+	dnsutils ldnsutils openssh-server openssh-client file util-linux \
+	procps python3 psmisc
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p \
+		2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: deps
+	$(MAKE) tungate tungate-asan
+	$(MAKE) unit
+	test/e2e/run.sh ./tungate ./tungate-asan
+
+demo: deps tungate
+	test/demo.sh ./tungate
+
+clean:
+	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
+
+.PHONY: all asan unit e2e deps test demo clean

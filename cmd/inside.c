@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inside.c - `tungate inside`: the container's side (Linux, root).
+ *
+ * Theory of operation: the stream is stdin/stdout. Nothing is touched
+ * until the outside's CONFIG frame arrives: then leftovers of an earlier
+ * run that died are removed (state file), the TUN device is created and
+ * the policy routing installed (tun/), and READY goes back. From then on
+ * packets read from the TUN device are written straight into the link's
+ * write buffer (tp_link_reserve, no copy), up to a batch per wake-up, and
+ * PACKET frames are written to the TUN device from the link's read buffer.
+ * When the stream is congested the TUN device is no longer polled, so the
+ * kernel's queue, not ours, absorbs the burst.
+ *
+ * Every exit path (goodbye, EOF, a signal, an error) goes through
+ * stop_begin() and then inside_cleanup(), which removes what tun_install()
+ * added, by its own identity, before the device is closed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "link.h"
+#include "log.h"
+#include "stream.h"
+#include "tun.h"
+#include "tungate.h"
+
+#define TUN_BATCH 64
+
+struct inside {
+	uv_loop_t *loop;
+	const struct tg_opts *o;
+	struct tp_link *link;
+	struct tp_config cfg;
+	struct tun_state *st;
+	char ifname[IFNAMSIZ];
+	int tun_fd;
+	uv_poll_t tun_poll;
+	bool poll_init, polling, configured, stopping, link_down;
+	uv_signal_t sig[3];
+	int exit_code;
+	char why[512];
+	uint64_t tun_write_drops;
+};
+
+static void inside_cleanup(struct inside *s)
+{
+	int r;
+
+	if (s->poll_init && !uv_is_closing((uv_handle_t *)&s->tun_poll))
+		uv_close((uv_handle_t *)&s->tun_poll, NULL);
+	if (s->st) {
+		r = tun_uninstall(s->st);
+		s->st = NULL;
+		if (r < 0)
+			tg_warn("removing the routes of %s: %s", s->ifname,
+				strerror(-r));
+		else
+			tg_info("removed the routes and rules of %s",
+				s->ifname);
+	}
+	if (s->tun_fd >= 0) {
+		close(s->tun_fd);
+		s->tun_fd = -1;
+	}
+}
+
+static void finish(struct inside *s)
+{
+	inside_cleanup(s);
+	if (s->link) {
+		tp_link_close(s->link);
+		s->link = NULL;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
+			uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
+static void stop_begin(struct inside *s, int code, const char *why)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	if (code && !s->exit_code) {
+		s->exit_code = code;
+		snprintf(s->why, sizeof(s->why), "%s", why);
+	}
+	/* routes first: from here on the container routes as before */
+	inside_cleanup(s);
+	if (s->link && !s->link_down)
+		tp_link_goodbye(s->link, code != 0,
+				code ? why : "the inside is stopping");
+	else
+		finish(s);
+}
+
+static void tun_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct inside *s = h->data;
+	uint32_t mtu = s->cfg.mtu;
+
+	if (status < 0) {
+		stop_begin(s, TG_EXIT_FAIL, "the TUN device failed");
+		return;
+	}
+	for (int i = 0; i < TUN_BATCH; i++) {
+		uint8_t *p = tp_link_reserve(s->link, mtu);
+		ssize_t n;
+
+		if (!p) {
+			/* stream full: let the kernel queue hold packets */
+			uv_poll_stop(h);
+			s->polling = false;
+			return;
+		}
+		n = read(s->tun_fd, p, mtu);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		tp_link_commit(s->link, TP_F_PACKET, (size_t)n);
+	}
+}
+
+static void drain_cb(struct tp_link *l)
+{
+	struct inside *s = tp_link_data(l);
+
+	if (s->poll_init && !s->polling && !s->stopping) {
+		uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
+		s->polling = true;
+	}
+}
+
+static void write_tun(struct inside *s, const uint8_t *pkt, size_t len)
+{
+	if (s->tun_fd < 0)
+		return;
+	/* a full TUN queue drops, as a congested router would: TCP recovers */
+	if (write(s->tun_fd, pkt, len) < 0) {
+		s->tun_write_drops++;
+		tg_trace("TUN write of %zu bytes: %s", len, strerror(errno));
+	}
+}
+
+static void warn_cb(void *arg, const char *line)
+{
+	(void)arg;
+	tg_warn("%s", line);
+}
+
+/* flags given to the inside win over the outside's offer */
+static void apply_overrides(struct inside *s)
+{
+	const struct tg_opts *o = s->o;
+	struct tp_config *c = &s->cfg;
+
+	if (o->mtu)
+		c->mtu = o->mtu;
+	if (o->dns >= 0)
+		c->dns = o->dns;
+	if (o->routes_given) {
+		c->route_default = o->route_default;
+		c->n_routes = o->n_routes;
+		memcpy(c->routes, o->routes, o->n_routes * sizeof(o->routes[0]));
+	}
+	if (o->tun4_given)
+		memcpy(c->tun4, o->tun4, 4);
+	if (o->tun6_given)
+		memcpy(c->tun6, o->tun6, 16);
+	if (o->dns4_given)
+		memcpy(c->dns4, o->dns4, 4);
+	if (o->dns6_given)
+		memcpy(c->dns6, o->dns6, 16);
+}
+
+static int errno_hint(int r, char *why, size_t cap, const char *what)
+{
+	const char *hint = "";
+
+	if (r == -EPERM || r == -EACCES)
+		hint = ": run the inside as root (sudo -n tungate inside "
+		       "--stdio)";
+	else if (r == -ENOENT)
+		hint = ": /dev/net/tun is missing (docker run --device "
+		       "/dev/net/tun --cap-add NET_ADMIN)";
+	else if (r == -EEXIST)
+		hint = ": another tungate may be running; pick --tun NAME, "
+		       "--table N and --pref N";
+	snprintf(why, cap, "%s: %s%s", what, strerror(-r), hint);
+	return r;
+}
+
+static int bring_up(struct inside *s, char *why, size_t cap)
+{
+	struct tun_plan plan = { 0 };
+	int removed = 0, r;
+	char what[96];
+
+	r = tun_recover(s->o->tun_name, &removed);
+	if (r < 0)
+		return errno_hint(r, why, cap, "cannot clean up an earlier run");
+	if (removed)
+		tg_warn("removed %d leftover item%s of an earlier run that "
+			"did not clean up",
+			removed, removed == 1 ? "" : "s");
+	r = tun_open(s->o->tun_name, s->ifname, &s->tun_fd);
+	snprintf(what, sizeof(what), "cannot create TUN device %s",
+		 s->o->tun_name);
+	if (r < 0)
+		return errno_hint(r, why, cap, what);
+	plan.ifname = s->ifname;
+	plan.mtu = s->cfg.mtu;
+	memcpy(plan.addr4, s->cfg.tun4, 4);
+	memcpy(plan.addr6, s->cfg.tun6, 16);
+	memcpy(plan.dns4, s->cfg.dns4, 4);
+	memcpy(plan.dns6, s->cfg.dns6, 16);
+	plan.route_default = s->cfg.route_default;
+	plan.routes = s->cfg.routes;
+	plan.n_routes = s->cfg.n_routes;
+	plan.keep = s->o->keep;
+	plan.n_keep = s->o->n_keep;
+	plan.table = s->o->table;
+	plan.pref = s->o->pref;
+	r = tun_install(&plan, warn_cb, s, &s->st);
+	snprintf(what, sizeof(what), "cannot install the routes of %s",
+		 s->ifname);
+	if (r < 0)
+		return errno_hint(r, why, cap, what);
+	return 0;
+}
+
+static void on_config(struct inside *s, const uint8_t *data, size_t len)
+{
+	char why[400], ready[200];
+	int r;
+
+	if (s->configured) {
+		tg_debug("ignoring a second CONFIG frame");
+		return;
+	}
+	s->configured = true;
+	if (tp_config_decode(&s->cfg, data, len) < 0) {
+		stop_begin(s, TG_EXIT_FAIL,
+			   "the outside's configuration is malformed: use the "
+			   "same tungate version on both sides");
+		return;
+	}
+	apply_overrides(s);
+	r = bring_up(s, why, sizeof(why));
+	if (r < 0) {
+		stop_begin(s, TG_EXIT_FAIL, why);
+		return;
+	}
+	uv_poll_init(s->loop, &s->tun_poll, s->tun_fd);
+	s->tun_poll.data = s;
+	s->poll_init = true;
+	uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
+	s->polling = true;
+	snprintf(ready, sizeof(ready), "%s up, mtu %u, %zu route%s%s",
+		 s->ifname, s->cfg.mtu, tun_installed_routes(s->st),
+		 tun_installed_routes(s->st) == 1 ? "" : "s",
+		 s->cfg.route_default ? " (default)" : "");
+	tg_info("%s", ready);
+	tp_link_send(s->link, TP_F_READY, ready, strlen(ready));
+}
+
+static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
+		     size_t len)
+{
+	struct inside *s = tp_link_data(l);
+
+	if (s->stopping)
+		return;
+	if (type == TP_F_PACKET)
+		write_tun(s, data, len);
+	else if (type == TP_F_CONFIG)
+		on_config(s, data, len);
+	else
+		tg_debug("ignoring frame type %u from the outside", type);
+}
+
+static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
+{
+	tg_debug("connected to the outside (tungate %s)", peer->version);
+}
+
+static void down_cb(struct tp_link *l, int err, const char *why)
+{
+	struct inside *s = tp_link_data(l);
+
+	s->link_down = true;
+	if (s->stopping) {
+		finish(s);
+		return;
+	}
+	if (err)
+		tg_warn("%s", why);
+	else
+		tg_info("%s", why);
+	/* the outside going away is the inside's normal end */
+	stop_begin(s, err && !s->configured ? TG_EXIT_FAIL : TG_EXIT_OK, why);
+}
+
+static const struct tp_link_ops link_ops = {
+	.hello_cb = hello_cb,
+	.frame_cb = frame_cb,
+	.drain_cb = drain_cb,
+	.down_cb = down_cb,
+};
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct inside *s = h->data;
+
+	tg_info("stopping on %s", strsignal(signum));
+	stop_begin(s, TG_EXIT_OK, NULL);
+}
+
+int tg_inside_run(const struct tg_opts *o)
+{
+	static struct inside s; /* large: the config's route array */
+	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct tp_link_opts lo = {
+		.role = TP_ROLE_INSIDE,
+		.timeout_ms = o->timeout_ms,
+		.peer_name = "outside",
+	};
+	uv_stream_t *in, *out;
+	uv_loop_t loop;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.loop = &loop;
+	s.tun_fd = -1;
+	if (uv_loop_init(&loop) < 0) {
+		tg_err("cannot start the event loop");
+		return TG_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		uv_signal_init(&loop, &s.sig[i]);
+		s.sig[i].data = &s;
+		uv_signal_start(&s.sig[i], signal_cb, signums[i]);
+	}
+	r = tp_stdio_open(&loop, &in, &out);
+	if (r < 0) {
+		snprintf(s.why, sizeof(s.why),
+			 "--stdio: cannot use stdin/stdout as the stream: %s",
+			 uv_strerror(r));
+		s.exit_code = TG_EXIT_FAIL;
+		s.stopping = true;
+		finish(&s);
+	} else {
+		s.link = tp_link_new(&loop, in, out, &link_ops, &lo, &s);
+		if (!s.link || tp_link_start(s.link) < 0) {
+			s.link_down = true;
+			stop_begin(&s, TG_EXIT_FAIL, "cannot start the stream");
+		}
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	inside_cleanup(&s);
+	if (uv_loop_close(&loop) != 0)
+		tg_debug("event loop closed with handles still open");
+	if (s.tun_write_drops)
+		tg_info("%llu packets dropped: the TUN queue was full",
+			(unsigned long long)s.tun_write_drops);
+	if (s.exit_code && s.why[0])
+		tg_err("%s", s.why);
+	return s.exit_code;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - `tungate MODE ...`: picks the mode and runs it.
+ */
+#include <ldns/ldns.h>
+#include <libssh/libssh.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "log.h"
+#include "opts.h"
+#include "tungate.h"
+
+static int print_version(void)
+{
+	printf("tungate %s (protocol %d; libuv %s, libssh %s, ldns %s, %s)\n",
+	       TG_VERSION, TP_PROTO_VERSION, uv_version_string(),
+	       ssh_version(0), ldns_version(), OpenSSL_version(OPENSSL_VERSION));
+	return TG_EXIT_OK;
+}
+
+static int run_mode(bool inside, int argc, char **argv)
+{
+	static struct tg_opts o; /* large: prefix arrays */
+	int r = tg_opts_parse(&o, inside, argc, argv);
+
+	if (r == TG_PARSE_EXIT)
+		return TG_EXIT_OK;
+	if (r != TG_PARSE_OK)
+		return TG_EXIT_USAGE;
+	tg_log_init(o.log_level, inside ? "inside" : "outside");
+	return inside ? tg_inside_run(&o) : tg_outside_run(&o);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : NULL;
+
+	/* a closed stream must be an error return, not a fatal signal */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!mode) {
+		tg_usage_main();
+		return TG_EXIT_USAGE;
+	}
+	if (!strcmp(mode, "--help") || !strcmp(mode, "-h") ||
+	    !strcmp(mode, "help")) {
+		tg_usage_main();
+		return TG_EXIT_OK;
+	}
+	if (!strcmp(mode, "version") || !strcmp(mode, "--version"))
+		return print_version();
+	if (!strcmp(mode, "outside"))
+		return run_mode(false, argc - 1, argv + 1);
+	if (!strcmp(mode, "inside"))
+		return run_mode(true, argc - 1, argv + 1);
+	if (!strcmp(mode, "status")) {
+		fprintf(stderr, "tungate status: not implemented yet\n");
+		return TG_EXIT_USAGE;
+	}
+	fprintf(stderr,
+		"tungate: unknown command '%s' (use outside, inside, status, "
+		"version; see tungate --help)\n",
+		mode);
+	return TG_EXIT_USAGE;
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.c - command-line parsing for both modes.
+ *
+ * Every usage error is one line on stderr that names the flag and says
+ * where help is; the caller exits 2. Values are checked here, so the
+ * programs behind can trust them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "opts.h"
+
+enum {
+	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
+	O_ALLOW, O_MTU, O_TIMEOUT, O_TUN_ADDR, O_DNS_ADDR, O_TUN, O_KEEP,
+	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
+	O_HELP,
+};
+
+static const struct option outside_longopts[] = {
+	{ "stdio", no_argument, NULL, O_STDIO },
+	{ "exec", required_argument, NULL, O_EXEC },
+	{ "ssh", required_argument, NULL, O_SSH },
+	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
+	{ "route", required_argument, NULL, O_ROUTE },
+	{ "dns", no_argument, NULL, O_DNS },
+	{ "no-dns", no_argument, NULL, O_NO_DNS },
+	{ "allow", required_argument, NULL, O_ALLOW },
+	{ "mtu", required_argument, NULL, O_MTU },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
+	{ "dns-addr", required_argument, NULL, O_DNS_ADDR },
+	{ "max-udp-flows", required_argument, NULL, O_MAX_UDP },
+	{ "max-icmp-flows", required_argument, NULL, O_MAX_ICMP },
+	{ "max-tcp-flows", required_argument, NULL, O_MAX_TCP },
+	{ "udp-idle", required_argument, NULL, O_UDP_IDLE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option inside_longopts[] = {
+	{ "stdio", no_argument, NULL, O_STDIO },
+	{ "tun", required_argument, NULL, O_TUN },
+	{ "mtu", required_argument, NULL, O_MTU },
+	{ "route", required_argument, NULL, O_ROUTE },
+	{ "dns", no_argument, NULL, O_DNS },
+	{ "no-dns", no_argument, NULL, O_NO_DNS },
+	{ "keep", required_argument, NULL, O_KEEP },
+	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
+	{ "dns-addr", required_argument, NULL, O_DNS_ADDR },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "table", required_argument, NULL, O_TABLE },
+	{ "pref", required_argument, NULL, O_PREF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void tg_usage_main(void)
+{
+	printf("tungate %s - make this machine the network gateway of a remote "
+	       "container\n\n"
+	       "usage:\n"
+	       "  tungate outside (--ssh DEST | --exec CMD | --stdio) "
+	       "[options]\n"
+	       "  tungate inside --stdio [options]\n"
+	       "  tungate status [--json] [--watch]\n"
+	       "  tungate version\n\n"
+	       "`tungate outside --help` and `tungate inside --help` list the "
+	       "options.\n",
+	       TG_VERSION);
+}
+
+void tg_usage_outside(void)
+{
+	printf("usage: tungate outside (--ssh DEST | --exec CMD | --stdio) "
+	       "[options]\n\n"
+	       "Runs on your machine as an ordinary user; carries the "
+	       "container's traffic\nfor the offered routes out through this "
+	       "machine's own connections.\n\n"
+	       "  --exec CMD            run CMD (sh -c); its stdin/stdout "
+	       "reach `tungate inside --stdio`\n"
+	       "  --stdio               the stream is this process's "
+	       "stdin/stdout\n"
+	       "  --ssh DEST            ssh to DEST and start the inside there "
+	       "(not implemented yet)\n"
+	       "  --remote-command CMD  what --ssh runs (default: sudo -n "
+	       "tungate inside --stdio)\n"
+	       "  --route CIDR|auto|default\n"
+	       "                        prefixes offered to the inside "
+	       "(repeatable; default auto:\n"
+	       "                        this machine's non-default routes)\n"
+	       "  --no-dns              leave the container's resolver alone\n"
+	       "  --allow CIDR          permit a destination refused by default "
+	       "(loopback,\n"
+	       "                        link-local, this machine's addresses); "
+	       "repeatable\n"
+	       "  --mtu N               TUN MTU offered (default %d)\n"
+	       "  --tun-addr ADDR       inside's TUN address (default %s, %s)\n"
+	       "  --dns-addr ADDR       tunnel DNS address (default %s, %s)\n"
+	       "  --timeout SEC         peer silent this long is gone "
+	       "(default %d)\n"
+	       "  --max-udp-flows N     --max-icmp-flows N  --max-tcp-flows N\n"
+	       "  --udp-idle SEC        idle UDP flows expire (default 180)\n"
+	       "  -v, --verbose         more logging (twice: per packet)\n"
+	       "  -q, --quiet           errors only\n",
+	       TG_DEFAULT_MTU, TG_DEFAULT_TUN4, TG_DEFAULT_TUN6,
+	       TG_DEFAULT_DNS4, TG_DEFAULT_DNS6, TG_DEFAULT_TIMEOUT_S);
+}
+
+void tg_usage_inside(void)
+{
+	printf("usage: tungate inside --stdio [options]\n\n"
+	       "Runs in the container as root: a TUN device and policy routes "
+	       "for what the\ncontainer cannot route itself; the stream is "
+	       "stdin/stdout. Settings come\nfrom the outside's handshake; "
+	       "flags given here win.\n\n"
+	       "  --stdio               the stream is stdin/stdout (required)\n"
+	       "  --tun NAME            TUN device name (default %s)\n"
+	       "  --mtu N               TUN MTU (default: the outside's, %d)\n"
+	       "  --route CIDR|default  route these instead of what the outside "
+	       "offers\n"
+	       "  --dns, --no-dns       point resolv.conf at the tunnel, or "
+	       "not\n"
+	       "  --keep CIDR           never route this through the tunnel "
+	       "(the stream's peer)\n"
+	       "  --tun-addr ADDR       TUN address (default %s, %s)\n"
+	       "  --dns-addr ADDR       tunnel DNS address (default %s, %s)\n"
+	       "  --table N             routing table (default 7467)\n"
+	       "  --pref N              rule priority; N+1 is also used "
+	       "(default 7466)\n"
+	       "  --timeout SEC         peer silent this long is gone "
+	       "(default %d)\n"
+	       "  -v, --verbose         more logging\n"
+	       "  -q, --quiet           errors only\n",
+	       TG_DEFAULT_TUN_NAME, TG_DEFAULT_MTU, TG_DEFAULT_TUN4,
+	       TG_DEFAULT_TUN6, TG_DEFAULT_DNS4, TG_DEFAULT_DNS6,
+	       TG_DEFAULT_TIMEOUT_S);
+}
+
+static int usage_error(bool inside, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_error(bool inside, const char *fmt, ...)
+{
+	const char *mode = inside ? "inside" : "outside";
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tungate %s: %s (see tungate %s --help)\n", mode, msg,
+		mode);
+	return TG_PARSE_USAGE;
+}
+
+static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
+			unsigned long *v)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return !errno && !*end && *v >= min && *v <= max;
+}
+
+static void set_default_addrs(struct tg_opts *o)
+{
+	inet_pton(AF_INET, TG_DEFAULT_TUN4, o->tun4);
+	inet_pton(AF_INET6, TG_DEFAULT_TUN6, o->tun6);
+	inet_pton(AF_INET, TG_DEFAULT_DNS4, o->dns4);
+	inet_pton(AF_INET6, TG_DEFAULT_DNS6, o->dns6);
+}
+
+/* --tun-addr / --dns-addr: one address, its family picks the slot */
+static bool set_addr(const char *s, uint8_t a4[4], uint8_t a6[16], bool *g4,
+		     bool *g6)
+{
+	if (inet_pton(AF_INET, s, a4) == 1)
+		return (*g4 = true);
+	if (inet_pton(AF_INET6, s, a6) == 1)
+		return (*g6 = true);
+	return false;
+}
+
+static int add_prefix(bool inside, const char *flag, const char *s,
+		      struct tg_prefix *arr, size_t *n)
+{
+	if (*n >= TG_MAX_PREFIXES)
+		return usage_error(inside, "%s: too many (at most 256)", flag);
+	if (!tg_prefix_parse(s, &arr[*n]))
+		return usage_error(inside,
+				   "%s: '%s' is not an address or CIDR prefix",
+				   flag, s);
+	(*n)++;
+	return TG_PARSE_OK;
+}
+
+static int parse_route(struct tg_opts *o, const char *s)
+{
+	o->routes_given = true;
+	if (!strcmp(s, "auto")) {
+		if (o->inside)
+			return usage_error(true,
+					   "%s: 'auto' is for the outside; "
+					   "give prefixes or 'default'",
+					   "--route");
+		o->route_auto = true;
+		return TG_PARSE_OK;
+	}
+	if (!strcmp(s, "default")) {
+		o->route_default = true;
+		return TG_PARSE_OK;
+	}
+	return add_prefix(o->inside, "--route", s, o->routes, &o->n_routes);
+}
+
+/* numeric flags: range-checked, in the unit the flag names */
+static int parse_number(struct tg_opts *o, int c, const char *flag,
+			const char *s)
+{
+	unsigned long v;
+	unsigned long lo = 1, hi = UINT32_MAX;
+
+	if (c == O_MTU)
+		lo = 1280, hi = 65535;
+	else if (c == O_TIMEOUT || c == O_UDP_IDLE)
+		hi = 86400;
+	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP)
+		hi = 1000000;
+	else if (c == O_TABLE)
+		lo = 1, hi = 0xfffffff0; /* not 0, local (255), main (254) */
+	else if (c == O_PREF)
+		lo = 1, hi = 32000;
+	if (!parse_ulong(s, lo, hi, &v) ||
+	    (c == O_TABLE && (v == 253 || v == 254 || v == 255)))
+		return usage_error(o->inside, "%s: '%s' is not a valid value",
+				   flag, s);
+	switch (c) {
+	case O_MTU: o->mtu = (uint32_t)v; break;
+	case O_TIMEOUT: o->timeout_ms = (unsigned)v * 1000; break;
+	case O_UDP_IDLE: o->udp_idle_ms = (unsigned)v * 1000; break;
+	case O_MAX_UDP: o->max_udp = v; break;
+	case O_MAX_ICMP: o->max_icmp = v; break;
+	case O_MAX_TCP: o->max_tcp = v; break;
+	case O_TABLE: o->table = (uint32_t)v; break;
+	case O_PREF: o->pref = (uint32_t)v; break;
+	}
+	return TG_PARSE_OK;
+}
+
+static int parse_one(struct tg_opts *o, int c, const char *flag,
+		     const char *arg)
+{
+	bool in = o->inside;
+
+	switch (c) {
+	case O_STDIO:
+	case O_EXEC:
+	case O_SSH:
+		if (o->transport != TG_TP_NONE)
+			return usage_error(in,
+					   "%s: only one of --stdio, --exec, "
+					   "--ssh",
+					   flag);
+		o->transport = c == O_STDIO ? TG_TP_STDIO
+			       : c == O_EXEC ? TG_TP_EXEC : TG_TP_SSH;
+		o->exec_cmd = c == O_EXEC ? arg : NULL;
+		o->ssh_dest = c == O_SSH ? arg : NULL;
+		return TG_PARSE_OK;
+	case O_REMOTE_CMD: o->remote_cmd = arg; return TG_PARSE_OK;
+	case O_ROUTE: return parse_route(o, arg);
+	case O_DNS: o->dns = 1; return TG_PARSE_OK;
+	case O_NO_DNS: o->dns = 0; return TG_PARSE_OK;
+	case O_ALLOW:
+		return add_prefix(in, flag, arg, o->allow, &o->n_allow);
+	case O_KEEP: return add_prefix(in, flag, arg, o->keep, &o->n_keep);
+	case O_TUN: o->tun_name = arg; break;
+	case O_TUN_ADDR:
+		if (!set_addr(arg, o->tun4, o->tun6, &o->tun4_given,
+			      &o->tun6_given))
+			return usage_error(in, "%s: '%s' is not an address",
+					   flag, arg);
+		return TG_PARSE_OK;
+	case O_DNS_ADDR:
+		if (!set_addr(arg, o->dns4, o->dns6, &o->dns4_given,
+			      &o->dns6_given))
+			return usage_error(in, "%s: '%s' is not an address",
+					   flag, arg);
+		return TG_PARSE_OK;
+	case 'v': o->log_level++; return TG_PARSE_OK;
+	case 'q': o->log_level = TG_LOG_ERR; return TG_PARSE_OK;
+	default: return parse_number(o, c, flag, arg);
+	}
+	if (strlen(o->tun_name) == 0 || strlen(o->tun_name) >= 16 ||
+	    strchr(o->tun_name, '/') || strchr(o->tun_name, ' '))
+		return usage_error(in, "%s: '%s' is not a valid device name",
+				   flag, arg);
+	return TG_PARSE_OK;
+}
+
+static int check_complete(const struct tg_opts *o)
+{
+	if (o->transport == TG_TP_NONE && o->inside)
+		return usage_error(true, "--stdio is required");
+	if (o->transport == TG_TP_NONE)
+		return usage_error(false,
+				   "one of --ssh, --exec or --stdio is required");
+	if (o->remote_cmd && o->transport != TG_TP_SSH)
+		return usage_error(o->inside, "%s only goes with --ssh",
+				   "--remote-command");
+	return TG_PARSE_OK;
+}
+
+int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
+{
+	const struct option *lo = inside ? inside_longopts : outside_longopts;
+	int c, r, idx;
+
+	memset(o, 0, sizeof(*o));
+	o->inside = inside;
+	o->dns = -1;
+	o->tun_name = TG_DEFAULT_TUN_NAME;
+	o->timeout_ms = TG_DEFAULT_TIMEOUT_S * 1000;
+	o->log_level = TG_LOG_INFO;
+	set_default_addrs(o);
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":vq", lo, &idx)) != -1) {
+		char flag[48];
+
+		if (c == '?') {
+			if (optopt)
+				return usage_error(inside, "unknown option -%s",
+						   (char[]){ (char)optopt, 0 });
+			return usage_error(inside, "unknown option %s",
+					   argv[optind - 1]);
+		}
+		if (c == ':')
+			return usage_error(inside, "%s needs a value",
+					   argv[optind - 1]);
+		if (c == O_HELP) {
+			inside ? tg_usage_inside() : tg_usage_outside();
+			return TG_PARSE_EXIT;
+		}
+		if (c >= O_STDIO)
+			snprintf(flag, sizeof(flag), "--%s", lo[idx].name);
+		else
+			snprintf(flag, sizeof(flag), "-%c", c);
+		r = parse_one(o, c, flag, optarg);
+		if (r != TG_PARSE_OK)
+			return r;
+	}
+	if (optind < argc)
+		return usage_error(inside, "unexpected argument '%s'",
+				   argv[optind]);
+	if (o->log_level > TG_LOG_TRACE)
+		o->log_level = TG_LOG_TRACE;
+	return check_complete(o);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.h - the command line of `tungate outside` and `tungate inside`.
+ */
+#ifndef TG_OPTS_H
+#define TG_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prefix.h"
+
+#define TG_MAX_PREFIXES 256
+
+enum tg_transport { TG_TP_NONE, TG_TP_STDIO, TG_TP_EXEC, TG_TP_SSH };
+
+struct tg_opts {
+	bool inside;
+	enum tg_transport transport;
+	const char *exec_cmd;
+	const char *ssh_dest;
+	const char *remote_cmd;
+
+	bool route_auto, route_default;
+	size_t n_routes, n_allow, n_keep;
+	struct tg_prefix routes[TG_MAX_PREFIXES];
+	struct tg_prefix allow[TG_MAX_PREFIXES];
+	struct tg_prefix keep[TG_MAX_PREFIXES];
+	bool routes_given;	/* inside: --route overrides the offer */
+
+	int dns;		/* -1: not given, 0: --no-dns, 1: --dns */
+	uint32_t mtu;		/* 0: not given */
+	bool tun4_given, tun6_given, dns4_given, dns6_given;
+	uint8_t tun4[4], tun6[16], dns4[4], dns6[16];
+	const char *tun_name;
+	unsigned timeout_ms;
+	uint32_t table, pref;
+
+	size_t max_udp, max_icmp, max_tcp;
+	unsigned udp_idle_ms;
+	int log_level;
+};
+
+/* where the defaults of DESIGN.md live, so tests and docs agree */
+#define TG_DEFAULT_TUN4 "198.18.0.1"
+#define TG_DEFAULT_TUN6 "fd7e:7475:6e::1"
+#define TG_DEFAULT_DNS4 "198.18.0.53"
+#define TG_DEFAULT_DNS6 "fd7e:7475:6e::53"
+#define TG_DEFAULT_MTU 65520
+#define TG_DEFAULT_TUN_NAME "tungate0"
+#define TG_DEFAULT_TIMEOUT_S 30
+
+enum tg_parse { TG_PARSE_OK = 0, TG_PARSE_EXIT = 1, TG_PARSE_USAGE = 2 };
+
+/**
+ * tg_opts_parse() - parse the arguments after the mode word
+ * @o:		filled with defaults, then the flags
+ * @inside:	parsing for `tungate inside`
+ * @argc:	argument count, argv[0] being the mode word
+ * @argv:	arguments
+ *
+ * Prints usage for --help (TG_PARSE_EXIT) and one line naming the bad flag
+ * for a usage error (TG_PARSE_USAGE).
+ * Return: enum tg_parse
+ */
+int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv);
+
+void tg_usage_outside(void);
+void tg_usage_inside(void);
+void tg_usage_main(void);
+
+#endif

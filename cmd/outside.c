@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * outside.c - `tungate outside`: the developer's machine's side.
+ *
+ * Theory of operation: one libuv loop. The transport (stdio or a child's
+ * stdio) gives two streams; the link speaks the frame protocol over them.
+ * When the inside's HELLO arrives we send CONFIG (routes, addresses, MTU);
+ * from then on every PACKET frame goes into the NAT, and every packet the
+ * NAT builds goes back as a PACKET frame. When the link's write buffer is
+ * full the NAT is told (-ENOBUFS) and resumes on drain_cb.
+ *
+ * Shutdown is one path whatever the cause (signal, peer gone, error):
+ * stop_begin() closes the NAT, says goodbye if the link is still up, then
+ * closes the link, then ends the child (SIGTERM, SIGKILL after 2 s), and
+ * the loop runs dry. The one line that explains a failure is printed last,
+ * after the loop, so it is the last thing the user sees.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "link.h"
+#include "log.h"
+#include "nat.h"
+#include "stream.h"
+#include "tun.h"
+#include "tungate.h"
+
+#define CHILD_KILL_MS 2000
+
+struct outside {
+	uv_loop_t *loop;
+	const struct tg_opts *o;
+	struct tp_link *link;
+	struct nat *nat;
+	struct tp_exec *exec;
+	uv_signal_t sig[3];
+	uv_timer_t child_timer;
+	struct tp_config cfg;
+	bool stopping, link_down, hello, child_running;
+	int exit_code;
+	char why[512];
+	int64_t child_status;
+	int child_signal;
+};
+
+static void finish(struct outside *s);
+static void log_summary(const struct nat_stats *ns);
+
+static void set_failure(struct outside *s, int code, const char *why)
+{
+	if (s->exit_code || !why)
+		return;
+	s->exit_code = code;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+static void stop_begin(struct outside *s, int code, const char *why)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	set_failure(s, code, why);
+	if (s->nat) {
+		struct nat_stats ns;
+
+		nat_get_stats(s->nat, &ns);
+		log_summary(&ns);
+		nat_close(s->nat);
+		s->nat = NULL;
+	}
+	if (s->link && !s->link_down)
+		tp_link_goodbye(s->link, code != 0,
+				code ? why : "the outside is stopping");
+	else
+		finish(s);
+}
+
+static void child_timer_cb(uv_timer_t *t)
+{
+	struct outside *s = t->data;
+
+	if (s->child_running) {
+		tg_warn("the command did not exit after SIGTERM; killing it");
+		tp_exec_kill(s->exec, SIGKILL);
+	}
+}
+
+/* the link is down or closed: end the child, then the rest */
+static void finish(struct outside *s)
+{
+	if (s->link) {
+		tp_link_close(s->link);
+		s->link = NULL;
+	}
+	if (s->exec && s->child_running) {
+		tp_exec_kill(s->exec, SIGTERM);
+		uv_timer_start(&s->child_timer, child_timer_cb, CHILD_KILL_MS,
+			       0);
+		return; /* exit_cb comes back here */
+	}
+	if (s->exec) {
+		tp_exec_close(s->exec);
+		s->exec = NULL;
+	}
+	uv_close((uv_handle_t *)&s->child_timer, NULL);
+	for (size_t i = 0; i < 3; i++)
+		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
+			uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
+static void exec_exit_cb(struct tp_exec *x, int64_t status, int term_signal,
+			 void *data)
+{
+	struct outside *s = data;
+	char why[256];
+
+	s->child_running = false;
+	s->child_status = status;
+	s->child_signal = term_signal;
+	if (status || (term_signal && !s->stopping)) {
+		if (term_signal)
+			snprintf(why, sizeof(why),
+				 "the command '%s' was killed by signal %d",
+				 s->o->exec_cmd, term_signal);
+		else
+			snprintf(why, sizeof(why),
+				 "the command '%s' exited with status %lld%s",
+				 s->o->exec_cmd, (long long)status,
+				 status == 127 ? " (command not found)" : "");
+		if (!s->hello)
+			set_failure(s, TG_EXIT_FAIL, why);
+		else
+			tg_info("%s", why);
+	}
+	if (s->stopping && !s->link)
+		finish(s);
+}
+
+static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct outside *s = arg;
+
+	if (!s->link || s->link_down)
+		return -EPIPE;
+	return tp_link_send(s->link, TP_F_PACKET, pkt, len);
+}
+
+static void log_offer(const struct tp_config *c)
+{
+	char line[900], p[TG_PREFIX_STRLEN];
+	size_t n = 0;
+
+	if (c->route_default) {
+		tg_info("offering every destination (--route default)");
+		return;
+	}
+	line[0] = '\0';
+	for (size_t i = 0; i < c->n_routes && n < sizeof(line) - 80; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
+				      tg_prefix_str(&c->routes[i], p));
+	if (c->n_routes)
+		tg_info("offering %zu route%s:%s%s", c->n_routes,
+			c->n_routes == 1 ? "" : "s", line,
+			n >= sizeof(line) - 80 ? " ..." : "");
+	else
+		tg_warn("no routes to offer: this machine has no routes "
+			"besides its default; name prefixes with --route CIDR");
+}
+
+static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
+{
+	struct outside *s = tp_link_data(l);
+	static uint8_t buf[TP_FRAME_MAX];
+	int len;
+
+	s->hello = true;
+	tg_info("connected to the inside (tungate %s)", peer->version);
+	len = tp_config_encode(&s->cfg, buf, sizeof(buf));
+	if (len < 0 || tp_link_send(l, TP_F_CONFIG, buf, (size_t)len) < 0)
+		stop_begin(s, TG_EXIT_FAIL,
+			   "too many routes to offer in one handshake: "
+			   "narrow them with --route CIDR");
+}
+
+static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
+		     size_t len)
+{
+	struct outside *s = tp_link_data(l);
+
+	switch (type) {
+	case TP_F_PACKET:
+		if (s->nat)
+			nat_from_tun(s->nat, data, len);
+		break;
+	case TP_F_READY:
+		tg_info("inside is up: %.*s", (int)len, (const char *)data);
+		break;
+	default:
+		tg_debug("ignoring frame type %u from the inside", type);
+	}
+}
+
+static void drain_cb(struct tp_link *l)
+{
+	struct outside *s = tp_link_data(l);
+
+	if (s->nat)
+		nat_out_ready(s->nat);
+}
+
+static void down_cb(struct tp_link *l, int err, const char *why)
+{
+	struct outside *s = tp_link_data(l);
+
+	s->link_down = true;
+	if (s->stopping) {
+		if (err)
+			tg_debug("while stopping: %s", why);
+		finish(s);
+		return;
+	}
+	if (!err)
+		tg_info("%s", why);
+	stop_begin(s, err ? TG_EXIT_FAIL : TG_EXIT_OK, err ? why : NULL);
+}
+
+static const struct tp_link_ops link_ops = {
+	.hello_cb = hello_cb,
+	.frame_cb = frame_cb,
+	.drain_cb = drain_cb,
+	.down_cb = down_cb,
+};
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct outside *s = h->data;
+
+	tg_info("stopping on %s", strsignal(signum));
+	stop_begin(s, TG_EXIT_OK, NULL);
+}
+
+/* the routes of the CONFIG frame: --route prefixes, auto, or default */
+static int build_config(struct outside *s)
+{
+	const struct tg_opts *o = s->o;
+	struct tp_config *c = &s->cfg;
+	size_t found = 0;
+	int r;
+
+	c->mtu = o->mtu ? o->mtu : TG_DEFAULT_MTU;
+	/* the DNS proxy is not there yet: never redirect resolv.conf to it */
+	c->dns = false;
+	memcpy(c->tun4, o->tun4, 4);
+	memcpy(c->tun6, o->tun6, 16);
+	memcpy(c->dns4, o->dns4, 4);
+	memcpy(c->dns6, o->dns6, 16);
+	c->route_default = o->route_default;
+	memcpy(c->routes, o->routes, o->n_routes * sizeof(o->routes[0]));
+	c->n_routes = o->n_routes;
+	if (o->route_auto || !o->routes_given) {
+		r = tun_routes_discover(c->routes + c->n_routes,
+					TP_CONFIG_MAX_ROUTES - c->n_routes,
+					&found);
+		if (r < 0) {
+			tg_err("cannot read this machine's routes: %s; name "
+			       "prefixes with --route CIDR",
+			       strerror(-r));
+			return r;
+		}
+		c->n_routes += found;
+	}
+	log_offer(c);
+	return 0;
+}
+
+static struct nat *start_nat(struct outside *s)
+{
+	const struct tg_opts *o = s->o;
+	struct nat_opts no = {
+		.max_udp_flows = o->max_udp,
+		.max_icmp_flows = o->max_icmp,
+		.max_tcp_flows = o->max_tcp,
+		.udp_idle_ms = o->udp_idle_ms,
+		.mtu = s->cfg.mtu,
+		.route_default = s->cfg.route_default,
+		.routes = s->cfg.routes,
+		.n_routes = s->cfg.n_routes,
+		.allow = o->allow,
+		.n_allow = o->n_allow,
+	};
+
+	return nat_new(s->loop, &no, emit_cb, s);
+}
+
+static int open_transport(struct outside *s, uv_stream_t **in,
+			  uv_stream_t **out)
+{
+	const struct tg_opts *o = s->o;
+	int r;
+
+	switch (o->transport) {
+	case TG_TP_STDIO:
+		r = tp_stdio_open(s->loop, in, out);
+		if (r < 0)
+			tg_err("--stdio: cannot use stdin/stdout as the "
+			       "stream: %s (they must be pipes, sockets or a "
+			       "terminal)",
+			       uv_strerror(r));
+		return r;
+	case TG_TP_EXEC:
+		r = tp_exec_open(s->loop, o->exec_cmd, "remote", exec_exit_cb,
+				 s, in, out, &s->exec);
+		if (r < 0)
+			tg_err("--exec: cannot start '%s': %s", o->exec_cmd,
+			       uv_strerror(r));
+		else
+			s->child_running = true;
+		return r;
+	default:
+		tg_err("--ssh is not implemented yet: use --exec 'ssh DEST "
+		       "sudo -n tungate inside --stdio' meanwhile");
+		return -ENOSYS;
+	}
+}
+
+static void log_summary(const struct nat_stats *ns)
+{
+	tg_info("packets from the inside %llu, to the inside %llu; dropped: "
+		"malformed %llu, unsupported %llu, refused %llu, stream full "
+		"%llu",
+		(unsigned long long)ns->pkts_in,
+		(unsigned long long)ns->pkts_out,
+		(unsigned long long)ns->malformed,
+		(unsigned long long)ns->unsupported,
+		(unsigned long long)ns->refused,
+		(unsigned long long)ns->dropped_out);
+}
+
+static int run_loop(struct outside *s)
+{
+	uv_stream_t *in, *out;
+	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct tp_link_opts lo = {
+		.role = TP_ROLE_OUTSIDE,
+		.timeout_ms = s->o->timeout_ms,
+		.peer_name = "inside",
+	};
+
+	if (build_config(s) < 0)
+		return TG_EXIT_FAIL;
+	s->nat = start_nat(s);
+	if (!s->nat) {
+		tg_err("out of memory for the NAT tables: lower --max-*-flows");
+		return TG_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		uv_signal_init(s->loop, &s->sig[i]);
+		s->sig[i].data = s;
+		uv_signal_start(&s->sig[i], signal_cb, signums[i]);
+	}
+	uv_timer_init(s->loop, &s->child_timer);
+	s->child_timer.data = s;
+	if (open_transport(s, &in, &out) < 0) {
+		s->stopping = true;
+		nat_close(s->nat);
+		s->nat = NULL;
+		finish(s);
+		uv_run(s->loop, UV_RUN_DEFAULT);
+		return s->o->transport == TG_TP_SSH ? TG_EXIT_USAGE
+						    : TG_EXIT_FAIL;
+	}
+	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
+	if (!s->link || tp_link_start(s->link) < 0) {
+		s->link_down = true;
+		stop_begin(s, TG_EXIT_FAIL, "cannot start the stream");
+	}
+	uv_run(s->loop, UV_RUN_DEFAULT);
+	return s->exit_code;
+}
+
+int tg_outside_run(const struct tg_opts *o)
+{
+	static struct outside s; /* large: the config's route array */
+	uv_loop_t loop;
+	int code;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.loop = &loop;
+	if (uv_loop_init(&loop) < 0) {
+		tg_err("cannot start the event loop");
+		return TG_EXIT_FAIL;
+	}
+	code = run_loop(&s);
+	if (uv_loop_close(&loop) != 0)
+		tg_debug("event loop closed with handles still open");
+	if (code && s.why[0])
+		tg_err("%s", s.why);
+	return code;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tungate.h - the two programs that cmd/main.c dispatches to.
+ */
+#ifndef TG_TUNGATE_H
+#define TG_TUNGATE_H
+
+#include "opts.h"
+
+/* exit statuses of DESIGN.md */
+enum { TG_EXIT_OK = 0, TG_EXIT_FAIL = 1, TG_EXIT_USAGE = 2 };
+
+int tg_outside_run(const struct tg_opts *o);
+int tg_inside_run(const struct tg_opts *o);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nat.h - the outside's userspace NAT: IP packets in, real sockets out.
+ *
+ * The caller feeds every IP packet that arrives from the inside to
+ * nat_from_tun(); the NAT opens, uses and expires ordinary sockets on this
+ * machine (connected UDP sockets, unprivileged ping sockets, TCP) and hands
+ * the packets it builds for the inside to the emit callback. It knows
+ * nothing of TUN devices or the stream.
+ */
+#ifndef NAT_H
+#define NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "prefix.h"
+
+struct nat;
+
+/*
+ * A packet for the inside. Return 0 if taken, -ENOBUFS if the stream is
+ * full (the NAT drops it, or for TCP keeps it and retries after
+ * nat_out_ready()).
+ */
+typedef int (*nat_emit_fn)(void *arg, const uint8_t *pkt, size_t len);
+
+struct nat_opts {
+	size_t max_udp_flows;	 /* default 4096 */
+	size_t max_icmp_flows;	 /* default 1024 */
+	size_t max_tcp_flows;	 /* default 4096 */
+	unsigned udp_idle_ms;	 /* default 180000 */
+	unsigned icmp_idle_ms;	 /* default 30000 */
+	uint32_t mtu;		 /* largest packet to the inside, default 65520 */
+	bool route_default;	 /* every destination is offered */
+	const struct tg_prefix *routes; /* offered prefixes, if not default */
+	size_t n_routes;
+	const struct tg_prefix *allow;	/* permitted despite the default refusal */
+	size_t n_allow;
+};
+
+struct nat_stats {
+	uint64_t pkts_in, pkts_out;	/* from / to the inside */
+	uint64_t bytes_in, bytes_out;
+	uint64_t malformed;		/* bad header, length, checksum-less junk */
+	uint64_t unsupported;		/* protocol or ICMP type not handled */
+	uint64_t refused;		/* destination not permitted */
+	uint64_t dropped_out;		/* emit said -ENOBUFS */
+	uint64_t udp_flows, icmp_flows, tcp_flows; /* open now */
+	uint64_t udp_evicted, icmp_evicted, tcp_refused_full;
+	uint64_t icmp_errors_sent;
+};
+
+/**
+ * nat_new() - create a NAT on @loop
+ * @loop:	event loop
+ * @opts:	limits and destination policy (copied; zero fields take defaults)
+ * @emit:	where packets for the inside go
+ * @arg:	for @emit
+ *
+ * Return: the NAT, or NULL on allocation failure
+ */
+struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
+		    nat_emit_fn emit, void *arg);
+
+/**
+ * nat_from_tun() - one IP packet from the inside
+ * @n:		NAT
+ * @pkt:	the packet, only valid during the call
+ * @len:	its length
+ *
+ * Malformed or unsupported packets are counted and dropped.
+ */
+void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len);
+
+/** nat_out_ready() - the emit callback has room again */
+void nat_out_ready(struct nat *n);
+
+void nat_get_stats(const struct nat *n, struct nat_stats *s);
+
+/**
+ * nat_close() - close every flow's socket and the timers; @n is freed once
+ * libuv has closed them. No emit after this call.
+ */
+void nat_close(struct nat *n);
+
+#endif

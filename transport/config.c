@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c - CONFIG frame payload: struct tp_config as TLVs.
+ *
+ * Theory of operation: each field is one TLV (u16 type, u16 length, value,
+ * big-endian), each route one more TLV, so the payload grows with the
+ * route count and a newer outside can add types that an older inside
+ * skips. Known types must have their exact length; the decoder rejects
+ * anything it would otherwise have to guess about (short TLVs, prefix
+ * lengths beyond the address, more routes than fit, control characters in
+ * the search list, which ends up in resolv.conf), and an MTU outside
+ * 1280..65535, the range a TUN device carrying IPv6 can use.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+enum {
+	TLV_MTU = 1,	/* u32 */
+	TLV_FLAGS = 2,	/* u32, CFG_F_* */
+	TLV_TUN4 = 3,	/* 4 bytes */
+	TLV_TUN6 = 4,	/* 16 bytes */
+	TLV_DNS4 = 5,	/* 4 bytes */
+	TLV_DNS6 = 6,	/* 16 bytes */
+	TLV_SEARCH = 7, /* text, no NUL */
+	TLV_ROUTE4 = 8, /* u8 prefix length, 4 bytes address */
+	TLV_ROUTE6 = 9, /* u8 prefix length, 16 bytes address */
+};
+
+enum {
+	CFG_F_DNS = 1u << 0,
+	CFG_F_ROUTE_DEFAULT = 1u << 1,
+};
+
+#define TLV_HDR 4
+#define MTU_MIN 1280
+#define MTU_MAX 65535
+
+struct tlv_out {
+	uint8_t *p;
+	size_t left;
+};
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	put_be16(p, v >> 16);
+	put_be16(p + 2, v & 0xffff);
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)get_be16(p) << 16 | get_be16(p + 2);
+}
+
+/* append a TLV header and return where its @len value bytes go */
+static uint8_t *tlv_put(struct tlv_out *o, uint16_t type, size_t len)
+{
+	uint8_t *v;
+
+	if (o->left < TLV_HDR + len)
+		return NULL;
+	put_be16(o->p, type);
+	put_be16(o->p + 2, (uint16_t)len);
+	v = o->p + TLV_HDR;
+	o->p += TLV_HDR + len;
+	o->left -= TLV_HDR + len;
+	return v;
+}
+
+static bool tlv_put_bytes(struct tlv_out *o, uint16_t type, const void *val,
+			  size_t len)
+{
+	uint8_t *v = tlv_put(o, type, len);
+
+	if (!v)
+		return false;
+	memcpy(v, val, len);
+	return true;
+}
+
+static bool tlv_put_u32(struct tlv_out *o, uint16_t type, uint32_t val)
+{
+	uint8_t *v = tlv_put(o, type, 4);
+
+	if (!v)
+		return false;
+	put_be32(v, val);
+	return true;
+}
+
+static bool tlv_put_route(struct tlv_out *o, const struct tg_prefix *r)
+{
+	size_t alen = r->family == AF_INET ? 4 : 16;
+	uint8_t *v;
+
+	v = tlv_put(o, r->family == AF_INET ? TLV_ROUTE4 : TLV_ROUTE6,
+		    1 + alen);
+	if (!v)
+		return false;
+	v[0] = r->plen;
+	memcpy(v + 1, r->addr, alen);
+	return true;
+}
+
+/**
+ * tp_config_encode() - serialise @c into @buf
+ * @c:		configuration
+ * @buf:	output
+ * @cap:	bytes available at @buf
+ *
+ * Return: length written, -ENOSPC, or -EINVAL for a route that is neither
+ * IPv4 nor IPv6 or a route count above TP_CONFIG_MAX_ROUTES
+ */
+int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
+{
+	struct tlv_out o = { .p = buf, .left = cap };
+	uint32_t flags = (c->dns ? CFG_F_DNS : 0) |
+			 (c->route_default ? CFG_F_ROUTE_DEFAULT : 0);
+	size_t slen = strnlen(c->search, sizeof(c->search) - 1);
+
+	if (c->n_routes > TP_CONFIG_MAX_ROUTES)
+		return -EINVAL;
+	if (!tlv_put_u32(&o, TLV_MTU, c->mtu) ||
+	    !tlv_put_u32(&o, TLV_FLAGS, flags) ||
+	    !tlv_put_bytes(&o, TLV_TUN4, c->tun4, sizeof(c->tun4)) ||
+	    !tlv_put_bytes(&o, TLV_TUN6, c->tun6, sizeof(c->tun6)) ||
+	    !tlv_put_bytes(&o, TLV_DNS4, c->dns4, sizeof(c->dns4)) ||
+	    !tlv_put_bytes(&o, TLV_DNS6, c->dns6, sizeof(c->dns6)))
+		return -ENOSPC;
+	if (slen && !tlv_put_bytes(&o, TLV_SEARCH, c->search, slen))
+		return -ENOSPC;
+	for (size_t i = 0; i < c->n_routes; i++) {
+		const struct tg_prefix *r = &c->routes[i];
+
+		if (r->family != AF_INET && r->family != AF_INET6)
+			return -EINVAL;
+		if (!tlv_put_route(&o, r))
+			return -ENOSPC;
+	}
+	return (int)(cap - o.left);
+}
+
+/* zero the bits beyond the prefix, as tg_prefix_parse() does */
+static void route_mask(struct tg_prefix *r, size_t alen)
+{
+	for (size_t i = 0; i < alen; i++) {
+		unsigned bit = (unsigned)i * 8;
+
+		if (bit + 8 <= r->plen)
+			continue;
+		if (bit >= r->plen)
+			r->addr[i] = 0;
+		else
+			r->addr[i] &= (uint8_t)(0xff << (8 - (r->plen - bit)));
+	}
+}
+
+static int decode_route(struct tp_config *c, int family, const uint8_t *v,
+			size_t len)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	struct tg_prefix *r;
+
+	if (len != 1 + alen || v[0] > alen * 8)
+		return -EBADMSG;
+	if (c->n_routes >= TP_CONFIG_MAX_ROUTES)
+		return -EBADMSG;
+	r = &c->routes[c->n_routes++];
+	r->family = (uint8_t)family;
+	r->plen = v[0];
+	memcpy(r->addr, v + 1, alen);
+	route_mask(r, alen);
+	return 0;
+}
+
+static int decode_search(struct tp_config *c, const uint8_t *v, size_t len)
+{
+	if (len >= sizeof(c->search))
+		return -EBADMSG;
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] == 0x7f)
+			return -EBADMSG;
+	memcpy(c->search, v, len);
+	c->search[len] = '\0';
+	return 0;
+}
+
+static int decode_fixed(void *dst, size_t size, const uint8_t *v, size_t len)
+{
+	if (len != size)
+		return -EBADMSG;
+	memcpy(dst, v, len);
+	return 0;
+}
+
+static int decode_tlv(struct tp_config *c, uint16_t type, const uint8_t *v,
+		      size_t len)
+{
+	uint32_t flags;
+
+	switch (type) {
+	case TLV_MTU:
+		if (len != 4)
+			return -EBADMSG;
+		c->mtu = get_be32(v);
+		return 0;
+	case TLV_FLAGS:
+		if (len != 4)
+			return -EBADMSG;
+		flags = get_be32(v);
+		c->dns = flags & CFG_F_DNS;
+		c->route_default = flags & CFG_F_ROUTE_DEFAULT;
+		return 0;
+	case TLV_TUN4:
+		return decode_fixed(c->tun4, sizeof(c->tun4), v, len);
+	case TLV_TUN6:
+		return decode_fixed(c->tun6, sizeof(c->tun6), v, len);
+	case TLV_DNS4:
+		return decode_fixed(c->dns4, sizeof(c->dns4), v, len);
+	case TLV_DNS6:
+		return decode_fixed(c->dns6, sizeof(c->dns6), v, len);
+	case TLV_SEARCH:
+		return decode_search(c, v, len);
+	case TLV_ROUTE4:
+		return decode_route(c, AF_INET, v, len);
+	case TLV_ROUTE6:
+		return decode_route(c, AF_INET6, v, len);
+	default:
+		return 0; /* from a newer outside: skip */
+	}
+}
+
+/**
+ * tp_config_decode() - parse a CONFIG payload; unknown TLVs are skipped
+ * @c:		result, zeroed first
+ * @buf:	payload
+ * @len:	its length
+ *
+ * Return: 0, or -EBADMSG (truncated TLV, bad length for a known type, bad
+ * prefix, too many routes, MTU missing or outside 1280..65535)
+ */
+int tp_config_decode(struct tp_config *c, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	while (off < len) {
+		uint16_t type, vlen;
+
+		if (len - off < TLV_HDR)
+			return -EBADMSG;
+		type = get_be16(buf + off);
+		vlen = get_be16(buf + off + 2);
+		off += TLV_HDR;
+		if (len - off < vlen)
+			return -EBADMSG;
+		r = decode_tlv(c, type, buf + off, vlen);
+		if (r < 0)
+			return r;
+		off += vlen;
+	}
+	if (c->mtu < MTU_MIN || c->mtu > MTU_MAX)
+		return -EBADMSG;
+	return 0;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frame.c - the tungate stream codec.
+ *
+ * Theory of operation: everything here works on caller-owned bytes and
+ * neither allocates nor does I/O. A frame header is type, flags (always
+ * zero today: a non-zero value means the reader lost its place in the
+ * stream), and a big-endian 16-bit payload length. tp_magic_find() lets the
+ * link discard banner text that a shell or sshd printed before tungate
+ * started, while keeping a tail that may be the first bytes of a magic
+ * split across two reads.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "frame.h"
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/**
+ * tp_frame_decode() - take one frame from the front of @buf
+ * @buf:	bytes received after the magic
+ * @len:	number of bytes at @buf
+ * @f:		set to the frame, pointing into @buf
+ *
+ * Return: bytes consumed (> 0), 0 if @buf holds no whole frame yet,
+ * -EBADMSG if the header is invalid (non-zero flags, zero type)
+ */
+ssize_t tp_frame_decode(const uint8_t *buf, size_t len, struct tp_frame *f)
+{
+	size_t plen;
+
+	if (len < TP_FRAME_HDR)
+		return 0;
+	if (buf[1] != 0 || buf[0] == 0)
+		return -EBADMSG;
+	plen = get_be16(buf + 2);
+	if (len - TP_FRAME_HDR < plen)
+		return 0;
+	f->type = buf[0];
+	f->data = buf + TP_FRAME_HDR;
+	f->len = plen;
+	return (ssize_t)(TP_FRAME_HDR + plen);
+}
+
+/**
+ * tp_frame_put_hdr() - write a frame header
+ * @hdr:	where the 4 header bytes go
+ * @type:	TP_F_*
+ * @len:	payload length
+ *
+ * Return: 0, or -EMSGSIZE if @len exceeds TP_FRAME_MAX
+ */
+int tp_frame_put_hdr(uint8_t hdr[static TP_FRAME_HDR], uint8_t type,
+		     size_t len)
+{
+	if (len > TP_FRAME_MAX)
+		return -EMSGSIZE;
+	hdr[0] = type;
+	hdr[1] = 0;
+	put_be16(hdr + 2, (uint16_t)len);
+	return 0;
+}
+
+/**
+ * tp_magic_find() - look for the magic in received bytes
+ * @buf:	bytes
+ * @len:	their number
+ * @skip:	bytes before the magic; when it is not found, the number that
+ *		can be discarded (a tail that may start the magic is kept)
+ *
+ * The magic begins with a NUL, which text banners do not contain, so only
+ * NUL bytes are candidates.
+ *
+ * Return: true if the magic starts at @buf + *@skip
+ */
+bool tp_magic_find(const uint8_t *buf, size_t len, size_t *skip)
+{
+	const uint8_t *p = buf, *end = buf + len;
+
+	while ((p = memchr(p, TP_MAGIC[0], (size_t)(end - p)))) {
+		size_t left = (size_t)(end - p);
+		size_t n = left < TP_MAGIC_LEN ? left : TP_MAGIC_LEN;
+
+		if (!memcmp(p, TP_MAGIC, n)) {
+			*skip = (size_t)(p - buf);
+			return n == TP_MAGIC_LEN;
+		}
+		p++;
+	}
+	*skip = len;
+	return false;
+}
+
+/**
+ * tp_hello_encode() - build a HELLO payload
+ * @h:		protocol, role and version text (truncated to 63 bytes)
+ * @buf:	output
+ * @cap:	bytes available at @buf
+ *
+ * Return: payload length, or -ENOSPC
+ */
+int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
+{
+	size_t vlen = strnlen(h->version, sizeof(h->version) - 1);
+
+	if (cap < 3 + vlen)
+		return -ENOSPC;
+	put_be16(buf, h->proto);
+	buf[2] = h->role;
+	memcpy(buf + 3, h->version, vlen);
+	return (int)(3 + vlen);
+}
+
+/**
+ * tp_hello_decode() - parse a HELLO payload
+ * @h:		result; the version text is cut to 63 bytes, and anything
+ *		that is not printable ASCII becomes '?' since it only ever
+ *		ends up in log lines
+ * @buf:	payload
+ * @len:	its length
+ *
+ * Return: 0 or -EBADMSG
+ */
+int tp_hello_decode(struct tp_hello *h, const uint8_t *buf, size_t len)
+{
+	size_t vlen, i;
+
+	if (len < 3)
+		return -EBADMSG;
+	h->proto = get_be16(buf);
+	h->role = buf[2];
+	vlen = len - 3;
+	if (vlen > sizeof(h->version) - 1)
+		vlen = sizeof(h->version) - 1;
+	for (i = 0; i < vlen; i++) {
+		uint8_t c = buf[3 + i];
+
+		h->version[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	h->version[vlen] = '\0';
+	return 0;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * link.h - frames over a pair of libuv streams.
+ *
+ * A link owns one read stream and one write stream (the same handle for a
+ * socket, two pipes for stdio or a child). It writes the magic and HELLO,
+ * skips banner text before the peer's magic, checks the peer's protocol,
+ * then delivers frames to the caller and batches the caller's frames into
+ * large writes. Keepalives are sent when idle; a peer silent for longer
+ * than the timeout is declared gone.
+ *
+ * Buffers are fixed at init: no allocation per frame. When the write
+ * buffer is full, tp_link_send() returns -ENOBUFS and drain_cb runs once
+ * there is room again.
+ */
+#ifndef TP_LINK_H
+#define TP_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "frame.h"
+
+struct tp_link;
+
+struct tp_link_ops {
+	/* handshake complete: peer's HELLO was accepted */
+	void (*hello_cb)(struct tp_link *l, const struct tp_hello *peer);
+	/* a frame other than HELLO and KEEPALIVE; @data points into the
+	 * link's read buffer and is valid only during the call */
+	void (*frame_cb)(struct tp_link *l, uint8_t type, const uint8_t *data,
+			 size_t len);
+	/* write buffer is below its low-water mark again (may be NULL) */
+	void (*drain_cb)(struct tp_link *l);
+	/* the stream is gone: @err is 0 for EOF or GOODBYE, else -errno;
+	 * @why is one human line. Called once; no frame_cb after it. */
+	void (*down_cb)(struct tp_link *l, int err, const char *why);
+};
+
+struct tp_link_opts {
+	uint8_t role;		   /* TP_ROLE_* of this side */
+	unsigned timeout_ms;	   /* peer silence limit; keepalive at 1/3 */
+	size_t wbuf_size;	   /* write buffer bytes (default 4 MiB) */
+	size_t rbuf_size;	   /* read buffer bytes (default 1 MiB) */
+	const char *peer_name;	   /* for messages: "inside", "outside" */
+};
+
+struct tp_link_stats {
+	uint64_t frames_in, frames_out;
+	uint64_t bytes_in, bytes_out;
+	uint64_t bad_frames;	/* unknown type, dropped */
+	uint64_t dropped_out;	/* sends refused with -ENOBUFS */
+	uint64_t banner_bytes;	/* skipped before the magic */
+};
+
+/**
+ * tp_link_new() - create a link over @in (read) and @out (write)
+ * @loop:	event loop
+ * @in:		readable stream, owned by the link from now on
+ * @out:	writable stream (may equal @in), owned by the link
+ * @ops:	callbacks
+ * @opts:	settings; zero fields take defaults
+ * @data:	caller's pointer, see tp_link_data()
+ *
+ * Return: the link, or NULL on allocation failure
+ */
+struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
+			    const struct tp_link_ops *ops,
+			    const struct tp_link_opts *opts, void *data);
+
+/**
+ * tp_link_start() - write magic and HELLO, start reading
+ * Return: 0 or -errno
+ */
+int tp_link_start(struct tp_link *l);
+
+void *tp_link_data(const struct tp_link *l);
+
+/**
+ * tp_link_send() - queue one frame
+ * Return: 0, -ENOBUFS (buffer full: drop, or wait for drain_cb),
+ *	   -EMSGSIZE, or -EPIPE once the link is down
+ */
+int tp_link_send(struct tp_link *l, uint8_t type, const void *data,
+		 size_t len);
+
+/**
+ * tp_link_reserve() - room for one frame's payload of up to @max bytes,
+ * directly in the write buffer; finish with tp_link_commit()
+ * Return: pointer, or NULL if the buffer has no room (or link is down)
+ */
+uint8_t *tp_link_reserve(struct tp_link *l, size_t max);
+void tp_link_commit(struct tp_link *l, uint8_t type, size_t len);
+
+/** tp_link_congested() - true while the write buffer is above high water */
+bool tp_link_congested(const struct tp_link *l);
+
+/** tp_link_read_pause() - stop (true) or resume (false) reading */
+void tp_link_read_pause(struct tp_link *l, bool pause);
+
+/**
+ * tp_link_goodbye() - send GOODBYE (or ERROR if @error) with @text, flush,
+ * then shut the write side down; down_cb follows when the peer closes
+ * or after a short grace time
+ */
+void tp_link_goodbye(struct tp_link *l, bool error, const char *text);
+
+void tp_link_stats(const struct tp_link *l, struct tp_link_stats *s);
+
+/**
+ * tp_link_close() - close both streams and the timers; @l is freed once
+ * libuv has closed them. No callback runs after this call.
+ */
+void tp_link_close(struct tp_link *l);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tun.h - the inside's network plumbing (Linux): the TUN device, its
+ * addresses, the policy routing, the state file, and route discovery.
+ *
+ * Everything is done with ioctl on /dev/net/tun and rtnetlink directly.
+ * Functions return 0 or -errno and print nothing; messages for the user go
+ * through the @warn callback or back to the caller.
+ */
+#ifndef TUN_H
+#define TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "prefix.h"
+
+/**
+ * tun_open() - create a TUN device (IFF_TUN | IFF_NO_PI), non-blocking
+ * @name:	wanted name ("tungate0"), or "" for the kernel's choice
+ * @ifname:	set to the name the device got
+ * @fd:		set to its file descriptor
+ *
+ * The device is not persistent: it vanishes when @fd is closed.
+ * Return: 0 or -errno (-EPERM: not root / no CAP_NET_ADMIN;
+ *	   -ENOENT: no /dev/net/tun)
+ */
+int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd);
+
+/* what the inside installs */
+struct tun_plan {
+	const char *ifname;
+	uint32_t mtu;
+	uint8_t addr4[4], addr6[16];	/* the device's own addresses */
+	uint8_t dns4[4], dns6[16];	/* routed into the device */
+	bool route_default;		/* 0.0.0.0/0 and ::/0 in the table */
+	const struct tg_prefix *routes;	/* offered prefixes */
+	size_t n_routes;
+	const struct tg_prefix *keep;	/* never routed into the tunnel (the
+					 * stream's peer with route_default) */
+	size_t n_keep;
+	uint32_t table;			/* tunnel's routing table, default 7467 */
+	uint32_t pref;			/* rule priority of the suppress rule;
+					 * the table rule is @pref + 1 */
+};
+
+typedef void (*tun_warn_fn)(void *arg, const char *line);
+
+struct tun_state;
+
+/**
+ * tun_state_path() - the state file for this network namespace and device:
+ * /run/tungate/<netns inode>-<ifname>.state
+ * Return: 0 or -errno
+ */
+int tun_state_path(const char *ifname, char *buf, size_t cap);
+
+/**
+ * tun_recover() - remove what a previous inside that died without cleaning
+ * up left behind, as recorded in its state file, then delete the file
+ * @ifname:	device name the state file is keyed by
+ * @removed:	set to the number of items removed
+ *
+ * Return: 0 (also when there was no state file) or -errno
+ */
+int tun_recover(const char *ifname, int *removed);
+
+/**
+ * tun_install() - configure the device and install the policy routing
+ * @plan:	what to install
+ * @warn:	called with one line for each skipped or overlapping prefix
+ * @arg:	for @warn
+ * @st:		set to what was installed, for tun_uninstall()
+ *
+ * Records each item in the state file before installing it. On failure,
+ * what was installed is removed again and *@st is NULL.
+ * Return: 0 or -errno
+ */
+int tun_install(const struct tun_plan *plan, tun_warn_fn warn, void *arg,
+		struct tun_state **st);
+
+/** tun_installed_routes() - number of prefixes routed, after tun_install() */
+size_t tun_installed_routes(const struct tun_state *st);
+
+/**
+ * tun_uninstall() - remove every rule, route and address that tun_install()
+ * added, by its own identity, then the state file; frees @st
+ * Return: 0, or the first -errno met (removal goes on past errors)
+ */
+int tun_uninstall(struct tun_state *st);
+
+/**
+ * tun_routes_discover() - this machine's non-default unicast routes
+ * (main table), for --route auto on the outside; loopback, link-local,
+ * multicast and default routes are left out
+ * @out:	array to fill
+ * @cap:	its size
+ * @n:		set to the number filled
+ *
+ * Return: 0 or -errno
+ */
+int tun_routes_discover(struct tg_prefix *out, size_t cap, size_t *n);
+
+#endif
