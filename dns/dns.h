@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dns.h - the outside's DNS proxy: answers the inside's queries with this
+ * machine's own resolver.
+ *
+ * The proxy takes whole DNS messages and hands whole answers back; it
+ * knows nothing of packets, TUN or the stream. cmd/ wires it to the NAT:
+ * UDP datagrams to the tunnel's DNS address become dns_query() calls, and
+ * TCP connections to it become a byte stream served by dns_serve_stream().
+ */
+#ifndef DNS_H
+#define DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct dns_proxy;
+
+struct dns_opts {
+	unsigned addr_ttl_s;	 /* TTL of getaddrinfo answers, default 30 */
+	unsigned timeout_ms;	 /* upstream limit before SERVFAIL, default 4000 */
+	size_t cache_entries;	 /* default 4096 */
+	size_t cache_bytes;	 /* default 4 MiB */
+	size_t max_pending;	 /* queries in flight, default 1024 */
+	unsigned neg_ttl_max_s;	 /* cap for negative caching, default 300 */
+	const char *resolv_conf; /* upstream servers for other types;
+				  * default /etc/resolv.conf */
+};
+
+struct dns_stats {
+	uint64_t queries, answered, cache_hits, coalesced;
+	uint64_t formerr, servfail, nxdomain, nodata;
+	uint64_t dropped;	/* not even a header: nothing to answer */
+	uint64_t truncated;	/* UDP answer cut to the client's size (TC) */
+	uint64_t pending, cache_entries;
+};
+
+/*
+ * An answer. @msg is valid only during the call. Called exactly once per
+ * accepted query, from the loop, never from inside dns_query() itself.
+ */
+typedef void (*dns_answer_fn)(void *arg, const uint8_t *msg, size_t len);
+
+/**
+ * dns_proxy_new() - create the proxy
+ * Return: the proxy, or NULL on allocation failure
+ */
+struct dns_proxy *dns_proxy_new(uv_loop_t *loop, const struct dns_opts *o);
+
+/**
+ * dns_query() - answer one query
+ * @p:		proxy
+ * @q:		the query message (copied)
+ * @len:	its length
+ * @udp:	true for UDP: the answer is cut to the client's size (512, or
+ *		its EDNS0 size) with TC set; false for TCP (up to 65535)
+ * @cb:		called with the answer
+ * @arg:	for @cb
+ *
+ * Return: 0 if @cb will be called; -EBADMSG if not even the header
+ * parses (dropped and counted, no answer), -ENOBUFS if too many queries
+ * are pending (counted; the client retries)
+ */
+int dns_query(struct dns_proxy *p, const uint8_t *q, size_t len, bool udp,
+	      dns_answer_fn cb, void *arg);
+
+/**
+ * dns_cancel() - forget every pending answer for @arg (its flow is gone);
+ * their callbacks will not run
+ */
+void dns_cancel(struct dns_proxy *p, void *arg);
+
+/**
+ * dns_serve_stream() - serve DNS over TCP framing (RFC 1035 4.2.2: 2-byte
+ * length, then the message; several queries per connection, answers in
+ * any order) on @s, which the proxy owns and closes when the peer closes
+ * Return: 0 or -errno
+ */
+int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s);
+
+void dns_get_stats(const struct dns_proxy *p, struct dns_stats *s);
+
+/** dns_search_domains() - this machine's search list, space separated */
+int dns_search_domains(const char *resolv_conf, char *buf, size_t cap);
+
+/**
+ * dns_proxy_close() - cancel everything, close handles; freed once libuv
+ * has closed them
+ */
+void dns_proxy_close(struct dns_proxy *p);
+
+#endif
