@@ -20,11 +20,11 @@ NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/discover.c
-DNS_SRC       :=
+DNS_SRC       := dns/proxy.c dns/resolv.c
 CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/inside.c
 # only in the static link: the dynamic libssh brings the real GSSAPI
 STATIC_SRC    := cmd/gssapi_stub.c
-SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
+SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(CMD_SRC)
 HDR := $(wildcard cmd/*.h transport/*.h nat/*.h tun/*.h dns/*.h)
 
 STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
@@ -34,7 +34,8 @@ DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 UNIT_COMMON    := test/unit/prefix
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link
 UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy
-UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT)
+UNIT_DNS       := test/unit/dns test/unit/resolv
+UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
 
 all: tungate
 
@@ -51,13 +52,14 @@ asan: tungate-asan
 # built twice: plain (test/unit/NAME) and under the sanitizers (NAME-asan).
 define unit_rules
 $(1): $(1).c $(2) $$(HDR) Makefile
-	$$(CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka
+	$$(CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 $(1)-asan: $(1).c $(2) $$(HDR) Makefile
-	$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka
+	$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
 $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC))))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
+$(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \

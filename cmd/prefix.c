@@ -63,7 +63,8 @@ bool tg_prefix_parse(const char *s, struct tg_prefix *p)
 
 	plen = addr_bits(p->family);
 	if (slash) {
-		if (!slash[1] || slash[1] == '-' || slash[1] == '+')
+		/* strtoul would take " 8", "+8" and "-1" */
+		if (slash[1] < '0' || slash[1] > '9')
 			return false;
 		plen = strtoul(slash + 1, &end, 10);
 		if (*end || plen > addr_bits(p->family))

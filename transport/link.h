@@ -53,13 +53,16 @@ struct tp_link_stats {
 	uint64_t bad_frames;	/* unknown type, dropped */
 	uint64_t dropped_out;	/* sends refused with -ENOBUFS */
 	uint64_t banner_bytes;	/* skipped before the magic */
+	uint64_t reads, writes;	/* read callbacks with data, uv_write calls */
 };
 
 /**
  * tp_link_new() - create a link over @in (read) and @out (write)
  * @loop:	event loop
- * @in:		readable stream, owned by the link from now on
- * @out:	writable stream (may equal @in), owned by the link
+ * @in:		readable stream, owned by the link from now on: it must be
+ *		malloc()ed, the link closes and free()s it (handle->data is
+ *		the link's)
+ * @out:	writable stream (may equal @in), owned by the link likewise
  * @ops:	callbacks
  * @opts:	settings; zero fields take defaults
  * @data:	caller's pointer, see tp_link_data()

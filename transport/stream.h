@@ -3,7 +3,8 @@
  * stream.h - the transports: where a link's byte streams come from.
  *
  * Each returns a read stream and a write stream for tp_link_new(); the
- * caller hands them to the link, which closes them.
+ * caller hands them to the link, which closes them. The streams are
+ * malloc()ed handles: the link's close path uv_close()s and free()s them.
  */
 #ifndef TP_STREAM_H
 #define TP_STREAM_H
@@ -12,6 +13,11 @@
 
 /**
  * tp_stdio_open() - this process's stdin (read) and stdout (write)
+ *
+ * The streams use duplicates of fds 0 and 1; fd 0 is then pointed at
+ * /dev/null and fd 1 at stderr, so a stray printf() cannot corrupt the
+ * stream and closing the link closes it for the peer.
+ *
  * Return: 0, or -errno (e.g. -EINVAL when stdin is a regular file)
  */
 int tp_stdio_open(uv_loop_t *loop, uv_stream_t **in, uv_stream_t **out);

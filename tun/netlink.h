@@ -39,7 +39,7 @@ struct tun_nl_req {
 /** tun_nl_open() - open a NETLINK_ROUTE socket. Return: 0 or -errno */
 int tun_nl_open(struct tun_nl *nl);
 
-/** tun_nl_close() - close it; harmless on a closed or zeroed one */
+/** tun_nl_close() - close it (fd becomes -1; closing again is harmless) */
 void tun_nl_close(struct tun_nl *nl);
 
 /**

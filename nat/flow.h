@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flow.h - a fixed-size flow table: hash lookup, LRU order, free list.
+ *
+ * A table hands out slot numbers; each protocol keeps its own per-flow
+ * state in an array indexed by the same numbers. A slot is LIVE (hashed,
+ * on the LRU list), CLOSING (unhashed, its sockets still closing) or FREE.
+ */
+#ifndef NAT_FLOW_H
+#define NAT_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FLOW_NONE UINT32_MAX
+
+/* no implicit padding: keys are hashed and compared as bytes */
+struct flow_key {
+	uint8_t proto;
+	uint8_t family;
+	uint16_t sport; /* inside's source port, or ICMP echo id */
+	uint16_t dport;
+	uint16_t zero;
+	uint8_t src[16]; /* inside's address */
+	uint8_t dst[16]; /* the destination */
+};
+
+enum flow_state { FLOW_FREE = 0, FLOW_LIVE, FLOW_CLOSING };
+
+struct flow_node {
+	struct flow_key key;
+	uint64_t last;	     /* time of the last packet either way, ms */
+	uint32_t hnext;	     /* hash chain */
+	uint32_t prev, next; /* LRU list (oldest first), or the free list */
+	uint8_t state;
+};
+
+struct flow_table {
+	struct flow_node *nodes;
+	uint32_t *buckets;
+	uint32_t n_slots, mask;
+	uint32_t max_live, live;
+	uint32_t free_head;
+	uint32_t lru_head, lru_tail;
+	uint64_t seed;
+};
+
+/**
+ * flow_table_init() - allocate a table
+ * @t:		table
+ * @max_live:	most flows live at once
+ * @n_slots:	slots, at least @max_live: the rest hold closing flows
+ * @n_buckets:	hash buckets, rounded up to a power of two; 0 for 2*@n_slots
+ *
+ * Return: 0, -EINVAL or -ENOMEM
+ */
+int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
+		    uint32_t n_buckets);
+void flow_table_free(struct flow_table *t);
+
+/**
+ * flow_key_init() - a zeroed key, so padding and unused bytes compare equal
+ * @k:		key
+ * @proto:	IP protocol
+ * @family:	AF_INET or AF_INET6 (4 or 16 address bytes are copied)
+ * @src:	inside's address
+ * @sport:	inside's port or echo id
+ * @dst:	destination address
+ * @dport:	destination port, 0 for ICMP
+ */
+void flow_key_init(struct flow_key *k, uint8_t proto, int family,
+		   const uint8_t *src, uint16_t sport, const uint8_t *dst,
+		   uint16_t dport);
+
+/** flow_lookup() - the LIVE slot for @k, or FLOW_NONE */
+uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k);
+
+/**
+ * flow_alloc() - take a free slot for @k, make it LIVE and newest
+ * @t:		table
+ * @k:		key, not in the table yet
+ * @now:	current time, ms
+ *
+ * Return: the slot, or FLOW_NONE if @max_live flows are live or no slot
+ * is free (closing flows hold them)
+ */
+uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
+		    uint64_t now);
+
+/** flow_touch() - mark a LIVE slot used at @now: it becomes newest */
+void flow_touch(struct flow_table *t, uint32_t i, uint64_t now);
+
+/** flow_unhash() - LIVE to CLOSING: no longer found, no longer counted */
+void flow_unhash(struct flow_table *t, uint32_t i);
+
+/** flow_free() - back to the free list (from LIVE or CLOSING) */
+void flow_free(struct flow_table *t, uint32_t i);
+
+/** flow_oldest() - the least recently used LIVE slot, or FLOW_NONE */
+static inline uint32_t flow_oldest(const struct flow_table *t)
+{
+	return t->lru_head;
+}
+
+static inline bool flow_full(const struct flow_table *t)
+{
+	return t->live >= t->max_live || t->free_head == FLOW_NONE;
+}
+
+#endif

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c - which destinations the NAT may reach.
+ *
+ * Theory of operation: the inside may only reach what the outside offered
+ * it, and never, by accident, this machine itself or its neighbours'
+ * link-local and multicast space: a container must not reach the
+ * developer's localhost services. The checks run in a fixed order so that
+ * a refusal names the most telling reason (127.0.0.1 is "loopback", not
+ * "not an offered route"). An --allow prefix overrides all of them.
+ *
+ * Own addresses are read once, when the NAT starts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "policy.h"
+
+/* refused ranges, in the order they are checked */
+static const struct {
+	struct tg_prefix pfx;
+	enum policy_verdict why;
+} special[] = {
+	{ { AF_INET, 8, { 0 } }, POLICY_UNSPECIFIED },
+	{ { AF_INET6, 128, { 0 } }, POLICY_UNSPECIFIED },
+	{ { AF_INET, 8, { 127 } }, POLICY_LOOPBACK },
+	{ { AF_INET6, 128, { [15] = 1 } }, POLICY_LOOPBACK },
+	{ { AF_INET, 16, { 169, 254 } }, POLICY_LINK_LOCAL },
+	{ { AF_INET6, 10, { 0xfe, 0x80 } }, POLICY_LINK_LOCAL },
+	{ { AF_INET, 4, { 224 } }, POLICY_MULTICAST },
+	{ { AF_INET6, 8, { 0xff } }, POLICY_MULTICAST },
+	{ { AF_INET, 32, { 255, 255, 255, 255 } }, POLICY_BROADCAST },
+	{ { AF_INET6, 96, { [10] = 0xff, [11] = 0xff } }, POLICY_MAPPED },
+};
+
+static struct tg_prefix *dup_prefixes(const struct tg_prefix *src, size_t n)
+{
+	struct tg_prefix *p;
+
+	if (!n)
+		return NULL;
+	p = calloc(n, sizeof(*p));
+	if (p)
+		memcpy(p, src, n * sizeof(*p));
+	return p;
+}
+
+int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr)
+{
+	struct tg_prefix *np;
+
+	if (p->n_own == p->cap_own) {
+		size_t cap = p->cap_own ? 2 * p->cap_own : 8;
+
+		np = realloc(p->own, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		p->own = np;
+		p->cap_own = cap;
+	}
+	tg_prefix_host(&p->own[p->n_own++], family, addr);
+	return 0;
+}
+
+static int load_own(struct nat_policy *p)
+{
+	uv_interface_address_t *ifs;
+	int n, r;
+
+	r = uv_interface_addresses(&ifs, &n);
+	if (r)
+		return r;
+	for (int i = 0; i < n && !r; i++) {
+		const struct sockaddr_in *a4 = &ifs[i].address.address4;
+		const struct sockaddr_in6 *a6 = &ifs[i].address.address6;
+
+		if (a4->sin_family == AF_INET)
+			r = policy_add_own(p, AF_INET,
+					   (const uint8_t *)&a4->sin_addr);
+		else if (a6->sin6_family == AF_INET6)
+			r = policy_add_own(p, AF_INET6, a6->sin6_addr.s6_addr);
+	}
+	uv_free_interface_addresses(ifs, n);
+	return r;
+}
+
+int policy_init(struct nat_policy *p, const struct nat_opts *o)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->route_default = o->route_default;
+	p->routes = dup_prefixes(o->routes, o->n_routes);
+	p->allow = dup_prefixes(o->allow, o->n_allow);
+	if ((o->n_routes && !p->routes) || (o->n_allow && !p->allow)) {
+		policy_free(p);
+		return -ENOMEM;
+	}
+	p->n_routes = o->n_routes;
+	p->n_allow = o->n_allow;
+	r = load_own(p);
+	if (r)
+		policy_free(p);
+	return r;
+}
+
+void policy_free(struct nat_policy *p)
+{
+	free(p->routes);
+	free(p->allow);
+	free(p->own);
+	memset(p, 0, sizeof(*p));
+}
+
+static bool match_any(const struct tg_prefix *list, size_t n, int family,
+		      const uint8_t *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tg_prefix_match(&list[i], family, addr))
+			return true;
+	return false;
+}
+
+static enum policy_verdict special_range(int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (tg_prefix_match(&special[i].pfx, family, addr))
+			return special[i].why;
+	return POLICY_ALLOW;
+}
+
+enum policy_verdict policy_check(const struct nat_policy *p, int family,
+				 const uint8_t *addr)
+{
+	enum policy_verdict v;
+
+	if (match_any(p->allow, p->n_allow, family, addr))
+		return POLICY_ALLOW;
+	v = special_range(family, addr);
+	if (v != POLICY_ALLOW)
+		return v;
+	if (match_any(p->own, p->n_own, family, addr))
+		return POLICY_OWN;
+	if (!p->route_default &&
+	    !match_any(p->routes, p->n_routes, family, addr))
+		return POLICY_NOT_OFFERED;
+	return POLICY_ALLOW;
+}
+
+const char *policy_reason(enum policy_verdict v)
+{
+	switch (v) {
+	case POLICY_ALLOW:
+		return "allowed";
+	case POLICY_UNSPECIFIED:
+		return "unspecified address";
+	case POLICY_LOOPBACK:
+		return "loopback";
+	case POLICY_LINK_LOCAL:
+		return "link-local";
+	case POLICY_MULTICAST:
+		return "multicast";
+	case POLICY_BROADCAST:
+		return "broadcast";
+	case POLICY_MAPPED:
+		return "IPv4-mapped IPv6 address";
+	case POLICY_OWN:
+		return "this machine's own address";
+	case POLICY_NOT_OFFERED:
+		return "not an offered route";
+	}
+	return "refused";
+}
+
+bool policy_no_icmp(enum policy_verdict v)
+{
+	return v == POLICY_MULTICAST || v == POLICY_BROADCAST ||
+	       v == POLICY_UNSPECIFIED;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.h - which destinations the NAT may reach.
+ */
+#ifndef NAT_POLICY_H
+#define NAT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nat.h"
+#include "prefix.h"
+
+enum policy_verdict {
+	POLICY_ALLOW = 0,
+	POLICY_UNSPECIFIED,
+	POLICY_LOOPBACK,
+	POLICY_LINK_LOCAL,
+	POLICY_MULTICAST,
+	POLICY_BROADCAST,
+	POLICY_MAPPED,
+	POLICY_OWN,
+	POLICY_NOT_OFFERED,
+};
+
+struct nat_policy {
+	bool route_default;
+	struct tg_prefix *routes, *allow, *own;
+	size_t n_routes, n_allow, n_own, cap_own;
+};
+
+/**
+ * policy_init() - copy the routes and allow list of @o, and read this
+ * machine's own addresses (uv_interface_addresses())
+ * @p:		policy
+ * @o:		options
+ *
+ * Return: 0, -ENOMEM, or the error of uv_interface_addresses()
+ */
+int policy_init(struct nat_policy *p, const struct nat_opts *o);
+
+void policy_free(struct nat_policy *p);
+
+/**
+ * policy_add_own() - count @addr among this machine's own addresses
+ * Return: 0 or -ENOMEM
+ */
+int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
+
+/**
+ * policy_check() - may the NAT send to @addr?
+ * @p:		policy
+ * @family:	AF_INET or AF_INET6
+ * @addr:	4 or 16 bytes
+ *
+ * The allow list wins over every refusal.
+ *
+ * Return: POLICY_ALLOW or the reason for refusing
+ */
+enum policy_verdict policy_check(const struct nat_policy *p, int family,
+				 const uint8_t *addr);
+
+/** policy_reason() - the reason in words, for a log line */
+const char *policy_reason(enum policy_verdict v);
+
+/**
+ * policy_no_icmp() - may not be answered with an ICMP error: a multicast
+ * or broadcast destination (RFC 1122 3.2.2, RFC 4443 2.4 e)
+ */
+bool policy_no_icmp(enum policy_verdict v);
+
+#endif
