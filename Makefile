@@ -20,7 +20,8 @@ NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/discover.c
-DNS_SRC       := dns/proxy.c dns/resolv.c
+DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
+		 dns/upstream.c dns/stream.c dns/resolv.c
 CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/inside.c
 # only in the static link: the dynamic libssh brings the real GSSAPI
 STATIC_SRC    := cmd/gssapi_stub.c
@@ -34,7 +35,7 @@ DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 UNIT_COMMON    := test/unit/prefix
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link
 UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy
-UNIT_DNS       := test/unit/dns test/unit/resolv
+UNIT_DNS       := test/unit/dns test/unit/dns_upstream test/unit/resolv
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
 
 all: tungate

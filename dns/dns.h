@@ -18,6 +18,7 @@
 
 struct dns_proxy;
 
+/* A zero field means its default. */
 struct dns_opts {
 	unsigned addr_ttl_s;	 /* TTL of getaddrinfo answers, default 30 */
 	unsigned timeout_ms;	 /* upstream limit before SERVFAIL, default 4000 */
@@ -27,6 +28,7 @@ struct dns_opts {
 	unsigned neg_ttl_max_s;	 /* cap for negative caching, default 300 */
 	const char *resolv_conf; /* upstream servers for other types;
 				  * default /etc/resolv.conf */
+	uint16_t upstream_port;	 /* port of those servers, default 53 */
 };
 
 struct dns_stats {
@@ -34,6 +36,8 @@ struct dns_stats {
 	uint64_t formerr, servfail, nxdomain, nodata;
 	uint64_t dropped;	/* not even a header: nothing to answer */
 	uint64_t truncated;	/* UDP answer cut to the client's size (TC) */
+	uint64_t overload;	/* refused with -ENOBUFS: too many pending */
+	uint64_t lookups;	/* getaddrinfo and upstream lookups started */
 	uint64_t pending, cache_entries;
 };
 
@@ -76,13 +80,21 @@ void dns_cancel(struct dns_proxy *p, void *arg);
  * dns_serve_stream() - serve DNS over TCP framing (RFC 1035 4.2.2: 2-byte
  * length, then the message; several queries per connection, answers in
  * any order) on @s, which the proxy owns and closes when the peer closes
- * Return: 0 or -errno
+ * (or sends a zero length) and on dns_proxy_close(); @s must come from
+ * malloc(): the proxy frees it in its close callback. @s->data is the
+ * proxy's from now on.
+ * Return: 0 or -errno (then @s is still the caller's)
  */
 int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s);
 
 void dns_get_stats(const struct dns_proxy *p, struct dns_stats *s);
 
-/** dns_search_domains() - this machine's search list, space separated */
+/**
+ * dns_search_domains() - this machine's search list, space separated: the
+ * last "search" or "domain" line of @resolv_conf wins, as in glibc
+ * Return: 0 (an empty string if there is none), -ENOSPC, or -errno of
+ * reading the file
+ */
 int dns_search_domains(const char *resolv_conf, char *buf, size_t cap);
 
 /**

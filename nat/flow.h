@@ -30,8 +30,8 @@ enum flow_state { FLOW_FREE = 0, FLOW_LIVE, FLOW_CLOSING };
 
 struct flow_node {
 	struct flow_key key;
-	uint64_t last;	     /* time of the last packet either way, ms */
-	uint32_t hnext;	     /* hash chain */
+	uint64_t last; /* time of the last packet either way, ms */
+	uint32_t hnext; /* hash chain */
 	uint32_t prev, next; /* LRU list (oldest first), or the free list */
 	uint8_t state;
 };

@@ -27,6 +27,34 @@ struct nat;
  */
 typedef int (*nat_emit_fn)(void *arg, const uint8_t *pkt, size_t len);
 
+/* the two ends of a UDP datagram or TCP connection, as the inside sees it */
+struct nat_peer {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t src[16];	/* the inside's address and port */
+	uint8_t dst[16];	/* the service's address and port */
+	uint16_t sport, dport;
+};
+
+/*
+ * An address:port answered in-process instead of through a real socket
+ * (the tunnel's DNS address). Services bypass the destination policy.
+ */
+struct nat_service {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	void *arg;
+	/* a UDP datagram for the service; answer with nat_udp_reply() */
+	void (*udp)(void *arg, const struct nat_peer *from, const uint8_t *data,
+		    size_t len);
+	/* a TCP connection, established with the inside: @fd is one end of
+	 * a socketpair carrying its bytes; the callee owns it. Return 0, or
+	 * -errno to reset the connection (and close @fd). */
+	int (*tcp)(void *arg, const struct nat_peer *from, int fd);
+};
+
+#define NAT_MAX_SERVICES 4
+
 struct nat_opts {
 	size_t max_udp_flows;	 /* default 4096 */
 	size_t max_icmp_flows;	 /* default 1024 */
@@ -39,6 +67,8 @@ struct nat_opts {
 	size_t n_routes;
 	const struct tg_prefix *allow;	/* permitted despite the default refusal */
 	size_t n_allow;
+	struct nat_service services[NAT_MAX_SERVICES];
+	size_t n_services;
 };
 
 struct nat_stats {
@@ -74,6 +104,19 @@ struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
  * Malformed or unsupported packets are counted and dropped.
  */
 void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len);
+
+/**
+ * nat_udp_reply() - send a datagram to the inside from a service
+ * @n:		NAT
+ * @to:		the peer as given to the service's udp callback (the reply
+ *		goes from @to->dst to @to->src)
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: 0, -EMSGSIZE (larger than the MTU), or -ENOBUFS (stream full)
+ */
+int nat_udp_reply(struct nat *n, const struct nat_peer *to,
+		  const uint8_t *data, size_t len);
 
 /** nat_out_ready() - the emit callback has room again */
 void nat_out_ready(struct nat *n);

@@ -6,6 +6,7 @@
 #define NAT_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -23,7 +24,17 @@
 /* datagrams read from one ping socket per wakeup */
 #define NAT_ICMP_RX_BATCH 32
 
+#define nat_container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
 struct nat;
+
+/* at most one log line a second for a kind of event; the rest are counted */
+struct nat_ratelimit {
+	uint64_t last_ms;
+	uint64_t quiet;
+	bool used;
+};
 
 struct udp_flow {
 	uv_udp_t h;
@@ -51,7 +62,7 @@ struct nat {
 	struct nat_stats st;
 
 	struct flow_table udp_tab, icmp_tab;
-	struct udp_flow *udp;	/* indexed like udp_tab's slots */
+	struct udp_flow *udp; /* indexed like udp_tab's slots */
 	struct icmp_flow *icmp; /* indexed like icmp_tab's slots */
 	uv_timer_t timer;
 
@@ -62,29 +73,82 @@ struct nat {
 	unsigned pending_close; /* uv_close() calls not yet called back */
 	bool closing;
 	bool ping_warned;
-	uint64_t refuse_log_ms;	 /* time of the last refusal logged */
-	uint64_t refuse_quiet;	 /* refusals not logged since */
+	struct nat_ratelimit refuse_rl, sock_rl;
 };
 
 /* nat.c */
-void nat_emit(struct nat *n, const uint8_t *pkt, size_t len);
+
+/**
+ * nat_emit() - hand a packet to the inside, counting it
+ * Return: true if taken; false if dropped (counted in dropped_out) or
+ * the NAT is closing
+ */
+bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len);
+
+/**
+ * nat_send_unreach() - a destination unreachable for @orig, from @from
+ * @n:		NAT
+ * @from:	the destination @orig was sent to
+ * @why:	reason, mapped to the family's type and code
+ * @orig:	the inside's packet (or the head of it we kept)
+ * @orig_len:	its length
+ */
 void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
 		      const uint8_t *orig, size_t orig_len);
+
+/**
+ * nat_errno_unreach() - the ICMP error that tells the inside about @err
+ * @err:	negative errno from a socket call
+ * @why:	result
+ *
+ * Return: true if @err means "unreachable" or "refused", false otherwise
+ */
 bool nat_errno_unreach(int err, enum pkt_unreach *why);
-bool nat_refuse(struct nat *n, const struct pkt_info *pi);
+
+/**
+ * nat_refuse() - check @pi's destination; if refused, count, log (rate
+ * limited) and, but for TCP, answer with ICMP administratively prohibited
+ * Return: POLICY_ALLOW (0) or the reason the packet was refused
+ */
+enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi);
+
+/**
+ * nat_ratelimit() - may a line of kind @rl be logged now?
+ * @quiet:	set to the number of lines suppressed since the last one
+ */
+bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet);
+
+/** nat_sockaddr() - a sockaddr_in or sockaddr_in6 for @addr and @port */
 void nat_sockaddr(struct sockaddr_storage *ss, int family, const uint8_t *addr,
 		  uint16_t port);
+
 void nat_timer_arm(struct nat *n);
+
+/**
+ * nat_close_start() - uv_close() @h, counting it: @cb must end by calling
+ * nat_close_done(), after which the NAT may be gone
+ */
 void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb);
 void nat_close_done(struct nat *n);
+
+void nat_warn_drop(struct nat *n, const struct flow_key *k, int err);
+
+/** nat_flow_str() - "udp 198.18.0.1:5000 -> 198.18.7.7:53", for logs */
 void nat_flow_str(const struct flow_key *k, char *buf, size_t len);
 
 /* udp.c */
 void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi);
+
+/**
+ * nat_udp_close_flow() - unhash a live flow and close its socket; the slot
+ * returns to the pool from the close callback
+ */
 void nat_udp_close_flow(struct nat *n, uint32_t i);
 
 /* icmp.c */
 void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi);
+
+/** nat_icmp_close_flow() - as nat_udp_close_flow(), for a ping socket */
 void nat_icmp_close_flow(struct nat *n, uint32_t i);
 
 /* tcp.c */

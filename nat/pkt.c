@@ -83,8 +83,7 @@ static int parse_ip4(struct pkt_cur *c, struct pkt_info *pi)
 		return -EBADMSG;
 	hlen = (size_t)(h[0] & 0xf) * 4;
 	tlen = pkt_be16(h + 2);
-	if (hlen < PKT_IP4_HLEN || tlen < hlen ||
-	    tlen > c->left + PKT_IP4_HLEN)
+	if (hlen < PKT_IP4_HLEN || tlen < hlen || tlen > c->left + PKT_IP4_HLEN)
 		return -EBADMSG;
 	/* options: skipped, but they count in the header checksum */
 	if (!pkt_pull(c, hlen - PKT_IP4_HLEN) || csum(h, hlen))
@@ -176,8 +175,7 @@ static int parse_udp(struct pkt_cur *c, struct pkt_info *pi)
 	if (ulen < PKT_UDP_HLEN || ulen > c->left + PKT_UDP_HLEN)
 		return -EBADMSG;
 	/* zero means "no checksum" on IPv4 only (RFC 8200 section 8.1) */
-	if ((pkt_be16(h + 6) || pi->family == AF_INET6) &&
-	    l4_csum(pi, h, ulen))
+	if ((pkt_be16(h + 6) || pi->family == AF_INET6) && l4_csum(pi, h, ulen))
 		return -EBADMSG;
 	pi->sport = pkt_be16(h);
 	pi->dport = pkt_be16(h + 2);
@@ -232,7 +230,7 @@ static int parse_tcp(struct pkt_cur *c, struct pkt_info *pi)
 
 int pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 {
-	struct pkt_cur c = { .p = buf, .left = len };
+	struct pkt_cur c = {.p = buf, .left = len};
 	int r;
 
 	memset(pi, 0, sizeof(*pi));
@@ -320,9 +318,9 @@ size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
 	pkt_put_be16(u + 2, dport);
 	pkt_put_be16(u + 4, (uint16_t)ulen);
 	pkt_put_be16(u + 6, 0);
-	sum = csum_fold(csum_add(csum_pseudo(family, src, dst, IPPROTO_UDP,
-					     (uint32_t)ulen),
-				 u, ulen));
+	sum = csum_fold(csum_add(
+		csum_pseudo(family, src, dst, IPPROTO_UDP, (uint32_t)ulen), u,
+		ulen));
 	/* a computed zero is sent as all ones (RFC 768) */
 	pkt_put_be16(u + 6, sum ? sum : 0xffff);
 	pkt_put_ip(buf, family, src, dst, IPPROTO_UDP, ulen);
@@ -422,8 +420,7 @@ size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s)
 	pkt_put_be32(t + 16, 0); /* checksum, urgent pointer */
 	if (s->opt_len)
 		memcpy(t + PKT_TCP_HLEN, s->opt, s->opt_len);
-	sum = csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP,
-			  (uint32_t)l4);
+	sum = csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP, (uint32_t)l4);
 	pkt_put_be16(t + 16, csum_fold(csum_add(sum, t, l4)));
 	pkt_put_ip(buf, s->family, s->src, s->dst, IPPROTO_TCP, l4);
 	return iphl + l4;

@@ -88,23 +88,23 @@ static inline void pkt_put_be32(uint8_t *p, uint32_t v)
  * long as it does. IPv4 addresses fill the first 4 bytes of src/dst.
  */
 struct pkt_info {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t proto;		/* IPPROTO_UDP, _TCP, _ICMP or _ICMPV6 */
-	uint8_t ttl;		/* or hop limit */
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t proto; /* IPPROTO_UDP, _TCP, _ICMP or _ICMPV6 */
+	uint8_t ttl; /* or hop limit */
 	uint8_t src[16], dst[16];
-	const uint8_t *ip;	/* the packet, without trailing bytes */
+	const uint8_t *ip; /* the packet, without trailing bytes */
 	size_t ip_len;
-	size_t ip_hlen;		/* IP header, options, extension headers */
-	const uint8_t *l4;	/* transport header */
-	size_t l4_len;		/* transport header and data */
-	uint16_t sport, dport;	/* UDP, TCP */
+	size_t ip_hlen; /* IP header, options, extension headers */
+	const uint8_t *l4; /* transport header */
+	size_t l4_len; /* transport header and data */
+	uint16_t sport, dport; /* UDP, TCP */
 	uint8_t icmp_type, icmp_code;
 	uint16_t icmp_id, icmp_seq;
 	uint32_t tcp_seq, tcp_ack;
 	uint16_t tcp_win;
 	uint8_t tcp_flags;
 	size_t tcp_hlen;
-	const uint8_t *data;	/* after the transport header */
+	const uint8_t *data; /* after the transport header */
 	size_t data_len;
 };
 
@@ -204,8 +204,8 @@ struct pkt_tcp_seg {
 	uint8_t flags;
 	uint16_t win;
 	const uint8_t *opt;
-	size_t opt_len;		/* a multiple of 4, at most 40 */
-	const uint8_t *data;	/* may already sit at its place in @buf */
+	size_t opt_len; /* a multiple of 4, at most 40 */
+	const uint8_t *data; /* may already sit at its place in @buf */
 	size_t data_len;
 };
 

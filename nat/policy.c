@@ -25,16 +25,16 @@ static const struct {
 	struct tg_prefix pfx;
 	enum policy_verdict why;
 } special[] = {
-	{ { AF_INET, 8, { 0 } }, POLICY_UNSPECIFIED },
-	{ { AF_INET6, 128, { 0 } }, POLICY_UNSPECIFIED },
-	{ { AF_INET, 8, { 127 } }, POLICY_LOOPBACK },
-	{ { AF_INET6, 128, { [15] = 1 } }, POLICY_LOOPBACK },
-	{ { AF_INET, 16, { 169, 254 } }, POLICY_LINK_LOCAL },
-	{ { AF_INET6, 10, { 0xfe, 0x80 } }, POLICY_LINK_LOCAL },
-	{ { AF_INET, 4, { 224 } }, POLICY_MULTICAST },
-	{ { AF_INET6, 8, { 0xff } }, POLICY_MULTICAST },
-	{ { AF_INET, 32, { 255, 255, 255, 255 } }, POLICY_BROADCAST },
-	{ { AF_INET6, 96, { [10] = 0xff, [11] = 0xff } }, POLICY_MAPPED },
+	{{AF_INET, 8, {0}}, POLICY_UNSPECIFIED},
+	{{AF_INET6, 128, {0}}, POLICY_UNSPECIFIED},
+	{{AF_INET, 8, {127}}, POLICY_LOOPBACK},
+	{{AF_INET6, 128, {[15] = 1}}, POLICY_LOOPBACK},
+	{{AF_INET, 16, {169, 254}}, POLICY_LINK_LOCAL},
+	{{AF_INET6, 10, {0xfe, 0x80}}, POLICY_LINK_LOCAL},
+	{{AF_INET, 4, {224}}, POLICY_MULTICAST},
+	{{AF_INET6, 8, {0xff}}, POLICY_MULTICAST},
+	{{AF_INET, 32, {255, 255, 255, 255}}, POLICY_BROADCAST},
+	{{AF_INET6, 96, {[10] = 0xff, [11] = 0xff}}, POLICY_MAPPED},
 };
 
 static struct tg_prefix *dup_prefixes(const struct tg_prefix *src, size_t n)

@@ -18,12 +18,12 @@
 #include "config.h"
 
 enum {
-	TLV_MTU = 1,	/* u32 */
-	TLV_FLAGS = 2,	/* u32, CFG_F_* */
-	TLV_TUN4 = 3,	/* 4 bytes */
-	TLV_TUN6 = 4,	/* 16 bytes */
-	TLV_DNS4 = 5,	/* 4 bytes */
-	TLV_DNS6 = 6,	/* 16 bytes */
+	TLV_MTU = 1, /* u32 */
+	TLV_FLAGS = 2, /* u32, CFG_F_* */
+	TLV_TUN4 = 3, /* 4 bytes */
+	TLV_TUN6 = 4, /* 16 bytes */
+	TLV_DNS4 = 5, /* 4 bytes */
+	TLV_DNS6 = 6, /* 16 bytes */
 	TLV_SEARCH = 7, /* text, no NUL */
 	TLV_ROUTE4 = 8, /* u8 prefix length, 4 bytes address */
 	TLV_ROUTE6 = 9, /* u8 prefix length, 16 bytes address */
@@ -126,7 +126,7 @@ static bool tlv_put_route(struct tlv_out *o, const struct tg_prefix *r)
  */
 int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
 {
-	struct tlv_out o = { .p = buf, .left = cap };
+	struct tlv_out o = {.p = buf, .left = cap};
 	uint32_t flags = (c->dns ? CFG_F_DNS : 0) |
 			 (c->route_default ? CFG_F_ROUTE_DEFAULT : 0);
 	size_t slen = strnlen(c->search, sizeof(c->search) - 1);

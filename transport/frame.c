@@ -60,8 +60,7 @@ ssize_t tp_frame_decode(const uint8_t *buf, size_t len, struct tp_frame *f)
  *
  * Return: 0, or -EMSGSIZE if @len exceeds TP_FRAME_MAX
  */
-int tp_frame_put_hdr(uint8_t hdr[static TP_FRAME_HDR], uint8_t type,
-		     size_t len)
+int tp_frame_put_hdr(uint8_t hdr[static TP_FRAME_HDR], uint8_t type, size_t len)
 {
 	if (len > TP_FRAME_MAX)
 		return -EMSGSIZE;

@@ -57,7 +57,7 @@
 #define WHY_MAX 512
 
 enum link_state {
-	LS_NEW,	  /* before tp_link_start() */
+	LS_NEW, /* before tp_link_start() */
 	LS_MAGIC, /* skipping banner text */
 	LS_HELLO, /* magic seen, waiting for HELLO */
 	LS_UP,
@@ -87,11 +87,11 @@ struct tp_link {
 	uint64_t start_ms, last_rx, last_tx;
 
 	uint8_t *wbuf;
-	size_t half;		/* bytes per half */
-	uint8_t *fill;		/* the half being filled */
+	size_t half; /* bytes per half */
+	uint8_t *fill; /* the half being filled */
 	size_t fill_len;
-	size_t flight_len;	/* bytes in the write in flight */
-	size_t reserved;	/* tp_link_reserve() max, or SIZE_MAX */
+	size_t flight_len; /* bytes in the write in flight */
+	size_t reserved; /* tp_link_reserve() max, or SIZE_MAX */
 
 	bool writing, wfailed, congested, goodbye, shut;
 	bool paused, down, closed;
@@ -105,8 +105,7 @@ static const char *role_name(uint8_t role)
 }
 
 /* one line of peer-provided text, safe to print */
-static size_t text_clean(char *dst, size_t cap, const uint8_t *src,
-			 size_t len)
+static size_t text_clean(char *dst, size_t cap, const uint8_t *src, size_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
 
@@ -278,8 +277,7 @@ static void prepare_cb(uv_prepare_t *h)
  * -EMSGSIZE, -EPIPE once the link is down or said goodbye, -ENOTCONN
  * before tp_link_start()
  */
-int tp_link_send(struct tp_link *l, uint8_t type, const void *data,
-		 size_t len)
+int tp_link_send(struct tp_link *l, uint8_t type, const void *data, size_t len)
 {
 	int r;
 
@@ -348,15 +346,16 @@ static void link_excerpt(struct tp_link *l, const uint8_t *p, size_t len)
 
 	if (len > room)
 		len = room;
-	l->excerpt_len += text_clean(l->excerpt + l->excerpt_len, len + 1, p,
-				     len);
+	l->excerpt_len +=
+		text_clean(l->excerpt + l->excerpt_len, len + 1, p, len);
 }
 
 static const char *link_hint(const struct tp_link *l)
 {
 	return l->role == TP_ROLE_OUTSIDE
 		       ? "is it running 'tungate inside --stdio'?"
-		       : "is 'tungate outside' at the other end of this stream?";
+		       : "is 'tungate outside' at the other end of this "
+			 "stream?";
 }
 
 /* skip banner text; Return: true with *@off past the magic once found */
@@ -488,8 +487,7 @@ static void link_frame(struct tp_link *l, const struct tp_frame *f)
  * stream is corrupt; type 0 is merely unknown and skipped like any other.
  * Return: bytes to skip, 0 to wait for more, -1 when the link went down
  */
-static ssize_t link_bad_header(struct tp_link *l, const uint8_t *p,
-			       size_t len)
+static ssize_t link_bad_header(struct tp_link *l, const uint8_t *p, size_t len)
 {
 	size_t plen = (size_t)(p[2] << 8 | p[3]);
 
@@ -591,8 +589,10 @@ static void timer_cb(uv_timer_t *t)
 	char secs[32];
 
 	if (l->goodbye) {
-		link_down(l, 0, "the %s did not close the stream within %u s "
-			  "of our goodbye", l->peer, GOODBYE_GRACE_MS / 1000);
+		link_down(l, 0,
+			  "the %s did not close the stream within %u s "
+			  "of our goodbye",
+			  l->peer, GOODBYE_GRACE_MS / 1000);
 		return;
 	}
 	if (l->state != LS_UP && now - l->start_ms >= l->timeout_ms) {
@@ -689,7 +689,7 @@ struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
  */
 int tp_link_start(struct tp_link *l)
 {
-	struct tp_hello h = { .proto = TP_PROTO_VERSION, .role = l->role };
+	struct tp_hello h = {.proto = TP_PROTO_VERSION, .role = l->role};
 	uint8_t payload[sizeof(h.version) + 3];
 	unsigned tick = l->timeout_ms / 4 ? l->timeout_ms / 4 : 1;
 	int n, r;
@@ -767,8 +767,7 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text)
 	if (l->closed || l->down || l->goodbye || l->state == LS_NEW)
 		return;
 	if (!l->wfailed)
-		link_append(l, error ? TP_F_ERROR : TP_F_GOODBYE, text, len,
-			    0);
+		link_append(l, error ? TP_F_ERROR : TP_F_GOODBYE, text, len, 0);
 	l->goodbye = true;
 	uv_timer_start(&l->timer, timer_cb, GOODBYE_GRACE_MS, 0);
 }

@@ -26,8 +26,9 @@ int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd)
 	if (len >= IFNAMSIZ || strchr(name, '/'))
 		return -EINVAL;
 	tfd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	/* a node that is not 0666 refuses a non-root user before TUNSETIFF */
 	if (tfd < 0)
-		return -errno;
+		return errno == EACCES ? -EPERM : -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	memcpy(ifr.ifr_name, name, len);

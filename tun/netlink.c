@@ -92,8 +92,8 @@ int tun_nl_attr_put(struct nlmsghdr *n, size_t maxlen, uint16_t type,
 	rta->rta_len = (uint16_t)RTA_LENGTH(len);
 	if (len)
 		memcpy(RTA_DATA(rta), data, len);
-	memset((uint8_t *)RTA_DATA(rta) + len, 0, RTA_SPACE(len) -
-							  RTA_LENGTH(len));
+	memset((uint8_t *)RTA_DATA(rta) + len, 0,
+	       RTA_SPACE(len) - RTA_LENGTH(len));
 	n->nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
 	return 0;
 }
@@ -356,9 +356,8 @@ int tun_nl_route(struct tun_nl *nl, bool add, const struct tun_nl_route *rt)
 						    rt->dst.addr, alen))) ||
 	    (rt->oif && (err = tun_nl_attr_put_u32(&r.n, sizeof(r), RTA_OIF,
 						   (uint32_t)rt->oif))) ||
-	    (rt->prefsrc && (err = tun_nl_attr_put(&r.n, sizeof(r),
-						   RTA_PREFSRC, rt->prefsrc,
-						   alen))))
+	    (rt->prefsrc && (err = tun_nl_attr_put(&r.n, sizeof(r), RTA_PREFSRC,
+						   rt->prefsrc, alen))))
 		return err;
 	return tun_nl_talk(nl, &r.n);
 }
@@ -376,8 +375,7 @@ int tun_nl_rule(struct tun_nl *nl, bool add, const struct tun_nl_rule *ru)
 	frh->table = ru->table < 256 ? (uint8_t)ru->table : RT_TABLE_UNSPEC;
 	if ((err = tun_nl_attr_put_u32(&r.n, sizeof(r), FRA_PRIORITY,
 				       ru->prio)) ||
-	    (err = tun_nl_attr_put_u32(&r.n, sizeof(r), FRA_TABLE,
-				       ru->table)))
+	    (err = tun_nl_attr_put_u32(&r.n, sizeof(r), FRA_TABLE, ru->table)))
 		return err;
 	if (ru->suppress >= 0 &&
 	    (err = tun_nl_attr_put_u32(&r.n, sizeof(r), FRA_SUPPRESS_PREFIXLEN,
@@ -394,8 +392,7 @@ static bool attr_u32(const struct rtattr *a, uint32_t *v)
 	return true;
 }
 
-/* keep the first @plen bits of the prefix, clear the host bits */
-static void prefix_mask(struct tg_prefix *p)
+void tun_nl_prefix_mask(struct tg_prefix *p)
 {
 	for (unsigned i = 0, left = p->plen; i < sizeof(p->addr); i++) {
 		p->addr[i] &= left >= 8 ? 0xff : (uint8_t)(0xff << (8 - left));
@@ -455,7 +452,7 @@ static int route_dump_msg(const struct nlmsghdr *h, void *arg)
 		return 0;
 	}
 	ri.dst.plen = rtm->rtm_dst_len;
-	prefix_mask(&ri.dst);
+	tun_nl_prefix_mask(&ri.dst);
 	ri.type = rtm->rtm_type;
 	ri.proto = rtm->rtm_protocol;
 	ri.oif = route_oif(tb);

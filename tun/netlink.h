@@ -36,6 +36,9 @@ struct tun_nl_req {
 	};
 };
 
+/** tun_nl_prefix_mask() - clear the host bits of @p */
+void tun_nl_prefix_mask(struct tg_prefix *p);
+
 /** tun_nl_open() - open a NETLINK_ROUTE socket. Return: 0 or -errno */
 int tun_nl_open(struct tun_nl *nl);
 
@@ -112,8 +115,8 @@ int tun_nl_addr(struct tun_nl *nl, bool add, int ifindex, int family,
 struct tun_nl_route {
 	struct tg_prefix dst;
 	uint32_t table;
-	uint8_t type;		 /* RTN_UNICAST, RTN_THROW; 0 on delete: any */
-	int oif;		 /* 0: none */
+	uint8_t type; /* RTN_UNICAST, RTN_THROW; 0 on delete: any */
+	int oif; /* 0: none */
 	const uint8_t *prefsrc; /* NULL: none */
 };
 
@@ -144,8 +147,7 @@ struct tun_nl_route_info {
 	int oif; /* first nexthop's, 0 if none */
 };
 
-typedef int (*tun_nl_route_fn)(const struct tun_nl_route_info *ri,
-			       void *arg);
+typedef int (*tun_nl_route_fn)(const struct tun_nl_route_info *ri, void *arg);
 
 /**
  * tun_nl_route_dump_main() - call @fn for each route of the main table of

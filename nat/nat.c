@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nat.c - the NAT's life cycle, dispatch, and what its protocols share.
+ *
+ * Theory of operation: nat_from_tun() parses each packet from the inside
+ * (pkt.c), counts and drops what it cannot handle, and hands the rest to
+ * udp.c, icmp.c or tcp.c, which check the destination (nat_refuse(), on
+ * policy.c) and then find or open the flow that carries it. Everything a
+ * flow needs is allocated here, once: the flow tables, the per-flow state
+ * arrays, one receive buffer shared by all sockets (a callback runs to its
+ * end before the next read) and one buffer for ICMP errors and RSTs.
+ *
+ * One timer expires idle flows. It is set for the deadline of the least
+ * recently used flow of each table, and on expiry pops flows off the LRU
+ * heads until one is still in use: O(expired), not O(flows).
+ *
+ * Closing: every uv_close() goes through nat_close_start() and every close
+ * callback ends in nat_close_done(), which counts them; once nat_close()
+ * has closed the timer and all flows and the count drops to zero, the last
+ * callback frees the NAT.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nat_internal.h"
+
+static void nat_defaults(struct nat_opts *o)
+{
+	if (!o->max_udp_flows)
+		o->max_udp_flows = 4096;
+	if (!o->max_icmp_flows)
+		o->max_icmp_flows = 1024;
+	if (!o->max_tcp_flows)
+		o->max_tcp_flows = 4096;
+	if (!o->udp_idle_ms)
+		o->udp_idle_ms = 180000;
+	if (!o->icmp_idle_ms)
+		o->icmp_idle_ms = 30000;
+	if (!o->mtu)
+		o->mtu = 65520;
+}
+
+/* room for flows that are closing, beyond the live ones */
+static uint32_t slots_for(size_t max_live)
+{
+	return (uint32_t)(max_live + max_live / 4 + 8);
+}
+
+static void nat_free(struct nat *n)
+{
+	flow_table_free(&n->udp_tab);
+	flow_table_free(&n->icmp_tab);
+	free(n->udp);
+	free(n->icmp);
+	free(n->rx);
+	policy_free(&n->policy);
+	free(n);
+}
+
+static int nat_alloc(struct nat *n)
+{
+	const struct nat_opts *o = &n->opts;
+	uint32_t us = slots_for(o->max_udp_flows);
+	uint32_t is = slots_for(o->max_icmp_flows);
+	int r;
+
+	if (o->max_udp_flows > UINT32_MAX / 4 ||
+	    o->max_icmp_flows > UINT32_MAX / 4)
+		return -EINVAL;
+	r = flow_table_init(&n->udp_tab, (uint32_t)o->max_udp_flows, us, 0);
+	if (!r)
+		r = flow_table_init(&n->icmp_tab, (uint32_t)o->max_icmp_flows,
+				    is, 0);
+	if (r)
+		return r;
+	n->udp = calloc(us, sizeof(*n->udp));
+	n->icmp = calloc(is, sizeof(*n->icmp));
+	n->rx = malloc(PKT_HDR_ROOM + NAT_RX_MAX);
+	if (!n->udp || !n->icmp || !n->rx)
+		return -ENOMEM;
+	return 0;
+}
+
+struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
+		    nat_emit_fn emit, void *arg)
+{
+	struct nat *n = calloc(1, sizeof(*n));
+	int r;
+
+	if (!n)
+		return NULL;
+	n->loop = loop;
+	n->emit = emit;
+	n->arg = arg;
+	if (opts)
+		n->opts = *opts;
+	nat_defaults(&n->opts);
+	r = policy_init(&n->policy, &n->opts);
+	if (r) {
+		free(n);
+		tg_err("nat: cannot read this machine's addresses: %s",
+		       uv_strerror(r));
+		return NULL;
+	}
+	/* the caller's arrays need not outlive this call */
+	n->opts.routes = n->policy.routes;
+	n->opts.allow = n->policy.allow;
+	r = nat_alloc(n);
+	if (r) {
+		nat_free(n);
+		return NULL;
+	}
+	uv_timer_init(loop, &n->timer);
+	return n;
+}
+
+void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len)
+{
+	struct pkt_info pi;
+	int r;
+
+	if (n->closing)
+		return;
+	n->st.pkts_in++;
+	n->st.bytes_in += len;
+	r = pkt_parse(pkt, len, &pi);
+	if (r) {
+		if (r == -EBADMSG)
+			n->st.malformed++;
+		else
+			n->st.unsupported++;
+		tg_trace("nat: dropped %zu bytes: %s", len,
+			 r == -EBADMSG ? "malformed" : "unsupported");
+		return;
+	}
+	switch (pi.proto) {
+	case IPPROTO_UDP:
+		nat_udp_from_tun(n, &pi);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		nat_icmp_from_tun(n, &pi);
+		break;
+	case IPPROTO_TCP:
+		nat_tcp_from_tun(n, &pi);
+		break;
+	}
+}
+
+void nat_out_ready(struct nat *n)
+{
+	/* UDP and ICMP drop instead of queueing: nothing to resume */
+	(void)n;
+}
+
+void nat_get_stats(const struct nat *n, struct nat_stats *s)
+{
+	*s = n->st;
+	s->udp_flows = n->udp_tab.live;
+	s->icmp_flows = n->icmp_tab.live;
+	s->tcp_flows = 0;
+}
+
+bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len)
+{
+	if (n->closing)
+		return false;
+	if (n->emit(n->arg, pkt, len)) {
+		n->st.dropped_out++;
+		return false;
+	}
+	n->st.pkts_out++;
+	n->st.bytes_out += len;
+	return true;
+}
+
+void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
+		      const uint8_t *orig, size_t orig_len)
+{
+	size_t len = pkt_build_icmp_error(n->tx, sizeof(n->tx), from, why, orig,
+					  orig_len);
+
+	if (len && nat_emit(n, n->tx, len))
+		n->st.icmp_errors_sent++;
+}
+
+bool nat_errno_unreach(int err, enum pkt_unreach *why)
+{
+	switch (err) {
+	case UV_ECONNREFUSED:
+		*why = PKT_UNREACH_PORT;
+		return true;
+	case UV_EHOSTUNREACH:
+	case UV_EHOSTDOWN:
+		*why = PKT_UNREACH_HOST;
+		return true;
+	case UV_ENETUNREACH:
+	case UV_ENETDOWN:
+		*why = PKT_UNREACH_NET;
+		return true;
+	case UV_EACCES:
+	case UV_EPERM:
+		*why = PKT_UNREACH_ADMIN;
+		return true;
+	}
+	return false;
+}
+
+void nat_sockaddr(struct sockaddr_storage *ss, int family, const uint8_t *addr,
+		  uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, addr, 4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, addr, 16);
+	}
+}
+
+bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet)
+{
+	uint64_t now = uv_now(n->loop);
+
+	if (rl->used && now - rl->last_ms < 1000) {
+		rl->quiet++;
+		return false;
+	}
+	*quiet = rl->quiet;
+	rl->quiet = 0;
+	rl->last_ms = now;
+	rl->used = true;
+	return true;
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	}
+	return "ip";
+}
+
+/* "198.18.0.1:53", "[fd7e::1]:53", or without a port if @port < 0 */
+static void endpoint_str(char *buf, size_t len, int family, const uint8_t *addr,
+			 int port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	if (port < 0)
+		snprintf(buf, len, "%s", a);
+	else if (family == AF_INET6)
+		snprintf(buf, len, "[%s]:%d", a, port);
+	else
+		snprintf(buf, len, "%s:%d", a, port);
+}
+
+void nat_flow_str(const struct flow_key *k, char *buf, size_t len)
+{
+	bool icmp = k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
+	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8];
+
+	endpoint_str(s, sizeof(s), k->family, k->src, icmp ? -1 : k->sport);
+	endpoint_str(d, sizeof(d), k->family, k->dst, icmp ? -1 : k->dport);
+	if (icmp)
+		snprintf(buf, len, "%s %s -> %s id %u", proto_name(k->proto), s,
+			 d, k->sport);
+	else
+		snprintf(buf, len, "%s %s -> %s", proto_name(k->proto), s, d);
+}
+
+static void log_refused(struct nat *n, const struct pkt_info *pi,
+			enum policy_verdict v)
+{
+	bool ports = pi->proto == IPPROTO_UDP || pi->proto == IPPROTO_TCP;
+	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8];
+	char a[INET6_ADDRSTRLEN], more[64] = "";
+	uint64_t quiet;
+
+	if (!nat_ratelimit(n, &n->refuse_rl, &quiet))
+		return;
+	endpoint_str(s, sizeof(s), pi->family, pi->src, ports ? pi->sport : -1);
+	endpoint_str(d, sizeof(d), pi->family, pi->dst, ports ? pi->dport : -1);
+	endpoint_str(a, sizeof(a), pi->family, pi->dst, -1);
+	if (quiet)
+		snprintf(more, sizeof(more),
+			 " [%" PRIu64 " more refused, not shown]", quiet);
+	tg_warn("refused %s %s -> %s: %s (use --allow %s/%d to permit)%s",
+		proto_name(pi->proto), s, d, policy_reason(v), a,
+		pi->family == AF_INET ? 32 : 128, more);
+}
+
+/**
+ * nat_warn_drop() - a flow could not be opened or used for lack of
+ * resources (sockets, slots): the user should hear of it, not too often
+ * @n:		NAT
+ * @k:		the flow
+ * @err:	negative errno
+ */
+void nat_warn_drop(struct nat *n, const struct flow_key *k, int err)
+{
+	char buf[128], more[64] = "";
+	uint64_t quiet;
+
+	if (!nat_ratelimit(n, &n->sock_rl, &quiet))
+		return;
+	nat_flow_str(k, buf, sizeof(buf));
+	if (quiet)
+		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
+			 quiet);
+	tg_warn("%s: dropped: %s%s", buf,
+		err == -ENOBUFS ? "too many flows closing at once"
+				: uv_strerror(err),
+		more);
+}
+
+enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi)
+{
+	enum policy_verdict v = policy_check(&n->policy, pi->family, pi->dst);
+
+	if (v == POLICY_ALLOW)
+		return v;
+	n->st.refused++;
+	log_refused(n, pi, v);
+	if (pi->proto != IPPROTO_TCP && !policy_no_icmp(v))
+		nat_send_unreach(n, pi->dst, PKT_UNREACH_ADMIN, pi->ip,
+				 pi->ip_len);
+	return v;
+}
+
+/* the deadline of @t's least recently used flow, or UINT64_MAX */
+static uint64_t next_deadline(const struct flow_table *t, unsigned idle_ms)
+{
+	uint32_t i = flow_oldest(t);
+
+	return i == FLOW_NONE ? UINT64_MAX : t->nodes[i].last + idle_ms;
+}
+
+static void expire(struct nat *n, struct flow_table *t, unsigned idle_ms,
+		   void (*close_flow)(struct nat *, uint32_t))
+{
+	uint64_t now = uv_now(n->loop);
+	char buf[128];
+	uint32_t i;
+
+	while ((i = flow_oldest(t)) != FLOW_NONE &&
+	       t->nodes[i].last + idle_ms <= now) {
+		if (tg_log_level >= TG_LOG_DEBUG) {
+			nat_flow_str(&t->nodes[i].key, buf, sizeof(buf));
+			tg_debug("%s: idle, closed", buf);
+		}
+		close_flow(n, i);
+	}
+}
+
+static void timer_cb(uv_timer_t *timer)
+{
+	struct nat *n = nat_container_of(timer, struct nat, timer);
+
+	expire(n, &n->udp_tab, n->opts.udp_idle_ms, nat_udp_close_flow);
+	expire(n, &n->icmp_tab, n->opts.icmp_idle_ms, nat_icmp_close_flow);
+	nat_timer_arm(n);
+}
+
+/**
+ * nat_timer_arm() - make sure the expiry timer runs if any flow is live
+ * @n:		NAT
+ *
+ * A timer already set stays: it is due no later than a new flow's
+ * deadline, and timer_cb() sets the next one.
+ */
+void nat_timer_arm(struct nat *n)
+{
+	uint64_t d, d2, now;
+
+	if (n->closing || uv_is_active((uv_handle_t *)&n->timer))
+		return;
+	d = next_deadline(&n->udp_tab, n->opts.udp_idle_ms);
+	d2 = next_deadline(&n->icmp_tab, n->opts.icmp_idle_ms);
+	if (d2 < d)
+		d = d2;
+	if (d == UINT64_MAX)
+		return;
+	now = uv_now(n->loop);
+	uv_timer_start(&n->timer, timer_cb, d > now ? d - now : 0, 0);
+}
+
+void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb)
+{
+	n->pending_close++;
+	uv_close(h, cb);
+}
+
+void nat_close_done(struct nat *n)
+{
+	if (--n->pending_close == 0 && n->closing)
+		nat_free(n);
+}
+
+static void timer_close_cb(uv_handle_t *h)
+{
+	nat_close_done(nat_container_of(h, struct nat, timer));
+}
+
+void nat_close(struct nat *n)
+{
+	if (!n || n->closing)
+		return;
+	n->closing = true;
+	for (uint32_t i = 0; i < n->udp_tab.n_slots; i++)
+		if (n->udp_tab.nodes[i].state == FLOW_LIVE)
+			nat_udp_close_flow(n, i);
+	for (uint32_t i = 0; i < n->icmp_tab.n_slots; i++)
+		if (n->icmp_tab.nodes[i].state == FLOW_LIVE)
+			nat_icmp_close_flow(n, i);
+	nat_close_start(n, (uv_handle_t *)&n->timer, timer_close_cb);
+}

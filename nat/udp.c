@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udp.c - UDP flows: one connected socket per (inside address and port,
+ * destination address and port).
+ *
+ * Theory of operation: the first datagram of a flow opens a uv_udp_t,
+ * connects it to the destination (the kernel picks the source port) and
+ * starts reading; every datagram goes out with uv_udp_try_send(), which
+ * neither allocates nor queues, so a full socket buffer drops it, as a
+ * router would. Replies are read into the NAT's shared buffer behind
+ * PKT_HDR_ROOM bytes, and the IP and UDP headers are written in front of
+ * them.
+ *
+ * Errors come back two ways: a send that fails at once (the destination
+ * refused an earlier datagram, or has no route), and a pending socket
+ * error that the next read returns (ECONNREFUSED after an ICMP port
+ * unreachable). Either becomes an ICMP error for the inside, quoting the
+ * datagram at hand or the head of the last one the flow sent.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "nat_internal.h"
+
+static void udp_close_cb(uv_handle_t *h)
+{
+	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
+	struct nat *n = f->n;
+
+	flow_free(&n->udp_tab, f->idx);
+	nat_close_done(n);
+}
+
+void nat_udp_close_flow(struct nat *n, uint32_t i)
+{
+	flow_unhash(&n->udp_tab, i);
+	nat_close_start(n, (uv_handle_t *)&n->udp[i].h, udp_close_cb);
+}
+
+static const struct flow_key *udp_key(const struct udp_flow *f)
+{
+	return &f->n->udp_tab.nodes[f->idx].key;
+}
+
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
+
+	buf->base = (char *)f->n->rx + PKT_HDR_ROOM;
+	buf->len = NAT_RX_MAX;
+}
+
+/* a socket error after the fact: tell the inside about its last datagram */
+static void udp_error(struct udp_flow *f, int err)
+{
+	struct nat *n = f->n;
+	enum pkt_unreach why;
+	char buf[128];
+
+	if (tg_log_level >= TG_LOG_DEBUG) {
+		nat_flow_str(udp_key(f), buf, sizeof(buf));
+		tg_debug("%s: %s", buf, uv_strerror(err));
+	}
+	if (nat_errno_unreach(err, &why) && f->last_len)
+		nat_send_unreach(n, udp_key(f)->dst, why, f->last, f->last_len);
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+			const struct sockaddr *addr, unsigned flags)
+{
+	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
+	struct nat *n = f->n;
+	const struct flow_key *k = udp_key(f);
+	size_t hlen = pkt_ip_hlen(k->family) + PKT_UDP_HLEN, len;
+	uint8_t *start;
+
+	if (nread < 0) {
+		udp_error(f, (int)nread);
+		return;
+	}
+	if (!addr)
+		return; /* nothing to read after all */
+	if ((flags & UV_UDP_PARTIAL) || hlen + (size_t)nread > n->opts.mtu) {
+		n->st.dropped_out++;
+		return;
+	}
+	flow_touch(&n->udp_tab, f->idx, uv_now(n->loop));
+	start = (uint8_t *)buf->base - hlen;
+	len = pkt_build_udp(start, k->family, k->dst, k->dport, k->src,
+			    k->sport, (size_t)nread);
+	if (!len) {
+		n->st.dropped_out++;
+		return;
+	}
+	nat_emit(n, start, len);
+}
+
+/* make @k's flow: on error, nothing is left to close */
+static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
+{
+	struct sockaddr_storage ss;
+	struct udp_flow *f;
+	char buf[128];
+	uint32_t i;
+	int r;
+
+	/* closing flows hold every spare slot: evicting would not help */
+	if (n->udp_tab.free_head == FLOW_NONE)
+		return -ENOBUFS;
+	if (n->udp_tab.live >= n->udp_tab.max_live) {
+		i = flow_oldest(&n->udp_tab);
+		if (tg_log_level >= TG_LOG_DEBUG) {
+			nat_flow_str(&n->udp_tab.nodes[i].key, buf,
+				     sizeof(buf));
+			tg_debug("%s: evicted, table full", buf);
+		}
+		n->st.udp_evicted++;
+		nat_udp_close_flow(n, i);
+	}
+	i = flow_alloc(&n->udp_tab, k, uv_now(n->loop));
+	if (i == FLOW_NONE)
+		return -ENOBUFS;
+	f = &n->udp[i];
+	f->n = n;
+	f->idx = i;
+	f->last_len = 0;
+	r = uv_udp_init_ex(n->loop, &f->h, k->family);
+	if (r) {
+		flow_free(&n->udp_tab, i);
+		return r;
+	}
+	nat_sockaddr(&ss, k->family, k->dst, k->dport);
+	r = uv_udp_connect(&f->h, (const struct sockaddr *)&ss);
+	if (!r)
+		r = uv_udp_recv_start(&f->h, udp_alloc_cb, udp_recv_cb);
+	if (r) {
+		nat_udp_close_flow(n, i);
+		return r;
+	}
+	*idx = i;
+	nat_timer_arm(n);
+	if (tg_log_level >= TG_LOG_DEBUG) {
+		nat_flow_str(k, buf, sizeof(buf));
+		tg_debug("%s: open", buf);
+	}
+	return 0;
+}
+
+/* a flow could not be opened or a datagram not sent: why, and to whom */
+static void udp_fail(struct nat *n, const struct pkt_info *pi, int err)
+{
+	enum pkt_unreach why;
+	struct flow_key k;
+
+	if (nat_errno_unreach(err, &why)) {
+		nat_send_unreach(n, pi->dst, why, pi->ip, pi->ip_len);
+		return;
+	}
+	n->st.dropped_out++;
+	if (err == UV_EAGAIN)
+		return;
+	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
+		      pi->dport);
+	nat_warn_drop(n, &k, err);
+}
+
+/**
+ * nat_udp_from_tun() - one datagram from the inside
+ * @n:		NAT
+ * @pi:		the parsed datagram
+ */
+void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
+{
+	uv_buf_t b = uv_buf_init((char *)pi->data, (unsigned)pi->data_len);
+	struct flow_key k;
+	struct udp_flow *f;
+	uint32_t i;
+	int r;
+
+	if (!pi->dport) {
+		n->st.malformed++;
+		return;
+	}
+	if (nat_refuse(n, pi))
+		return;
+	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
+		      pi->dport);
+	i = flow_lookup(&n->udp_tab, &k);
+	if (i == FLOW_NONE) {
+		r = udp_open(n, &k, &i);
+		if (r) {
+			udp_fail(n, pi, r);
+			return;
+		}
+	} else {
+		flow_touch(&n->udp_tab, i, uv_now(n->loop));
+	}
+	f = &n->udp[i];
+	r = uv_udp_try_send(&f->h, &b, 1, NULL);
+	if (r < 0) {
+		udp_fail(n, pi, r);
+		return;
+	}
+	f->last_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len
+							    : NAT_QUOTE_MAX);
+	memcpy(f->last, pi->ip, f->last_len);
+}

@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run.sh - run the end-to-end tests against one or more tungate binaries.
+#
+#   test/e2e/run.sh [-v] BINARY...      e.g. test/e2e/run.sh ./tungate ./tungate-asan
+#
+# Environment: TG_TESTS="udp ping" runs only those tests; TG_TIMEOUT is the
+# limit per test in seconds (default 120); TG_KEEP_LOGS=1 keeps the logs of
+# the run (their directory is printed).
+#
+# Each test runs under `timeout` with its own id TG_ID=tgr<run><nnn>, which
+# names its namespaces, links and temp dir and marks every process it
+# starts. A sanitizer report in a test's output or logs fails the test.
+# After each test, and again at the end, anything left with the run's
+# prefix is reported as a failure and removed. Prints one line per test,
+# the tail of the output of each failed test, and one closing line
+# "N passed, N failed[, N skipped]"; exits non-zero on any failure.
+
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$HERE/lib.sh"
+unset TG_ID
+
+VERBOSE=
+if [ "${1:-}" = -v ]; then
+	VERBOSE=1
+	shift
+fi
+if [ $# = 0 ]; then
+	echo "usage: $0 [-v] BINARY..." >&2
+	exit 2
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh: the end-to-end tests need root (network namespaces, TUN" \
+		"devices, policy routes): run them as root, e.g. sudo make test" >&2
+	exit 1
+fi
+for bin in "$@"; do
+	if ! [ -x "$bin" ]; then
+		echo "run.sh: $bin is not an executable (make tungate?)" >&2
+		exit 1
+	fi
+done
+
+TIMEOUT=${TG_TIMEOUT:-120}
+TESTS=()
+for t in "$HERE"/*.t.sh; do
+	name=${t##*/}
+	name=${name%.t.sh}
+	if [ -n "${TG_TESTS:-}" ] && ! [[ " $TG_TESTS " == *" $name "* ]]; then
+		continue
+	fi
+	TESTS+=("$name")
+done
+if [ ${#TESTS[@]} = 0 ]; then
+	echo "run.sh: no tests match TG_TESTS='${TG_TESTS:-}'" >&2
+	exit 1
+fi
+
+# a run id no other run is using: 4 hex digits
+while :; do
+	RUN=tgr$(od -An -N2 -tx2 /dev/urandom | tr -d ' \n')
+	[ -z "$(tg_leftovers "$RUN")" ] && break
+done
+LOGS=$(mktemp -d /tmp/tungate-e2e.XXXXXX) || exit 1
+STATE_BEFORE=$(find /run/tungate -mindepth 1 -maxdepth 1 -printf '%f\n' \
+	2>/dev/null)
+HAD_STATE_DIR=0
+[ -d /run/tungate ] && HAD_STATE_DIR=1
+
+PASSED=0 FAILED=0 SKIPPED=0 N=0
+CHILD=
+
+# new_state_files - state files that appeared since the run began
+new_state_files() {
+	comm -13 <(echo "$STATE_BEFORE" | sort) \
+		<(find /run/tungate -mindepth 1 -maxdepth 1 -printf '%f\n' \
+			2>/dev/null | sort) | sed '/^$/d'
+}
+
+on_signal() {
+	trap '' INT TERM HUP
+	echo "run.sh: interrupted, stopping the current test" >&2
+	if [ -n "$CHILD" ]; then
+		kill -TERM "$CHILD" 2>/dev/null
+		wait "$CHILD" 2>/dev/null
+	fi
+	tg_reap "$RUN"
+	rm -rf "$LOGS"
+	exit 1
+}
+trap 'on_signal' INT TERM HUP
+
+# sanitizer_report FILE... - the first lines of a sanitizer report, if any
+sanitizer_report() {
+	grep -h -E -m 3 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$@" \
+		2>/dev/null
+}
+
+# run_one NAME BINARY - run a test, print its line, count it
+run_one() {
+	local name=$1 bin=$2 label id out logdir start rc secs why='' left
+	label=${bin##*/}
+	N=$((N + 1))
+	id=$(printf '%s%03d' "$RUN" "$N")
+	out=$LOGS/$id-$name-$label.out
+	logdir=$LOGS/$id-$name-$label
+	rm -f "$LOGS/san"
+	local -a env=(TG_ID="$id" TUNGATE="$bin" TG_LOGDIR="$logdir")
+	[ -n "$VERBOSE" ] && env+=(TG_VERBOSE=1)
+	if [[ $label == *asan* ]] || grep -qa __asan_init "$bin"; then
+		env+=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+	fi
+
+	start=$(date +%s.%N)
+	# in the background, so that a signal to run.sh is handled at once;
+	# the test must see SIGINT as it would in the foreground
+	(
+		trap - INT QUIT
+		exec env "${env[@]}" timeout -s TERM -k 30 "$TIMEOUT" \
+			bash "$HERE/$name.t.sh"
+	) </dev/null >"$out" 2>&1 &
+	CHILD=$!
+	wait "$CHILD"
+	rc=$?
+	CHILD=
+	secs=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+
+	case $rc in
+	0) ;;
+	77) ;;
+	124) why="timed out after ${TIMEOUT}s" ;;
+	137) why="killed by SIGKILL" ;;
+	*) why="exit status $rc" ;;
+	esac
+	if [ "$rc" != 77 ] &&
+		sanitizer_report "$out" "$logdir"/* >"$LOGS/san" 2>/dev/null; then
+		why="sanitizer report${why:+; $why}"
+	fi
+	left=$(tg_leftovers "$id"; new_state_files)
+	if [ -n "$left" ]; then
+		why="left behind: $(echo "$left" | head -n 3 | paste -sd ';' -)${why:+; $why}"
+		tg_reap "$id"
+		# the state files are this test's: nothing else runs an inside
+		for f in $(new_state_files); do
+			rm -f "/run/tungate/$f"
+		done
+	fi
+
+	if [ -z "$why" ] && [ "$rc" = 77 ]; then
+		SKIPPED=$((SKIPPED + 1))
+		echo "SKIP $name [$label] ${secs}s: $(grep -m 1 '^SKIP' "$out")"
+	elif [ -z "$why" ]; then
+		PASSED=$((PASSED + 1))
+		echo "PASS $name [$label] ${secs}s"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $name [$label] ${secs}s: $why"
+		[ -s "$LOGS/san" ] && sed 's/^/    /' "$LOGS/san"
+		tail -n 40 "$out" | sed 's/^/    | /'
+	fi
+	[ -n "$VERBOSE" ] && sed 's/^/    /' "$out"
+	return 0
+}
+
+for bin in "$@"; do
+	case $bin in
+	/*) ;;
+	*) bin=$PWD/$bin ;;
+	esac
+	for name in "${TESTS[@]}"; do
+		run_one "$name" "$bin"
+	done
+done
+
+# the run as a whole: nothing of it may remain
+left=$(tg_leftovers "$RUN"; new_state_files | sed 's|^|file /run/tungate/|')
+if [ -n "$left" ]; then
+	echo "FAIL the run left things behind:"
+	while IFS= read -r line; do echo "    $line"; done <<<"$left"
+	FAILED=$((FAILED + 1))
+	tg_reap "$RUN"
+fi
+if [ "$HAD_STATE_DIR" = 0 ]; then
+	rmdir /run/tungate 2>/dev/null
+fi
+if [ -n "${TG_KEEP_LOGS:-}" ]; then
+	echo "logs kept in $LOGS"
+else
+	rm -rf "$LOGS"
+fi
+
+summary="$PASSED passed, $FAILED failed"
+[ "$SKIPPED" != 0 ] && summary+=", $SKIPPED skipped"
+echo "$summary"
+[ "$FAILED" = 0 ]

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c - unit tests for nat/policy.c, and what the NAT does with a
+ * refused or unsupported packet: ICMP administratively prohibited, a RST
+ * for TCP, silence for multicast, and the right counter.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "log.h"
+#include "nat.h"
+#include "pkt.h"
+#include "policy.h"
+#include "nat_test.h"
+
+static enum policy_verdict check(const struct nat_policy *p, const char *ip)
+{
+	struct tg_prefix a;
+
+	assert_true(tg_prefix_parse(ip, &a));
+	return policy_check(p, a.family, a.addr);
+}
+
+static void parse_list(struct tg_prefix *out, const char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_true(tg_prefix_parse(s[i], &out[i]));
+}
+
+static void test_refusals(void **state)
+{
+	const char *routes_s[] = {"198.18.0.0/15", "fd7e::/16", "0.0.0.0/0",
+				  "::/0"};
+	struct tg_prefix routes[4];
+	struct nat_opts o = {.routes = routes, .n_routes = 4};
+	struct nat_policy p;
+	uint8_t own[4] = {198, 18, 5, 5};
+
+	/* everything offered: only the special ranges are refused */
+	parse_list(routes, routes_s, 4);
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
+	assert_int_equal(check(&p, "127.0.0.1"), POLICY_LOOPBACK);
+	assert_int_equal(check(&p, "127.255.1.2"), POLICY_LOOPBACK);
+	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
+	assert_int_equal(check(&p, "169.254.169.254"), POLICY_LINK_LOCAL);
+	assert_int_equal(check(&p, "fe80::1"), POLICY_LINK_LOCAL);
+	assert_int_equal(check(&p, "febf::1"), POLICY_LINK_LOCAL);
+	assert_int_equal(check(&p, "224.0.0.251"), POLICY_MULTICAST);
+	assert_int_equal(check(&p, "239.255.255.250"), POLICY_MULTICAST);
+	assert_int_equal(check(&p, "ff02::fb"), POLICY_MULTICAST);
+	assert_int_equal(check(&p, "255.255.255.255"), POLICY_BROADCAST);
+	assert_int_equal(check(&p, "0.0.0.0"), POLICY_UNSPECIFIED);
+	assert_int_equal(check(&p, "0.1.2.3"), POLICY_UNSPECIFIED);
+	assert_int_equal(check(&p, "::"), POLICY_UNSPECIFIED);
+	assert_int_equal(check(&p, "::ffff:198.18.7.7"), POLICY_MAPPED);
+	assert_int_equal(check(&p, "198.18.5.5"), POLICY_OWN);
+	/* neighbours of the ranges pass */
+	assert_int_equal(check(&p, "128.0.0.1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "169.253.0.1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "fec0::1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "223.255.255.255"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "240.0.0.1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "::2"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "198.18.5.6"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "fd7e::5"), POLICY_ALLOW);
+	policy_free(&p);
+}
+
+static void test_not_offered(void **state)
+{
+	const char *routes_s[] = {"198.18.2.0/24", "fd7e:1::/32"};
+	struct tg_prefix routes[2];
+	struct nat_opts o = {.routes = routes, .n_routes = 2};
+	struct nat_policy p;
+
+	parse_list(routes, routes_s, 2);
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(check(&p, "198.18.2.9"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "198.18.3.9"), POLICY_NOT_OFFERED);
+	assert_int_equal(check(&p, "fd7e:1::9"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "fd7e:2::9"), POLICY_NOT_OFFERED);
+	/* the special reason wins over "not offered" */
+	assert_int_equal(check(&p, "127.0.0.1"), POLICY_LOOPBACK);
+	policy_free(&p);
+
+	/* no routes at all */
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(check(&p, "198.18.2.9"), POLICY_NOT_OFFERED);
+	policy_free(&p);
+
+	/* route_default offers everything, still not the special ranges */
+	o.route_default = true;
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(check(&p, "198.18.3.9"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "fd7e:2::9"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
+	assert_int_equal(check(&p, "ff02::1"), POLICY_MULTICAST);
+	policy_free(&p);
+}
+
+static void test_allow(void **state)
+{
+	const char *allow_s[] = {"127.0.0.1/32", "fe80::/10", "198.18.9.0/24",
+				 "198.18.5.5"};
+	struct tg_prefix allow[4];
+	struct nat_opts o = {.allow = allow, .n_allow = 4};
+	struct nat_policy p;
+	uint8_t own[4] = {198, 18, 5, 5};
+
+	parse_list(allow, allow_s, 4);
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
+	assert_int_equal(check(&p, "127.0.0.1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "127.0.0.2"), POLICY_LOOPBACK);
+	assert_int_equal(check(&p, "fe80::99"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "198.18.9.1"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "198.18.10.1"), POLICY_NOT_OFFERED);
+	assert_int_equal(check(&p, "198.18.5.5"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
+	policy_free(&p);
+}
+
+/* this machine's real addresses, from the same call the NAT makes */
+static void test_own_addresses(void **state)
+{
+	struct nat_opts o = {.route_default = true};
+	uv_interface_address_t *ifs;
+	struct nat_policy p;
+	int n, seen = 0;
+
+	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(uv_interface_addresses(&ifs, &n), 0);
+	for (int i = 0; i < n; i++) {
+		const struct sockaddr_in *a4 = &ifs[i].address.address4;
+		const struct sockaddr_in6 *a6 = &ifs[i].address.address6;
+		enum policy_verdict v;
+
+		if (ifs[i].is_internal)
+			continue;
+		if (a4->sin_family == AF_INET)
+			v = policy_check(&p, AF_INET,
+					 (const uint8_t *)&a4->sin_addr);
+		else
+			v = policy_check(&p, AF_INET6, a6->sin6_addr.s6_addr);
+		/* a link-local address says so first */
+		assert_true(v == POLICY_OWN || v == POLICY_LINK_LOCAL);
+		seen += v == POLICY_OWN;
+	}
+	uv_free_interface_addresses(ifs, n);
+	policy_free(&p);
+	if (!seen)
+		skip();
+}
+
+static void test_reasons(void **state)
+{
+	assert_string_equal(policy_reason(POLICY_LOOPBACK), "loopback");
+	assert_string_equal(policy_reason(POLICY_LINK_LOCAL), "link-local");
+	assert_string_equal(policy_reason(POLICY_MULTICAST), "multicast");
+	assert_string_equal(policy_reason(POLICY_BROADCAST), "broadcast");
+	assert_string_equal(policy_reason(POLICY_OWN),
+			    "this machine's own address");
+	assert_string_equal(policy_reason(POLICY_NOT_OFFERED),
+			    "not an offered route");
+	assert_true(policy_no_icmp(POLICY_MULTICAST));
+	assert_true(policy_no_icmp(POLICY_BROADCAST));
+	assert_false(policy_no_icmp(POLICY_LOOPBACK));
+}
+
+/* ---- what the NAT does with refused and odd packets ---- */
+
+struct ctx {
+	uv_loop_t loop;
+	struct nat *nat;
+	uint8_t pkt[2000];
+	size_t len;
+	unsigned n_emit;
+};
+
+static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct ctx *c = arg;
+
+	c->n_emit++;
+	assert_true(len <= sizeof(c->pkt));
+	memcpy(c->pkt, pkt, len);
+	c->len = len;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static struct ctx c;
+	struct tg_prefix routes[1];
+	struct nat_opts o = {.routes = routes, .n_routes = 1};
+
+	memset(&c, 0, sizeof(c));
+	/* refusals log a warning; keep the test output quiet */
+	tg_log_init(TG_LOG_ERR, "test");
+	assert_true(tg_prefix_parse("fd7e:9::/32", &routes[0]));
+	assert_int_equal(uv_loop_init(&c.loop), 0);
+	c.nat = nat_new(&c.loop, &o, emit_cb, &c);
+	assert_non_null(c.nat);
+	*state = &c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	nat_close(c->nat);
+	assert_int_equal(uv_run(&c->loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&c->loop), 0);
+	return 0;
+}
+
+static void test_nat_refuse_udp(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+	struct pkt_info pi;
+	uint8_t p[200];
+	size_t n;
+
+	n = t_udp(p, AF_INET, T_IN4, 5000, T_LO4, 53, "dns?", 4);
+	nat_from_tun(c->nat, p, n);
+	/* answered at once, before the loop runs */
+	assert_int_equal(c->n_emit, 1);
+	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(pi.icmp_type, 3);
+	assert_int_equal(pi.icmp_code, 13);
+	assert_memory_equal(pi.src, T_LO4, 4);
+	assert_memory_equal(pi.dst, T_IN4, 4);
+	assert_int_equal(c->len, 20 + 8 + 28);
+	assert_memory_equal(c->pkt + 28, p, 28);
+
+	/* not offered, IPv6 */
+	n = t_udp(p, AF_INET6, T_IN6, 5000, T_DST6, 53, "dns?", 4);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 2);
+	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(pi.icmp_type, 1);
+	assert_int_equal(pi.icmp_code, 1);
+	assert_memory_equal(pi.src, T_DST6, 16);
+	assert_int_equal(c->len, 48 + n);
+
+	/* multicast: refused in silence */
+	const uint8_t mdns[4] = {224, 0, 0, 251};
+	n = t_udp(p, AF_INET, T_IN4, 5353, mdns, 5353, "q", 1);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 2);
+
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.refused, 3);
+	assert_int_equal(st.icmp_errors_sent, 2);
+	assert_int_equal(st.udp_flows, 0);
+	assert_int_equal(st.pkts_in, 3);
+	assert_int_equal(st.pkts_out, 2);
+}
+
+static void test_nat_refuse_echo(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+	struct pkt_info pi;
+	uint8_t p[200];
+	size_t n;
+
+	n = t_echo(p, AF_INET6, T_IN6, T_LO6, 7, 1, "x", 1);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 1);
+	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(pi.icmp_type, 1);
+	assert_int_equal(pi.icmp_code, 1);
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.icmp_flows, 0);
+}
+
+static void test_nat_tcp_rst(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+	struct pkt_info pi;
+	uint8_t p[200];
+	size_t n;
+
+	/* refused: RST, counted as refused */
+	n = t_tcp(p, AF_INET, T_IN4, 40000, T_LO4, 22, 100, 0, PKT_TCP_SYN,
+		  NULL, 0, "", 0);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 1);
+	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(pi.proto, IPPROTO_TCP);
+	assert_int_equal(pi.tcp_flags, PKT_TCP_RST | PKT_TCP_ACK);
+	assert_int_equal(pi.tcp_ack, 101);
+	assert_int_equal(pi.sport, 22);
+	assert_int_equal(pi.dport, 40000);
+
+	/* allowed, but no TCP yet: RST, counted as unsupported */
+	const uint8_t dst[16] = {0xfd, 0x7e, 0, 9, [15] = 1};
+	n = t_tcp(p, AF_INET6, T_IN6, 40000, dst, 80, 5, 9, PKT_TCP_ACK, NULL,
+		  0, "GET", 3);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 2);
+	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(pi.tcp_flags, PKT_TCP_RST);
+	assert_int_equal(pi.tcp_seq, 9);
+
+	/* a RST is never answered */
+	n = t_tcp(p, AF_INET6, T_IN6, 40000, dst, 80, 5, 9, PKT_TCP_RST, NULL,
+		  0, "", 0);
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, 2);
+
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.unsupported, 2);
+	assert_int_equal(st.icmp_errors_sent, 0);
+}
+
+static void test_nat_junk(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+	uint8_t p[200];
+	size_t n;
+
+	memset(p, 0x45, sizeof(p));
+	nat_from_tun(c->nat, p, 0);
+	nat_from_tun(c->nat, p, sizeof(p));
+	n = t_udp(p, AF_INET, T_IN4, 1, T_DST4, 2, "x", 1);
+	p[n - 1] ^= 1;
+	nat_from_tun(c->nat, p, n); /* bad UDP checksum */
+	n = t_udp(p, AF_INET, T_IN4, 1, T_DST4, 0, "x", 1);
+	nat_from_tun(c->nat, p, n); /* port 0 */
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.malformed, 4);
+
+	/* a fragment, an unknown protocol, an echo reply, an ICMP error */
+	n = t_udp(p, AF_INET, T_IN4, 1, T_DST4, 2, "x", 1);
+	p[6] = 0x20;
+	p[10] = p[11] = 0;
+	put16(p + 10, ref_csum(p, 20));
+	nat_from_tun(c->nat, p, n);
+	n = t_udp(p, AF_INET6, T_IN6, 1, T_DST6, 2, "x", 1);
+	p[6] = 47;
+	nat_from_tun(c->nat, p, n);
+	n = t_echo(p, AF_INET, T_IN4, T_DST4, 1, 1, "", 0);
+	p[20] = 0;
+	put16(p + 22, 0);
+	put16(p + 22, ref_csum(p + 20, 8));
+	nat_from_tun(c->nat, p, n);
+	n = t_echo(p, AF_INET, T_IN4, T_DST4, 1, 1, "", 0);
+	p[20] = 3;
+	put16(p + 22, 0);
+	put16(p + 22, ref_csum(p + 20, 8));
+	nat_from_tun(c->nat, p, n);
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.unsupported, 4);
+	assert_int_equal(st.pkts_in, 8);
+	assert_int_equal(st.bytes_in, 0 + 200 + 29 + 29 + 29 + 49 + 28 + 28);
+	assert_int_equal(c->n_emit, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_not_offered),
+		cmocka_unit_test(test_allow),
+		cmocka_unit_test(test_own_addresses),
+		cmocka_unit_test(test_reasons),
+		cmocka_unit_test_setup_teardown(test_nat_refuse_udp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nat_refuse_echo, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nat_tcp_rst, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nat_junk, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

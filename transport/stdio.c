@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stdio.c - the stream is this process's stdin and stdout.
+ *
+ * Theory of operation: `tungate inside --stdio` is started by sshd or by
+ * the outside's --exec child, so fd 0 and fd 1 are pipes, sockets or (by
+ * mistake) a terminal. Each becomes the libuv stream type that matches it.
+ * The link uses duplicates of the two fds: libuv never closes fds 0-2, and
+ * the peer should see EOF when the link closes. fd 0 then reads /dev/null
+ * and fd 1 goes to stderr, so nothing else in the process can write into
+ * the stream by accident.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+static int stdio_check(int fd)
+{
+	switch (uv_guess_handle(fd)) {
+	case UV_NAMED_PIPE:
+	case UV_TCP:
+	case UV_TTY:
+		return 0;
+	case UV_FILE: /* not pollable: a link cannot wait on it */
+	default:
+		return -EINVAL;
+	}
+}
+
+static void free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* wrap @fd (a duplicate, owned from now on) in a heap-allocated stream */
+static int stdio_stream(uv_loop_t *loop, int fd, bool readable, uv_stream_t **s)
+{
+	uv_handle_type type = uv_guess_handle(fd);
+	int r;
+
+	if (type == UV_TCP) {
+		uv_tcp_t *t = malloc(sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		uv_tcp_init(loop, t);
+		*s = (uv_stream_t *)t;
+		r = uv_tcp_open(t, fd);
+	} else if (type == UV_TTY) {
+		uv_tty_t *t = malloc(sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		r = uv_tty_init(loop, t, fd, readable);
+		if (r < 0) {
+			free(t);
+			return r;
+		}
+		*s = (uv_stream_t *)t;
+	} else {
+		uv_pipe_t *p = malloc(sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		uv_pipe_init(loop, p, 0);
+		*s = (uv_stream_t *)p;
+		r = uv_pipe_open(p, fd);
+	}
+	if (r < 0) {
+		uv_close((uv_handle_t *)*s, free_cb);
+		*s = NULL;
+	}
+	return r;
+}
+
+/* point fd 0 at /dev/null and fd 1 at stderr, now that the link has them */
+static int stdio_detach(void)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (null < 0)
+		return -errno;
+	if (dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		r = -errno;
+	close(null);
+	return r;
+}
+
+/**
+ * tp_stdio_open() - this process's stdin (read) and stdout (write)
+ * @loop:	event loop
+ * @in:		set to the stream reading stdin
+ * @out:	set to the stream writing stdout
+ *
+ * Return: 0, or -errno (-EINVAL when stdin or stdout is a regular file or
+ * something else libuv cannot poll)
+ */
+int tp_stdio_open(uv_loop_t *loop, uv_stream_t **in, uv_stream_t **out)
+{
+	int fd_in = -1, fd_out = -1, r;
+
+	r = stdio_check(STDIN_FILENO);
+	if (r == 0)
+		r = stdio_check(STDOUT_FILENO);
+	if (r < 0)
+		return r;
+	fd_in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	fd_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd_in < 0 || fd_out < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = stdio_detach();
+	if (r < 0)
+		goto out;
+	r = stdio_stream(loop, fd_in, true, in);
+	if (r < 0)
+		goto out;
+	fd_in = -1;
+	r = stdio_stream(loop, fd_out, false, out);
+	if (r < 0) {
+		uv_close((uv_handle_t *)*in, free_cb);
+		*in = NULL;
+		goto out;
+	}
+	fd_out = -1;
+out:
+	if (fd_in >= 0)
+		close(fd_in);
+	if (fd_out >= 0)
+		close(fd_out);
+	return r;
+}
