@@ -70,7 +70,8 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		struct nat_stats ns;
 
 		nat_get_stats(s->nat, &ns);
-		log_summary(&ns);
+		if (ns.pkts_in || ns.pkts_out)
+			log_summary(&ns);
 		nat_close(s->nat);
 		s->nat = NULL;
 	}

@@ -9,14 +9,81 @@
  * the peer should see EOF when the link closes. fd 0 then reads /dev/null
  * and fd 1 goes to stderr, so nothing else in the process can write into
  * the stream by accident.
+ *
+ * A regular file or a character device (`< capture`, `> /dev/null`) cannot
+ * be polled; such an fd is bridged through a socketpair by a small thread
+ * that copies with blocking I/O, so the link still sees one kind of stream.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "stream.h"
+
+struct relay {
+	int from, to;
+};
+
+/* copy until EOF or error, then signal EOF onwards */
+static void relay_thread(void *arg)
+{
+	struct relay r = *(struct relay *)arg;
+	char buf[65536];
+	ssize_t n;
+
+	free(arg);
+	while ((n = read(r.from, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(r.to, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				goto out;
+			off += w;
+		}
+	}
+out:
+	shutdown(r.to, SHUT_WR);
+	close(r.from);
+	close(r.to);
+}
+
+/*
+ * Replace a non-pollable @fd (owned) by one end of a socketpair whose
+ * other end a detached thread copies to or from @fd.
+ */
+static int stdio_relay(int *fd, bool readable)
+{
+	struct relay *r = malloc(sizeof(*r));
+	uv_thread_t t;
+	int sp[2], err;
+
+	if (!r)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		free(r);
+		return -errno;
+	}
+	r->from = readable ? *fd : sp[1];
+	r->to = readable ? sp[1] : *fd;
+	err = uv_thread_create(&t, relay_thread, r);
+	if (err < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		free(r);
+		return err;
+	}
+	*fd = sp[0];
+	return 0;
+}
 
 static int stdio_check(int fd)
 {
@@ -24,8 +91,8 @@ static int stdio_check(int fd)
 	case UV_NAMED_PIPE:
 	case UV_TCP:
 	case UV_TTY:
+	case UV_FILE: /* bridged by stdio_relay() */
 		return 0;
-	case UV_FILE: /* not pollable: a link cannot wait on it */
 	default:
 		return -EINVAL;
 	}
@@ -98,8 +165,8 @@ static int stdio_detach(void)
  * @in:		set to the stream reading stdin
  * @out:	set to the stream writing stdout
  *
- * Return: 0, or -errno (-EINVAL when stdin or stdout is a regular file or
- * something else libuv cannot poll)
+ * Return: 0, or -errno (-EINVAL when stdin or stdout is closed or of a
+ * kind that neither libuv nor a relay thread can use)
  */
 int tp_stdio_open(uv_loop_t *loop, uv_stream_t **in, uv_stream_t **out)
 {
@@ -116,7 +183,12 @@ int tp_stdio_open(uv_loop_t *loop, uv_stream_t **in, uv_stream_t **out)
 		r = -errno;
 		goto out;
 	}
-	r = stdio_detach();
+	if (uv_guess_handle(fd_in) == UV_FILE)
+		r = stdio_relay(&fd_in, true);
+	if (r == 0 && uv_guess_handle(fd_out) == UV_FILE)
+		r = stdio_relay(&fd_out, false);
+	if (r == 0)
+		r = stdio_detach();
 	if (r < 0)
 		goto out;
 	r = stdio_stream(loop, fd_in, true, in);
