@@ -35,7 +35,8 @@ DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 UNIT_COMMON    := test/unit/prefix
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link
 UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy
-UNIT_DNS       := test/unit/dns test/unit/dns_upstream test/unit/resolv
+UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
+		  test/unit/resolv
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
 
 all: tungate

@@ -191,6 +191,9 @@ static int errno_hint(int r, char *why, size_t cap, const char *what)
 	else if (r == -ENOENT)
 		hint = ": /dev/net/tun is missing (docker run --device "
 		       "/dev/net/tun --cap-add NET_ADMIN)";
+	else if (r == -EBUSY)
+		hint = ": another tungate inside is running with this device; "
+		       "give this one another --tun NAME";
 	else if (r == -EEXIST)
 		hint = ": another tungate may be running; pick --tun NAME, "
 		       "--table N and --pref N";

@@ -53,7 +53,8 @@ bool dns_addr_wants(const struct dns_key *k)
 
 	if (k->cls != DNS_C_IN || (k->type != DNS_T_A && k->type != DNS_T_AAAA))
 		return false;
-	if (k->len <= 1 || dns_name_text(k->name, k->len, host, sizeof(host)) < 0)
+	if (k->len <= 1 ||
+	    dns_name_text(k->name, k->len, host, sizeof(host)) < 0)
 		return false;
 	/* inet_aton: getaddrinfo takes "127.1" and "0x7f.1" as addresses */
 	return !inet_aton(host, &a4) && inet_pton(AF_INET6, host, &a6) != 1;
@@ -162,7 +163,8 @@ struct dns_rec *dns_addr_rec(const struct dns_key *k, const char *canon,
 		if (!owner)
 			break;
 		if (family == AF_INET) {
-			a = &((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+			a = &((const struct sockaddr_in *)ai->ai_addr)
+				     ->sin_addr;
 			d = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, a);
 		} else {
 			a = &((const struct sockaddr_in6 *)ai->ai_addr)
@@ -196,7 +198,8 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		uv_freeaddrinfo(res);
 		lk->family = AF_UNSPEC;
 		if (start(lk))
-			dns_lookup_done(lk, NULL, DNS_R_SERVFAIL, "getaddrinfo");
+			dns_lookup_done(lk, NULL, DNS_R_SERVFAIL,
+					"getaddrinfo");
 		return;
 	}
 	if (rcode != DNS_R_SERVFAIL)

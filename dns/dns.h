@@ -65,7 +65,8 @@ struct dns_proxy *dns_proxy_new(uv_loop_t *loop, const struct dns_opts *o);
  *
  * Return: 0 if @cb will be called; -EBADMSG if not even the header
  * parses (dropped and counted, no answer), -ENOBUFS if too many queries
- * are pending (counted; the client retries)
+ * are pending (counted; the client retries), -ESHUTDOWN after
+ * dns_proxy_close()
  */
 int dns_query(struct dns_proxy *p, const uint8_t *q, size_t len, bool udp,
 	      dns_answer_fn cb, void *arg);

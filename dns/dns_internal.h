@@ -26,8 +26,8 @@
 #define DNS_NAME_MAX 255
 #define DNS_MSG_MAX 65535
 #define DNS_UDP_MIN 512
-#define DNS_EDNS_SIZE 1232	/* what we advertise (DNS flag day 2020) */
-#define DNS_TTL_MAX 86400	/* positive answers are kept a day at most */
+#define DNS_EDNS_SIZE 1232 /* what we advertise (DNS flag day 2020) */
+#define DNS_TTL_MAX 86400 /* positive answers are kept a day at most */
 
 /* header flags (RFC 1035 4.1.1) */
 #define DNS_QR 0x8000
@@ -45,7 +45,7 @@ enum {
 	DNS_R_NXDOMAIN = 3,
 	DNS_R_NOTIMP = 4,
 	DNS_R_REFUSED = 5,
-	DNS_R_BADVERS = 16,	/* extended: needs the OPT record */
+	DNS_R_BADVERS = 16, /* extended: needs the OPT record */
 };
 
 enum {
@@ -69,8 +69,8 @@ struct dns_list {
 	struct dns_list *prev, *next;
 };
 
-#define dns_entry(ptr, type, member)                                           \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define dns_entry(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void dns_list_init(struct dns_list *l)
 {
@@ -130,10 +130,10 @@ struct dns_question {
 /* What a query asks and how its answer must look. */
 struct dns_qinfo {
 	uint16_t id, flags;
-	int rcode;		/* 0: resolve it; else answer this at once */
-	bool has_q;		/* the question parsed: echo it */
-	bool edns, edns_do;	/* an OPT record came, its DO bit */
-	uint16_t udp_size;	/* the client's UDP limit, >= 512 */
+	int rcode; /* 0: resolve it; else answer this at once */
+	bool has_q; /* the question parsed: echo it */
+	bool edns, edns_do; /* an OPT record came, its DO bit */
+	uint16_t udp_size; /* the client's UDP limit, >= 512 */
 	struct dns_question q;
 };
 
@@ -151,14 +151,14 @@ struct dns_key {
  * freed when the last reference goes.
  */
 struct dns_rec {
-	struct dns_rec *hnext;		/* cache hash chain */
-	struct dns_list lru;		/* cache LRU, most recent last */
+	struct dns_rec *hnext; /* cache hash chain */
+	struct dns_list lru; /* cache LRU, most recent last */
 	unsigned refs;
 	bool cached;
 	uint32_t hash;
-	uint32_t ttl_s;			/* life in the cache; 0: not cached */
-	uint64_t born_ms;		/* loop time when it arrived */
-	uint8_t qlen;			/* length of the question's name */
+	uint32_t ttl_s; /* life in the cache; 0: not cached */
+	uint64_t born_ms; /* loop time when it arrived */
+	uint8_t qlen; /* length of the question's name */
 	uint16_t len;
 	uint8_t wire[];
 };
@@ -172,13 +172,13 @@ struct dns_cache {
 
 /* A query waiting for its answer. */
 struct dns_req {
-	struct dns_list all;	/* busy (or free) list of the proxy */
-	struct dns_list wait;	/* a lookup's waiters, or the ready queue */
+	struct dns_list all; /* busy (or free) list of the proxy */
+	struct dns_list wait; /* a lookup's waiters, or the ready queue */
 	dns_answer_fn cb;
 	void *arg;
 	bool udp;
-	struct dns_rec *rec;	/* the answer, if ready */
-	int rcode;		/* if no record: answer this rcode */
+	struct dns_rec *rec; /* the answer, if ready */
+	int rcode; /* if no record: answer this rcode */
 	struct dns_qinfo qi;
 };
 
@@ -186,24 +186,24 @@ enum dns_lookup_kind { DNS_LK_ADDR, DNS_LK_UPSTREAM };
 
 /* One getaddrinfo or upstream query, shared by identical questions. */
 struct dns_lookup {
-	struct dns_lookup *hnext;	/* table of lookups in flight */
-	struct dns_list deadline;	/* proxy's list, oldest first */
-	struct dns_list waiters;	/* struct dns_req.wait */
+	struct dns_lookup *hnext; /* table of lookups in flight */
+	struct dns_list deadline; /* proxy's list, oldest first */
+	struct dns_list waiters; /* struct dns_req.wait */
 	struct dns_proxy *p;
 	enum dns_lookup_kind kind;
-	bool orphan;	/* timed out or proxy closed: only free it */
-	int family;	/* getaddrinfo: AF_INET, AF_INET6; AF_UNSPEC when
-			 * confirming that a name does not exist */
-	uint64_t deadline_ms;	/* loop time */
-	uint64_t deadline_ns;	/* uv_hrtime(), for the worker thread */
+	bool orphan; /* timed out or proxy closed: only free it */
+	int family; /* getaddrinfo: AF_INET, AF_INET6; AF_UNSPEC when
+		     * confirming that a name does not exist */
+	uint64_t deadline_ms; /* loop time */
+	uint64_t deadline_ns; /* uv_hrtime(), for the worker thread */
 	struct dns_key key;
 	union {
 		uv_getaddrinfo_t gai;
 		uv_work_t work;
 	} u;
-	struct dns_rec *rec;	/* the worker's result */
+	struct dns_rec *rec; /* the worker's result */
 	int rcode;
-	const char *why;	/* the worker's reason for SERVFAIL */
+	const char *why; /* the worker's reason for SERVFAIL */
 };
 
 struct dns_proxy {
@@ -215,13 +215,13 @@ struct dns_proxy {
 	struct dns_req *reqs;
 	struct dns_list free_reqs, busy_reqs, ready;
 	struct dns_lookup **ltab;
-	size_t lmask, lookups;	/* in the table */
-	size_t lookups_alive;	/* and orphans */
+	size_t lmask, lookups; /* in the table */
+	size_t lookups_alive; /* and orphans */
 	struct dns_list deadlines;
 	struct dns_list conns;
 	uv_idle_t idle;
 	uv_timer_t timer;
-	unsigned holds;		/* handles and lookups that keep it alive */
+	unsigned holds; /* handles and lookups that keep it alive */
 	bool closing;
 	uint8_t out[DNS_MSG_MAX];
 };

@@ -58,13 +58,12 @@ int dns_msg_skip_name(const uint8_t *m, size_t len, size_t *off)
 
 /* one resource record's fixed part, after its owner name */
 struct rr_hdr {
-	size_t owner, fixed, end;	/* offsets */
+	size_t owner, fixed, end; /* offsets */
 	uint16_t type, cls, rdlen;
 	uint32_t ttl;
 };
 
-static int rr_next(const uint8_t *m, size_t len, size_t *off,
-		   struct rr_hdr *h)
+static int rr_next(const uint8_t *m, size_t len, size_t *off, struct rr_hdr *h)
 {
 	h->owner = *off;
 	if (dns_msg_skip_name(m, len, off) || *off + 10 > len)
@@ -225,8 +224,8 @@ static void age_records(uint8_t *m, size_t len, size_t off, uint64_t age)
 {
 	struct rr_hdr h;
 
-	for (unsigned i = dns_get16(m + 6) + dns_get16(m + 8) +
-			  dns_get16(m + 10);
+	for (unsigned i =
+		     dns_get16(m + 6) + dns_get16(m + 8) + dns_get16(m + 10);
 	     i > 0; i--) {
 		if (rr_next(m, len, &off, &h))
 			return;
@@ -250,8 +249,8 @@ static void put_opt(uint8_t *out, const struct dns_qinfo *qi, int rcode)
 	dns_put16(out + 1, DNS_T_OPT);
 	dns_put16(out + 3, DNS_EDNS_SIZE);
 	/* extended RCODE, version 0, the DO bit copied (RFC 3225 3) */
-	dns_put32(out + 5, (uint32_t)(rcode >> 4) << 24 |
-				   (qi->edns_do ? 0x8000u : 0));
+	dns_put32(out + 5,
+		  (uint32_t)(rcode >> 4) << 24 | (qi->edns_do ? 0x8000u : 0));
 	dns_put16(out + 9, 0);
 }
 

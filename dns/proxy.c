@@ -181,8 +181,7 @@ static void ready(struct dns_proxy *p, struct dns_req *r)
 	dns_list_add_tail(&p->ready, &r->wait);
 }
 
-static void log_fate(const struct dns_key *k, const char *what,
-		     const char *why)
+static void log_fate(const struct dns_key *k, const char *what, const char *why)
 {
 	char name[DNS_NAME_MAX * 4 + 1];
 
@@ -199,8 +198,8 @@ static struct dns_lookup **lookup_slot(struct dns_proxy *p,
 {
 	struct dns_lookup **pp = &p->ltab[k->hash & p->lmask];
 
-	while (*pp && !dns_key_equal(&(*pp)->key, k->name, k->len, k->type,
-				     k->cls))
+	while (*pp &&
+	       !dns_key_equal(&(*pp)->key, k->name, k->len, k->type, k->cls))
 		pp = &(*pp)->hnext;
 	return pp;
 }

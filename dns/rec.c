@@ -166,8 +166,8 @@ struct dns_rec *dns_rec_any(const struct dns_key *k, uint32_t ttl_s)
 	ldns_pkt *pkt = dns_rec_pkt_new(k, LDNS_RCODE_NOERROR);
 	ldns_rr *rr = ldns_rr_new();
 	ldns_rdf *owner = ldns_dname_new_frm_data(k->len, k->name);
-	ldns_rdf *cpu = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, 8,
-					      "\7RFC8482");
+	ldns_rdf *cpu =
+		ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, 8, "\7RFC8482");
 	ldns_rdf *os = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, 1, "\0");
 
 	if (!pkt || !rr || !owner || !cpu || !os) {

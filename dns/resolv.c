@@ -38,17 +38,16 @@
 #include "dns_internal.h"
 #include "resolv.h"
 
-#define SEARCH_MAX 64		/* domains kept in one search line */
+#define SEARCH_MAX 64 /* domains kept in one search line */
 #define DOMAIN_MAX 253
 
 struct line {
 	const char *p;
-	size_t len;	/* without the '\n' */
-	size_t full;	/* with it, if there is one */
+	size_t len; /* without the '\n' */
+	size_t full; /* with it, if there is one */
 };
 
-static bool next_line(const char *buf, size_t len, size_t *off,
-		      struct line *l)
+static bool next_line(const char *buf, size_t len, size_t *off, struct line *l)
 {
 	const char *nl;
 
@@ -80,8 +79,8 @@ static bool keyword(const struct line *l, const char *kw, size_t *after)
 }
 
 /* the next blank-separated token of @l from @off */
-static bool next_token(const char *p, size_t len, size_t *off,
-		       const char **tok, size_t *tlen)
+static bool next_token(const char *p, size_t len, size_t *off, const char **tok,
+		       size_t *tlen)
 {
 	size_t o = *off;
 
@@ -195,7 +194,7 @@ int dns_resolv_rewrite(const char *orig, size_t len, const char *ns4,
 		       const char *ns6, const char *search, char *out,
 		       size_t cap)
 {
-	struct out o = { .p = out, .cap = cap };
+	struct out o = {.p = out, .cap = cap};
 	struct search_list s;
 	bool added = false;
 	size_t off = 0, a;
@@ -335,8 +334,7 @@ static int write_backup(const char *backup, const char *buf, size_t len)
 }
 
 static int apply_fd(int fd, const char *backup, const char *ns4,
-		    const char *ns6, const char *search, char *orig,
-		    char *out)
+		    const char *ns6, const char *search, char *orig, char *out)
 {
 	ssize_t len = read_all(fd, orig, DNS_RESOLV_MAX);
 	int n, rc;
@@ -431,7 +429,7 @@ int dns_search_domains(const char *resolv_conf, char *buf, size_t cap)
 {
 	char *file = malloc(DNS_RESOLV_MAX);
 	struct search_list s;
-	struct out o = { .p = buf, .cap = cap };
+	struct out o = {.p = buf, .cap = cap};
 	ssize_t len;
 
 	if (!file)

@@ -24,7 +24,7 @@
 #define CONN_MAX_WRITES 64
 
 struct dns_conn {
-	struct dns_list link;	/* the proxy's connections */
+	struct dns_list link; /* the proxy's connections */
 	struct dns_proxy *p;
 	uv_stream_t *s;
 	size_t used;
@@ -71,8 +71,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void update_reading(struct dns_conn *c)
 {
-	bool want = !c->eof && !c->closing &&
-		    c->inflight < CONN_MAX_INFLIGHT &&
+	bool want = !c->eof && !c->closing && c->inflight < CONN_MAX_INFLIGHT &&
 		    c->writes < CONN_MAX_WRITES && c->used < sizeof(c->buf);
 
 	if (want && !c->reading)

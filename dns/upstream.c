@@ -24,8 +24,8 @@
 
 #include "dns_internal.h"
 
-#define UPSTREAM_NS_MAX 3	/* as glibc's MAXNS */
-#define UPSTREAM_TRY_MIN_MS 300	/* below this, one try per server */
+#define UPSTREAM_NS_MAX 3 /* as glibc's MAXNS */
+#define UPSTREAM_TRY_MIN_MS 300 /* below this, one try per server */
 
 static ldns_resolver *resolver_new(const struct dns_proxy *p, uint64_t ms,
 				   const char **why)
@@ -69,10 +69,11 @@ static ldns_resolver *resolver_new(const struct dns_proxy *p, uint64_t ms,
 	ldns_resolver_set_retrans(res, 0);
 	ldns_resolver_set_fallback(res, true);
 	ldns_resolver_set_edns_udp_size(res, DNS_EDNS_SIZE);
-	ldns_resolver_set_timeout(res, (struct timeval){
-		.tv_sec = (time_t)(per / 1000),
-		.tv_usec = (suseconds_t)(per % 1000 * 1000),
-	});
+	ldns_resolver_set_timeout(
+		res, (struct timeval){
+			     .tv_sec = (time_t)(per / 1000),
+			     .tv_usec = (suseconds_t)(per % 1000 * 1000),
+		     });
 	return res;
 }
 
@@ -97,9 +98,9 @@ static void take_reply(struct dns_lookup *lk, const ldns_pkt *a)
 	uint32_t ttl;
 
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
-		lk->why = rc == LDNS_RCODE_REFUSED ? "upstream REFUSED" :
-			  rc == LDNS_RCODE_SERVFAIL ? "upstream SERVFAIL" :
-						      "upstream error";
+		lk->why = rc == LDNS_RCODE_REFUSED    ? "upstream REFUSED"
+			  : rc == LDNS_RCODE_SERVFAIL ? "upstream SERVFAIL"
+						      : "upstream error";
 		return;
 	}
 	ttl = dns_rec_pkt_ttl(a, lk->p->o.neg_ttl_max_s);
@@ -119,8 +120,8 @@ static void resolve(struct dns_lookup *lk, uint64_t ms)
 		return;
 	name = ldns_dname_new_frm_data(lk->key.len, lk->key.name);
 	st = name ? ldns_resolver_prepare_query_pkt(&q, res, name, lk->key.type,
-						    lk->key.cls, LDNS_RD) :
-		    LDNS_STATUS_MEM_ERR;
+						    lk->key.cls, LDNS_RD)
+		  : LDNS_STATUS_MEM_ERR;
 	if (st == LDNS_STATUS_OK)
 		st = ldns_resolver_send_pkt(&a, res, q);
 	if (st != LDNS_STATUS_OK)

@@ -12,15 +12,19 @@
  * its default route; the second sends what is left to TABLE, which holds a
  * route into the device for each offered prefix, for the tunnel's DNS
  * address, and for 0.0.0.0/0 and ::/0 with route_default. A "keep" prefix
- * (the stream's own peer) that such a route would catch gets a throw route
- * in TABLE: the lookup then goes on to the next rule, main with its
- * default route, so the tunnel never carries itself. TABLE defaults to 7467
- * and PREF to 7466 when the plan leaves them 0.
+ * (the stream's own peer) that such a route would catch - the default
+ * route, or an offered prefix that holds it - gets a throw route in TABLE:
+ * the lookup then goes on to the next rule, main with its default route,
+ * so the tunnel never carries itself; an offered prefix inside a keep
+ * prefix is skipped. TABLE defaults to 7467 and PREF to 7466 when the plan
+ * leaves them 0.
  *
  * The main table is read first: an offered prefix wholly inside one of the
  * container's own routes would never be used, so it is skipped with a
  * warning; one that contains or overlaps such routes is installed, with a
- * warning for each, since those parts stay direct.
+ * warning for each (a count past the first few), since those parts stay
+ * direct. An all-zero dns4/dns6 means no DNS route; an all-zero addr6
+ * means no IPv6 at all.
  *
  * Order: MTU and up, the device's addresses (IPv6 without DAD), then the
  * state file with every item, then the routes, then the rules - traffic

@@ -251,8 +251,9 @@ tg_reap() {
 
 # tg_bg NAME NS CMD... - start a daemon in NS in its own session (so that
 # its whole process group can be killed, and the runner's signals do not
-# reach it), stdin from /dev/null, output to $T/NAME.log; its PID (= its
-# process group) is TG_LAST_PID. Background jobs get SIGINT/SIGQUIT
+# reach it), in $T (nobody may not enter the caller's directory), stdin
+# from /dev/null, output to $T/NAME.log; its PID (= its process group)
+# is TG_LAST_PID. Background jobs get SIGINT/SIGQUIT
 # ignored; reset that so the daemon sees signals as it would in real life.
 tg_bg() {
 	local name=$1 ns=$2
@@ -260,6 +261,7 @@ tg_bg() {
 	[ -n "$TG_VERBOSE" ] && echo "+ [$name] ip netns exec $ns $*" >&2
 	(
 		trap - INT QUIT
+		cd "$T" || exit 1
 		exec setsid ip netns exec "$ns" "$@" </dev/null \
 			>>"$T/$name.log" 2>&1
 	) &
@@ -492,11 +494,17 @@ tg_start_tunnel() {
 	TG_INSIDE_PID=
 	wrapper=$T/inside.$TG_N.sh
 	# socat's EXEC splits on blanks: keep every word blank-free
+	# The wrapper outlives socat's SIGTERM (socat sends one when the
+	# inside closes the stream) to record the status; the inside starts
+	# with every signal at its default, as under sshd (socat ignores
+	# SIGPIPE, and an ignored signal would be inherited).
 	cat >"$wrapper" <<-EOF
 		#!/bin/sh
 		# run by socat in cs for one connection: the inside, its log and
 		# its exit status
-		"$T/tungate" inside --stdio ${TG_INSIDE_ARGS[*]} 2>>"$TG_INSIDE_LOG"
+		trap : TERM HUP INT
+		env --default-signal "$T/tungate" inside --stdio \
+			${TG_INSIDE_ARGS[*]} 2>>"$TG_INSIDE_LOG"
 		echo \$? >"$TG_INSIDE_RC"
 	EOF
 	chmod 755 "$wrapper"
@@ -519,8 +527,13 @@ tg_start_tunnel() {
 		--route "$LAN_NET4" --route "$LAN_NET6" \
 		"${TG_OUTSIDE_ARGS[@]}" "$@"
 	TG_OUTSIDE_PID=$TG_LAST_PID
-	if ! wait_for 20 grep -q "inside is up" "$TG_OUTSIDE_LOG"; then
-		fail "the outside did not log 'inside is up' within 20 s"
+	wait_for 20 tg_up_or_gone
+	if ! grep -q "inside is up" "$TG_OUTSIDE_LOG"; then
+		if tg_alive "$TG_OUTSIDE_PID"; then
+			fail "the outside did not log 'inside is up' within 20 s"
+		else
+			fail "the outside exited before 'inside is up'"
+		fi
 		return 1
 	fi
 	wait_for 5 tg_find_inside || {
@@ -528,6 +541,11 @@ tg_start_tunnel() {
 		return 1
 	}
 	return 0
+}
+
+# tg_up_or_gone - the outside says "inside is up", or it has exited
+tg_up_or_gone() {
+	grep -q "inside is up" "$TG_OUTSIDE_LOG" || ! tg_alive "$TG_OUTSIDE_PID"
 }
 
 # tg_find_inside - set TG_INSIDE_PID: socat -> sh wrapper -> tungate

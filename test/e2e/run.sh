@@ -161,7 +161,9 @@ run_one() {
 		FAILED=$((FAILED + 1))
 		echo "FAIL $name [$label] ${secs}s: $why"
 		[ -s "$LOGS/san" ] && sed 's/^/    /' "$LOGS/san"
-		tail -n 40 "$out" | sed 's/^/    | /'
+		grep -E -m 20 '^(not ok|FAIL)' "$out" | sed 's/^/    /'
+		echo "    the end of its output:"
+		tail -n 30 "$out" | sed 's/^/    | /'
 	fi
 	[ -n "$VERBOSE" ] && sed 's/^/    /' "$out"
 	return 0

@@ -48,8 +48,8 @@ static inline int query(struct dns_proxy *p, const uint8_t *q, size_t len,
  * record if @edns is nonzero (its UDP size; @dobit sets DO).
  */
 static inline size_t make_query(uint8_t *b, uint16_t id, uint16_t flags,
-				const char *name, uint16_t type,
-				uint16_t edns, bool dobit)
+				const char *name, uint16_t type, uint16_t edns,
+				bool dobit)
 {
 	size_t n = 12;
 
@@ -74,9 +74,17 @@ static inline size_t make_query(uint8_t *b, uint16_t id, uint16_t flags,
 	b[n++] = 0;
 	b[n++] = 1;
 	if (edns) {
-		uint8_t opt[11] = { 0, 0, 41, (uint8_t)(edns >> 8),
-				    (uint8_t)edns, 0, 0,
-				    dobit ? 0x80 : 0, 0, 0, 0 };
+		uint8_t opt[11] = {0,
+				   0,
+				   41,
+				   (uint8_t)(edns >> 8),
+				   (uint8_t)edns,
+				   0,
+				   0,
+				   dobit ? 0x80 : 0,
+				   0,
+				   0,
+				   0};
 
 		memcpy(b + n, opt, sizeof(opt));
 		n += sizeof(opt);
