@@ -15,17 +15,22 @@ SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 COMMON_SRC    := cmd/log.c cmd/prefix.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
-		 transport/stdio.c transport/exec.c
+		 transport/stdio.c transport/exec.c transport/ssh.c \
+		 transport/ssh_config.c transport/ssh_tty.c \
+		 transport/ssh_hostkey.c transport/ssh_auth.c \
+		 transport/ssh_pump.c transport/ssh_install.c
 NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
-		 nat/icmp.c nat/tcp.c nat/policy.c
+		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
+		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/discover.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c dns/resolv.c
-CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/inside.c
+CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
+		 cmd/inside.c
 # only in the static link: the dynamic libssh brings the real GSSAPI
 STATIC_SRC    := cmd/gssapi_stub.c
-SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(CMD_SRC)
+SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
 HDR := $(wildcard cmd/*.h transport/*.h nat/*.h tun/*.h dns/*.h)
 
 STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
@@ -33,8 +38,10 @@ STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
 DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 
 UNIT_COMMON    := test/unit/prefix
-UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link
-UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy
+UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
+		  test/unit/ssh
+UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
+		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/resolv
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
@@ -59,7 +66,7 @@ $(1)-asan: $(1).c $(2) $$(HDR) Makefile
 	$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
 $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
-$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC))))
+$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
 
@@ -74,7 +81,7 @@ e2e: tungate tungate-asan
 DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
 	zlib1g-dev libcmocka-dev iproute2 iputils-ping socat curl iperf3 \
 	dnsutils ldnsutils openssh-server openssh-client file util-linux \
-	procps python3 psmisc
+	procps python3 psmisc nsd
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p \
 		2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -98,3 +105,47 @@ clean:
 	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 
 .PHONY: all asan unit e2e deps test demo clean
+
+# ------------------------------------------------------------------ fuzz
+# libFuzzer targets: test/fuzz/NAME.c, one per parser, built with clang
+# under ASan and UBSan into test/fuzz/bin/NAME with the sources listed in
+# FUZZ_SRC_NAME. `make fuzz` runs each for FUZZ_SECONDS on a temp copy of
+# test/fuzz/corpus/NAME/ and fails on any crash, leak or sanitizer report
+# (test/fuzz/run.sh). nat_mem replaces the socket layer by link-time
+# wrapping (test/fuzz/nat_fake.c): in this build only.
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg resolv
+FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_COMMON  := test/fuzz/fuzz_log.c cmd/prefix.c
+FUZZ_HDR     := $(wildcard test/fuzz/*.h)
+FUZZ_WRAP    := uv_now uv_timer_start uv_timer_stop uv_is_active uv_close \
+		uv_random uv_udp_connect uv_udp_recv_start uv_udp_recv_stop \
+		uv_udp_try_send uv_udp_send uv_udp_bind uv_tcp_connect \
+		uv_tcp_bind socket connect send recv sendto sendmsg
+FUZZ_SRC_frame   := transport/frame.c
+FUZZ_SRC_config  := transport/config.c
+FUZZ_SRC_link    := transport/frame.c transport/config.c transport/link.c
+FUZZ_SRC_prefix  :=
+FUZZ_SRC_pkt     := nat/pkt.c nat/csum.c
+FUZZ_SRC_nat     := $(NAT_SRC)
+FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c
+FUZZ_SRC_dns_msg := $(DNS_SRC)
+FUZZ_SRC_resolv  := $(DNS_SRC)
+FUZZ_LIBS_dns_msg := -lldns
+FUZZ_LIBS_resolv  := -lldns
+FUZZ_LIBS_nat_mem := $(FUZZ_WRAP:%=-Wl,--wrap=%)
+
+define fuzz_rule
+test/fuzz/bin/$(1): test/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_COMMON) $$(FUZZ_HDR) $$(HDR) Makefile
+	@mkdir -p test/fuzz/bin
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$< $(FUZZ_COMMON) $(FUZZ_SRC_$(1)) $(FUZZ_LIBS_$(1)) -luv
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz: $(FUZZ_TARGETS:%=test/fuzz/bin/%)
+	test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+.PHONY: fuzz

@@ -16,6 +16,7 @@
  * stop_begin() and then inside_cleanup(), which removes what tun_install()
  * added, by its own identity, before the device is closed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,12 +27,14 @@
 
 #include "config.h"
 #include "link.h"
+#include "resolv.h"
 #include "log.h"
 #include "stream.h"
 #include "tun.h"
 #include "tungate.h"
 
 #define TUN_BATCH 64
+#define RESOLV_CONF "/etc/resolv.conf"
 
 struct inside {
 	uv_loop_t *loop;
@@ -43,6 +46,8 @@ struct inside {
 	int tun_fd;
 	uv_poll_t tun_poll;
 	bool poll_init, polling, configured, stopping, link_down;
+	bool resolv_applied;
+	char resolv_backup[256];
 	uv_signal_t sig[3];
 	int exit_code;
 	char why[512];
@@ -52,6 +57,16 @@ struct inside {
 static void inside_cleanup(struct inside *s)
 {
 	int r;
+
+	if (s->resolv_applied) {
+		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
+		s->resolv_applied = false;
+		if (r < 0)
+			tg_warn("restoring %s: %s (its original is kept in %s)",
+				RESOLV_CONF, strerror(-r), s->resolv_backup);
+		else
+			tg_info("restored %s", RESOLV_CONF);
+	}
 
 	if (s->poll_init && !uv_is_closing((uv_handle_t *)&s->tun_poll))
 		uv_close((uv_handle_t *)&s->tun_poll, NULL);
@@ -201,6 +216,48 @@ static int errno_hint(int r, char *why, size_t cap, const char *what)
 	return r;
 }
 
+/* the resolv.conf backup sits beside the state file, keyed the same way */
+static int resolv_backup_path(struct inside *s)
+{
+	char *dot;
+	int r = tun_state_path(s->o->tun_name, s->resolv_backup,
+			       sizeof(s->resolv_backup) - 8);
+
+	if (r < 0)
+		return r;
+	dot = strrchr(s->resolv_backup, '.');
+	if (dot)
+		*dot = '\0';
+	strcat(s->resolv_backup, ".resolv");
+	return 0;
+}
+
+/* point resolv.conf at the tunnel; an earlier run's original comes back first */
+static int resolv_start(struct inside *s, char *why, size_t cap)
+{
+	char ns4[INET_ADDRSTRLEN], ns6[INET6_ADDRSTRLEN];
+	int r = resolv_backup_path(s);
+
+	if (r == 0)
+		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
+	if (r < 0)
+		return errno_hint(r, why, cap,
+				  "cannot restore resolv.conf of an earlier run");
+	if (!s->cfg.dns)
+		return 0;
+	inet_ntop(AF_INET, s->cfg.dns4, ns4, sizeof(ns4));
+	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
+	r = dns_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
+			     s->cfg.search[0] ? s->cfg.search : NULL);
+	if (r < 0)
+		return errno_hint(r, why, cap,
+				  "cannot point " RESOLV_CONF " at the tunnel "
+				  "(use --no-dns to leave it alone)");
+	s->resolv_applied = true;
+	tg_info("%s now asks %s and %s first", RESOLV_CONF, ns4, ns6);
+	return 0;
+}
+
 static int bring_up(struct inside *s, char *why, size_t cap)
 {
 	struct tun_plan plan = { 0 };
@@ -237,7 +294,7 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 		 s->ifname);
 	if (r < 0)
 		return errno_hint(r, why, cap, what);
-	return 0;
+	return resolv_start(s, why, cap);
 }
 
 static void on_config(struct inside *s, const uint8_t *data, size_t len)

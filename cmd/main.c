@@ -6,6 +6,7 @@
 #include <libssh/libssh.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
 
 	/* a closed stream must be an error return, not a fatal signal */
 	signal(SIGPIPE, SIG_IGN);
+	/* getaddrinfo and upstream DNS lookups block a pool thread each: a
+	 * few slow names must not stall the rest (libuv's default is 4) */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
 	if (!mode) {
 		tg_usage_main();

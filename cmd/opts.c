@@ -23,7 +23,7 @@ enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
 	O_ALLOW, O_MTU, O_TIMEOUT, O_TUN_ADDR, O_DNS_ADDR, O_TUN, O_KEEP,
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
-	O_HELP,
+	O_HELP, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN,
 };
 
 static const struct option outside_longopts[] = {
@@ -31,6 +31,9 @@ static const struct option outside_longopts[] = {
 	{ "exec", required_argument, NULL, O_EXEC },
 	{ "ssh", required_argument, NULL, O_SSH },
 	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
+	{ "accept-new", no_argument, NULL, O_ACCEPT_NEW },
+	{ "install", no_argument, NULL, O_INSTALL },
+	{ "install-binary", required_argument, NULL, O_INSTALL_BIN },
 	{ "route", required_argument, NULL, O_ROUTE },
 	{ "dns", no_argument, NULL, O_DNS },
 	{ "no-dns", no_argument, NULL, O_NO_DNS },
@@ -94,10 +97,22 @@ void tg_usage_outside(void)
 	       "reach `tungate inside --stdio`\n"
 	       "  --stdio               the stream is this process's "
 	       "stdin/stdout\n"
-	       "  --ssh DEST            ssh to DEST and start the inside there "
-	       "(not implemented yet)\n"
+	       "  --ssh DEST            ssh to DEST ([user@]host[:port] or a "
+	       "Host alias of\n"
+	       "                        ~/.ssh/config) and start the inside "
+	       "there\n"
 	       "  --remote-command CMD  what --ssh runs (default: sudo -n "
 	       "tungate inside --stdio)\n"
+	       "  -F FILE               --ssh: this ssh config file instead "
+	       "of ~/.ssh/config\n"
+	       "  --accept-new          --ssh: add an unknown host key to "
+	       "known_hosts without asking\n"
+	       "  --install             --ssh: upload this tungate to "
+	       "~/.cache/tungate on the remote\n"
+	       "                        unless it has the same version, and "
+	       "run that\n"
+	       "  --install-binary PATH the Linux tungate that --install "
+	       "uploads (default: this one)\n"
 	       "  --route CIDR|auto|default\n"
 	       "                        prefixes offered to the inside "
 	       "(repeatable; default auto:\n"
@@ -284,6 +299,13 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 		o->ssh_dest = c == O_SSH ? arg : NULL;
 		return TG_PARSE_OK;
 	case O_REMOTE_CMD: o->remote_cmd = arg; return TG_PARSE_OK;
+	case 'F': o->ssh_config = arg; return TG_PARSE_OK;
+	case O_ACCEPT_NEW: o->accept_new = true; return TG_PARSE_OK;
+	case O_INSTALL: o->install = true; return TG_PARSE_OK;
+	case O_INSTALL_BIN:
+		o->install_binary = arg;
+		o->install = true;
+		return TG_PARSE_OK;
 	case O_ROUTE: return parse_route(o, arg);
 	case O_DNS: o->dns = 1; return TG_PARSE_OK;
 	case O_NO_DNS: o->dns = 0; return TG_PARSE_OK;
@@ -324,6 +346,12 @@ static int check_complete(const struct tg_opts *o)
 	if (o->remote_cmd && o->transport != TG_TP_SSH)
 		return usage_error(o->inside, "%s only goes with --ssh",
 				   "--remote-command");
+	if ((o->ssh_config || o->accept_new || o->install) &&
+	    o->transport != TG_TP_SSH)
+		return usage_error(o->inside, "%s only goes with --ssh",
+				   o->ssh_config ? "-F"
+				   : o->accept_new ? "--accept-new"
+						   : "--install");
 	return TG_PARSE_OK;
 }
 
@@ -342,7 +370,8 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":vq", lo, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, inside ? ":vq" : ":vqF:", lo,
+				&idx)) != -1) {
 		char flag[48];
 
 		if (c == '?') {

@@ -21,6 +21,9 @@ struct tg_opts {
 	const char *exec_cmd;
 	const char *ssh_dest;
 	const char *remote_cmd;
+	const char *ssh_config;		/* -F FILE */
+	const char *install_binary;	/* --install-binary PATH */
+	bool accept_new, install;	/* --accept-new, --install */
 
 	bool route_auto, route_default;
 	size_t n_routes, n_allow, n_keep;

@@ -27,6 +27,8 @@
 #include "link.h"
 #include "log.h"
 #include "nat.h"
+#include "outside_dns.h"
+#include "ssh.h"
 #include "stream.h"
 #include "tun.h"
 #include "tungate.h"
@@ -38,7 +40,9 @@ struct outside {
 	const struct tg_opts *o;
 	struct tp_link *link;
 	struct nat *nat;
+	struct outside_dns *dns;
 	struct tp_exec *exec;
+	struct tp_ssh *ssh;
 	uv_signal_t sig[3];
 	uv_timer_t child_timer;
 	struct tp_config cfg;
@@ -75,6 +79,10 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		nat_close(s->nat);
 		s->nat = NULL;
 	}
+	if (s->dns) {
+		outside_dns_close(s->dns);
+		s->dns = NULL;
+	}
 	if (s->link && !s->link_down)
 		tp_link_goodbye(s->link, code != 0,
 				code ? why : "the outside is stopping");
@@ -98,6 +106,13 @@ static void finish(struct outside *s)
 	if (s->link) {
 		tp_link_close(s->link);
 		s->link = NULL;
+	}
+	/* the thread bounds its own wait for the remote's exit */
+	if (tp_ssh_running(s->ssh))
+		return; /* ssh_exit_cb comes back here */
+	if (s->ssh) {
+		tp_ssh_close(s->ssh);
+		s->ssh = NULL;
 	}
 	if (s->exec && s->child_running) {
 		tp_exec_kill(s->exec, SIGTERM);
@@ -139,6 +154,20 @@ static void exec_exit_cb(struct tp_exec *x, int64_t status, int term_signal,
 		else
 			tg_info("%s", why);
 	}
+	if (s->stopping && !s->link)
+		finish(s);
+}
+
+/* the SSH session is over; the stream sees EOF right after this */
+static void ssh_exit_cb(struct tp_ssh *x, int status, const char *why,
+			void *data)
+{
+	struct outside *s = data;
+
+	if (why && !s->hello)
+		set_failure(s, TG_EXIT_FAIL, why);
+	else if (why)
+		tg_info("%s", why);
 	if (s->stopping && !s->link)
 		finish(s);
 }
@@ -255,8 +284,10 @@ static int build_config(struct outside *s)
 	int r;
 
 	c->mtu = o->mtu ? o->mtu : TG_DEFAULT_MTU;
-	/* the DNS proxy is not there yet: never redirect resolv.conf to it */
-	c->dns = false;
+	c->dns = o->dns != 0;
+	if (c->dns && dns_search_domains("/etc/resolv.conf", c->search,
+					 sizeof(c->search)) < 0)
+		c->search[0] = '\0';
 	memcpy(c->tun4, o->tun4, 4);
 	memcpy(c->tun6, o->tun6, 16);
 	memcpy(c->dns4, o->dns4, 4);
@@ -295,8 +326,18 @@ static struct nat *start_nat(struct outside *s)
 		.allow = o->allow,
 		.n_allow = o->n_allow,
 	};
+	struct nat *n;
 
-	return nat_new(s->loop, &no, emit_cb, s);
+	if (s->cfg.dns) {
+		s->dns = outside_dns_new(s->loop, &no, s->cfg.dns4,
+					 s->cfg.dns6);
+		if (!s->dns)
+			return NULL;
+	}
+	n = nat_new(s->loop, &no, emit_cb, s);
+	if (n && s->dns)
+		outside_dns_attach(s->dns, n);
+	return n;
 }
 
 static int open_transport(struct outside *s, uv_stream_t **in,
@@ -323,9 +364,28 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 		else
 			s->child_running = true;
 		return r;
+	case TG_TP_SSH: {
+		struct tp_ssh_opts so = {
+			.dest = o->ssh_dest,
+			.config_file = o->ssh_config,
+			.remote_cmd = o->remote_cmd,
+			.accept_new = o->accept_new,
+			.install = o->install,
+			.install_binary = o->install_binary,
+			.timeout_ms = o->timeout_ms,
+		};
+
+		r = tp_ssh_open(s->loop, &so, ssh_exit_cb, s, in, out,
+				&s->ssh);
+		if (r == -EINVAL)
+			tg_err("--ssh: '%s' is not [user@]host[:port] or a "
+			       "Host alias",
+			       o->ssh_dest);
+		else if (r < 0)
+			tg_err("--ssh: cannot start: %s", uv_strerror(r));
+		return r;
+	}
 	default:
-		tg_err("--ssh is not implemented yet: use --exec 'ssh DEST "
-		       "sudo -n tungate inside --stdio' meanwhile");
 		return -ENOSYS;
 	}
 }
@@ -357,6 +417,8 @@ static int run_loop(struct outside *s)
 		return TG_EXIT_FAIL;
 	s->nat = start_nat(s);
 	if (!s->nat) {
+		if (s->dns)
+			outside_dns_close(s->dns);
 		tg_err("out of memory for the NAT tables: lower --max-*-flows");
 		return TG_EXIT_FAIL;
 	}

@@ -175,19 +175,19 @@ static void put(struct out *o, const char *s, size_t len)
 	o->n += len;
 }
 
-static void puts_(struct out *o, const char *s)
+static void put_str(struct out *o, const char *s)
 {
 	put(o, s, strlen(s));
 }
 
 static void put_search(struct out *o, const struct search_list *s)
 {
-	puts_(o, "search");
+	put_str(o, "search");
 	for (size_t i = 0; i < s->n; i++) {
-		puts_(o, " ");
+		put_str(o, " ");
 		put(o, s->d[i], s->len[i]);
 	}
-	puts_(o, "\n");
+	put_str(o, "\n");
 }
 
 int dns_resolv_rewrite(const char *orig, size_t len, const char *ns4,
@@ -208,14 +208,14 @@ int dns_resolv_rewrite(const char *orig, size_t len, const char *ns4,
 		while (next_token(search, strlen(search), &so, &t, &tl))
 			added |= search_add(&s, t, tl);
 	}
-	puts_(&o, "# tungate: DNS through the tunnel; restored on exit\n");
+	put_str(&o, "# tungate: DNS through the tunnel; restored on exit\n");
 	for (int i = 0; i < 2; i++) {
 		const char *ns = i ? ns6 : ns4;
 
 		if (ns && *ns) {
-			puts_(&o, "nameserver ");
-			puts_(&o, ns);
-			puts_(&o, "\n");
+			put_str(&o, "nameserver ");
+			put_str(&o, ns);
+			put_str(&o, "\n");
 		}
 	}
 	if (added)
@@ -442,7 +442,7 @@ int dns_search_domains(const char *resolv_conf, char *buf, size_t cap)
 	search_of(file, (size_t)len, &s);
 	for (size_t i = 0; i < s.n; i++) {
 		if (i)
-			puts_(&o, " ");
+			put_str(&o, " ");
 		put(&o, s.d[i], s.len[i]);
 	}
 	put(&o, "", 1);

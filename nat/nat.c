@@ -58,6 +58,8 @@ static void nat_free(struct nat *n)
 	free(n->udp);
 	free(n->icmp);
 	free(n->rx);
+	free(n->txbig);
+	nat_tcp_free(n);
 	policy_free(&n->policy);
 	free(n);
 }
@@ -81,9 +83,11 @@ static int nat_alloc(struct nat *n)
 	n->udp = calloc(us, sizeof(*n->udp));
 	n->icmp = calloc(is, sizeof(*n->icmp));
 	n->rx = malloc(PKT_HDR_ROOM + NAT_RX_MAX);
-	if (!n->udp || !n->icmp || !n->rx)
+	n->txbig = malloc(NAT_TXBIG_MAX);
+	if (!n->udp || !n->icmp || !n->rx || !n->txbig)
 		return -ENOMEM;
-	return 0;
+	/* last: it starts handles, which nat_free() would not close */
+	return nat_tcp_init(n);
 }
 
 struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
@@ -154,8 +158,9 @@ void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len)
 
 void nat_out_ready(struct nat *n)
 {
-	/* UDP and ICMP drop instead of queueing: nothing to resume */
-	(void)n;
+	/* UDP and ICMP drop instead of queueing: only TCP resumes */
+	if (!n->closing)
+		nat_tcp_out_ready(n);
 }
 
 void nat_get_stats(const struct nat *n, struct nat_stats *s)
@@ -163,20 +168,57 @@ void nat_get_stats(const struct nat *n, struct nat_stats *s)
 	*s = n->st;
 	s->udp_flows = n->udp_tab.live;
 	s->icmp_flows = n->icmp_tab.live;
-	s->tcp_flows = 0;
+	s->tcp_flows = nat_tcp_live(n);
+}
+
+int nat_send(struct nat *n, const uint8_t *pkt, size_t len)
+{
+	int r;
+
+	if (n->closing)
+		return -EPIPE;
+	r = n->emit(n->arg, pkt, len);
+	if (r)
+		return r;
+	n->st.pkts_out++;
+	n->st.bytes_out += len;
+	return 0;
 }
 
 bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len)
 {
 	if (n->closing)
 		return false;
-	if (n->emit(n->arg, pkt, len)) {
+	if (nat_send(n, pkt, len)) {
 		n->st.dropped_out++;
 		return false;
 	}
-	n->st.pkts_out++;
-	n->st.bytes_out += len;
 	return true;
+}
+
+const struct nat_service *nat_service_find(const struct nat *n, int family,
+					   const uint8_t *addr, uint16_t port)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < n->opts.n_services; i++) {
+		const struct nat_service *s = &n->opts.services[i];
+
+		if (s->family == family && s->port == port &&
+		    !memcmp(s->addr, addr, alen))
+			return s;
+	}
+	return NULL;
+}
+
+void nat_peer_of(const struct flow_key *k, struct nat_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = k->family;
+	memcpy(p->src, k->src, sizeof(p->src));
+	memcpy(p->dst, k->dst, sizeof(p->dst));
+	p->sport = k->sport;
+	p->dport = k->dport;
 }
 
 void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
@@ -434,5 +476,6 @@ void nat_close(struct nat *n)
 	for (uint32_t i = 0; i < n->icmp_tab.n_slots; i++)
 		if (n->icmp_tab.nodes[i].state == FLOW_LIVE)
 			nat_icmp_close_flow(n, i);
+	nat_tcp_close(n);
 	nat_close_start(n, (uv_handle_t *)&n->timer, timer_close_cb);
 }

@@ -48,8 +48,9 @@ struct nat_service {
 	void (*udp)(void *arg, const struct nat_peer *from, const uint8_t *data,
 		    size_t len);
 	/* a TCP connection, established with the inside: @fd is one end of
-	 * a socketpair carrying its bytes; the callee owns it. Return 0, or
-	 * -errno to reset the connection (and close @fd). */
+	 * a non-blocking socketpair carrying its bytes; the callee owns it
+	 * in every case and closes it, on error too. Return 0, or -errno to
+	 * reset the connection. */
 	int (*tcp)(void *arg, const struct nat_peer *from, int fd);
 };
 

@@ -21,6 +21,8 @@
 #define NAT_RX_MAX 65536
 /* ICMP errors and RSTs are built here */
 #define NAT_TX_MAX (PKT_ICMP6_ERR_MAX + 64)
+/* TCP segments and service replies: the largest IP packet, and more */
+#define NAT_TXBIG_MAX (PKT_IP6_HLEN + 0xffff)
 /* datagrams read from one ping socket per wakeup */
 #define NAT_ICMP_RX_BATCH 32
 
@@ -62,6 +64,7 @@ struct nat {
 	struct nat_stats st;
 
 	struct flow_table udp_tab, icmp_tab;
+	struct nat_tcp *tcp; /* tcp_conn.h */
 	struct udp_flow *udp; /* indexed like udp_tab's slots */
 	struct icmp_flow *icmp; /* indexed like icmp_tab's slots */
 	uv_timer_t timer;
@@ -69,6 +72,8 @@ struct nat {
 	/* received payloads land at rx + PKT_HDR_ROOM, headers go in front */
 	uint8_t *rx;
 	uint8_t tx[NAT_TX_MAX];
+	/* built and handed to emit at once, never kept across calls */
+	uint8_t *txbig;
 
 	unsigned pending_close; /* uv_close() calls not yet called back */
 	bool closing;
@@ -84,6 +89,21 @@ struct nat {
  * the NAT is closing
  */
 bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len);
+
+/**
+ * nat_send() - as nat_emit(), for a sender that keeps what was refused
+ * and tries again (TCP): a refusal is not counted as a drop
+ * Return: 0, the emit callback's error (-ENOBUFS: the stream is full), or
+ * -EPIPE if the NAT is closing
+ */
+int nat_send(struct nat *n, const uint8_t *pkt, size_t len);
+
+/** nat_service_find() - the service at @addr:@port, or NULL */
+const struct nat_service *nat_service_find(const struct nat *n, int family,
+					   const uint8_t *addr, uint16_t port);
+
+/** nat_peer_of() - the two ends of @k, for a service */
+void nat_peer_of(const struct flow_key *k, struct nat_peer *p);
 
 /**
  * nat_send_unreach() - a destination unreachable for @orig, from @from
@@ -151,7 +171,12 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi);
 /** nat_icmp_close_flow() - as nat_udp_close_flow(), for a ping socket */
 void nat_icmp_close_flow(struct nat *n, uint32_t i);
 
-/* tcp.c */
+/* tcp.c, tcp_out.c */
 void nat_tcp_from_tun(struct nat *n, const struct pkt_info *pi);
+int nat_tcp_init(struct nat *n);
+void nat_tcp_free(struct nat *n);
+void nat_tcp_close(struct nat *n);
+uint32_t nat_tcp_live(const struct nat *n);
+void nat_tcp_out_ready(struct nat *n);
 
 #endif

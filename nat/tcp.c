@@ -1,24 +1,375 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tcp.c - TCP from the inside.
+ * tcp.c - TCP from the inside, terminated: each connection becomes a
+ * socket of this machine. The flow table and a flow's life cycle.
  *
- * Theory of operation: TCP is not terminated yet, so every segment is
- * answered with a RST (RFC 793, "Reset Generation"): the inside's connect()
- * fails at once with "connection refused" instead of hanging. A RST is
- * never answered, and neither is a segment to a multicast or broadcast
- * address (RFC 1122 4.2.3.10). Segments to refused destinations are
- * counted and logged as refused, the others as unsupported.
+ * Theory of operation. The NAT plays the destination towards the inside,
+ * with its own sequence numbers, and an ordinary client towards the
+ * destination. A connection goes through:
+ *
+ * 1. CONNECTING: the inside's SYN (its destination permitted, a slot free)
+ *    makes a flow, parses the SYN's options and starts a non-blocking
+ *    connect(). Nothing is sent to the inside yet; retransmitted SYNs are
+ *    ignored. A refused connect() answers RST; no route, host down or a
+ *    firewall answer an ICMP destination unreachable (which ends the
+ *    inside's connect() at once too); a timeout or anything else, RST.
+ *    The kernel's own SYN retries bound this state.
+ * 2. SYN_RCVD: connect() succeeded. The SYN-ACK carries a random ISN, our
+ *    MSS (what fits the TUN MTU) and, if the inside offered scaling, our
+ *    window scale; no SACK (the inside falls back to cumulative ACKs).
+ *    It is retransmitted until the inside's ACK arrives, then the flow is
+ *    reset (a bounded half-open state).
+ * 3. ESTABLISHED, with the half-closes as flags: data flows both ways
+ *    (tcp_in.c, tcp_out.c, tcp_sock.c). The inside's FIN becomes
+ *    shutdown(SHUT_WR) once its data is written; the destination's EOF
+ *    becomes our FIN once its data is sent. When both FINs are through
+ *    and acknowledged (the inside acknowledged ours, the kernel took
+ *    shutdown()), the socket is closed.
+ * 4. CLOSED: unhashed, so a new SYN with the same ports makes a new flow;
+ *    the slot returns to the table only from the uv_close() callback.
+ *
+ * Ending a connection: a RST from the inside, a failure to retransmit, a
+ * socket error or the NAT closing reset the socket too (SO_LINGER {1, 0}:
+ * the destination gets a RST, and no TIME-WAIT is left here). After a
+ * clean exchange of FINs the socket is closed normally, since a RST could
+ * still destroy our last bytes in the kernel's send queue: if the
+ * destination closed first the socket ends from LAST-ACK without
+ * TIME-WAIT; if the inside closed first the kernel entered TIME-WAIT when
+ * the destination's FIN arrived, before we could choose.
+ *
+ * Idle connections are never expired here: TCP keepalive on the socket
+ * (60 s) finds dead destinations, and the inside's own TCP finds a dead
+ * NAT. A SYN past --max-tcp-flows gets a RST and a counted, rate-limited
+ * log line. Segments of unknown flows get a RST (RFC 9293 3.10.7.1).
+ *
+ * Services (the tunnel's DNS address) are answered in-process: the SYN
+ * gets its SYN-ACK at once, and the flow's "socket" is one end of a
+ * socketpair whose other end goes to the service.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "log.h"
-#include "nat_internal.h"
+#include "tcp_conn.h"
+
+/**
+ * tcp_log() - a debug line about @f
+ * @f:		flow
+ * @what:	what happened
+ */
+void tcp_log(const struct tcp_flow *f, const char *what)
+{
+	char buf[128];
+
+	if (tg_log_level < TG_LOG_DEBUG)
+		return;
+	nat_flow_str(tcp_key(f), buf, sizeof(buf));
+	tg_debug("%s: %s", buf, what);
+}
+
+static void close_cb(uv_handle_t *h)
+{
+	struct tcp_flow *f = nat_container_of(h, struct tcp_flow, u.h);
+	struct nat *n = f->n;
+
+	tcp_ring_free(&f->out);
+	tcp_ring_free(&f->in);
+	flow_free(&n->tcp->tab, f->idx);
+	nat_close_done(n);
+}
+
+/**
+ * tcp_close_flow() - unhash @f and close its socket; the slot returns to
+ * the table from the close callback
+ * @f:		flow
+ * @reset:	close with SO_LINGER {1, 0}: the destination gets a RST
+ */
+void tcp_close_flow(struct tcp_flow *f, bool reset)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+	struct nat *n = f->n;
+	uv_os_fd_t fd;
+
+	if (f->state == TS_CLOSED)
+		return;
+	f->state = TS_CLOSED;
+	tcp_timer_del(f);
+	tcp_pend_del(f);
+	flow_unhash(&n->tcp->tab, f->idx);
+	/* best effort: some systems refuse it after shutdown() */
+	if (reset && !f->service && !uv_fileno(&f->u.h, &fd))
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	nat_close_start(n, &f->u.h, close_cb);
+}
+
+/**
+ * tcp_abort() - reset both ends of @f
+ * @f:		flow
+ * @why:	for the debug log
+ */
+void tcp_abort(struct tcp_flow *f, const char *why)
+{
+	char buf[160];
+
+	if (f->state == TS_CLOSED)
+		return;
+	snprintf(buf, sizeof(buf), "reset: %s", why);
+	tcp_log(f, buf);
+	tcp_send_rst(f);
+	tcp_close_flow(f, true);
+}
+
+/** tcp_maybe_done() - both FINs through and acknowledged: close @f */
+void tcp_maybe_done(struct tcp_flow *f)
+{
+	if (f->state == TS_CLOSED || !f->fin_in || !f->shut_done ||
+	    !f->fin_acked)
+		return;
+	tcp_log(f, "closed");
+	/* the ACK of the inside's FIN must not wait for a turn that the
+	 * flow will not see */
+	if (f->ack_now)
+		tcp_send_ack(f);
+	tcp_close_flow(f, false);
+}
+
+/* RFC 6528 asks for unpredictable ISNs: splitmix64 from a random seed */
+static uint32_t next_isn(struct nat_tcp *t)
+{
+	uint64_t z = (t->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)(z ^ (z >> 31));
+}
+
+/* a new flow's state from the inside's SYN */
+static void flow_init(struct tcp_flow *f, struct nat *n, uint32_t i,
+		      const struct pkt_info *pi)
+{
+	uint32_t mss, max = tcp_rcv_mss(n, pi->family);
+	struct tcp_syn_opts o;
+
+	memset(f, 0, sizeof(*f));
+	f->n = n;
+	f->idx = i;
+	f->state = TS_CONNECTING;
+	f->hpos = f->pnext = f->pprev = FLOW_NONE;
+	tcp_parse_syn_opts(pi, &o);
+	if (o.has_wscale) {
+		/* RFC 7323 2.3: larger shifts are taken as 14 */
+		f->snd_shift = o.wscale > 14 ? 14 : o.wscale;
+		f->rcv_shift = TCP_RCV_SHIFT;
+	}
+	mss = o.has_mss ? o.mss
+			: (pi->family == AF_INET ? TCP_MSS_DEFAULT4
+						 : TCP_MSS_DEFAULT6);
+	f->mss = (uint16_t)(mss > max ? max : mss < 64 ? 64 : mss);
+	f->irs = pi->tcp_seq;
+	f->rcv_nxt = f->rcv_adv = f->irs + 1;
+	f->iss = next_isn(n->tcp);
+	f->snd_una = f->snd_nxt = f->snd_max = f->iss;
+	f->out_seq = f->iss + 1;
+	f->snd_wnd = f->max_wnd = pi->tcp_win;
+	f->snd_wl1 = f->irs;
+	f->snd_wl2 = f->iss;
+	f->rto = TCP_RTO_INIT_MS;
+	f->out.cap = TCP_OUT_CAP;
+	/* without scaling the window cannot offer more than 64 KiB */
+	f->in.cap = f->rcv_shift ? TCP_IN_CAP : 0xffff;
+	f->syn_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len
+							   : NAT_QUOTE_MAX);
+	memcpy(f->syn, pi->ip, f->syn_len);
+}
+
+/* the socket is connected (or the service has its end): SYN-ACK */
+static void connected(struct tcp_flow *f)
+{
+	f->state = TS_SYN_RCVD;
+	if (tcp_sock_read(f)) {
+		tcp_abort(f, "cannot read from the socket");
+		return;
+	}
+	tcp_output(f);
+}
+
+/* connect() failed: tell the inside the way its own connect() expects */
+static void connect_failed(struct tcp_flow *f, int err)
+{
+	const struct flow_key *k = tcp_key(f);
+	enum pkt_unreach why;
+	char buf[96];
+
+	if (err != UV_ECONNREFUSED && err != UV_ETIMEDOUT &&
+	    nat_errno_unreach(err, &why))
+		nat_send_unreach(f->n, k->dst, why, f->syn, f->syn_len);
+	else
+		tcp_send_rst(f);
+	switch (err) {
+	case UV_EMFILE:
+	case UV_ENFILE:
+	case UV_ENOBUFS:
+	case UV_ENOMEM:
+	case UV_EADDRNOTAVAIL:
+		nat_warn_drop(f->n, k, err);
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "connect: %s", uv_strerror(err));
+		tcp_log(f, buf);
+	}
+	tcp_close_flow(f, false);
+}
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+	struct tcp_flow *f = nat_container_of(req, struct tcp_flow, req.conn);
+
+	if (f->state != TS_CONNECTING)
+		return; /* closed meanwhile: UV_ECANCELED */
+	if (status) {
+		connect_failed(f, status);
+		return;
+	}
+	tcp_log(f, "connected");
+	connected(f);
+}
+
+static void open_socket(struct tcp_flow *f)
+{
+	const struct flow_key *k = tcp_key(f);
+	struct nat *n = f->n;
+	struct sockaddr_storage ss;
+	int r;
+
+	r = uv_tcp_init_ex(n->loop, &f->u.tcp, k->family);
+	if (r) {
+		tcp_send_rst(f);
+		nat_warn_drop(n, k, r);
+		flow_free(&n->tcp->tab, f->idx);
+		return;
+	}
+	uv_tcp_nodelay(&f->u.tcp, 1);
+	uv_tcp_keepalive(&f->u.tcp, 1, TCP_KEEPALIVE_S);
+	nat_sockaddr(&ss, k->family, k->dst, k->dport);
+	r = uv_tcp_connect(&f->req.conn, &f->u.tcp,
+			   (const struct sockaddr *)&ss, connect_cb);
+	if (r) {
+		connect_failed(f, r);
+		return;
+	}
+	tcp_log(f, "connecting");
+}
+
+static int fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC))
+		return -errno;
+	return 0;
+}
+
+/* a connected socketpair, both ends non-blocking; or -errno */
+static int open_pair(int sv[2])
+{
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -errno;
+	r = fd_flags(sv[0]);
+	if (!r)
+		r = fd_flags(sv[1]);
+	if (r) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return r;
+}
+
+static void open_service(struct tcp_flow *f, const struct nat_service *svc)
+{
+	const struct flow_key *k = tcp_key(f);
+	struct nat_peer peer;
+	int sv[2], r;
+
+	r = svc->tcp ? open_pair(sv) : -ECONNREFUSED;
+	if (r) {
+		tcp_send_rst(f);
+		if (r != -ECONNREFUSED)
+			nat_warn_drop(f->n, k, r);
+		flow_free(&f->n->tcp->tab, f->idx);
+		return;
+	}
+	f->service = true;
+	uv_pipe_init(f->n->loop, &f->u.pipe, 0);
+	r = uv_pipe_open(&f->u.pipe, sv[0]);
+	if (r) {
+		close(sv[0]);
+		close(sv[1]);
+		nat_warn_drop(f->n, k, r);
+		tcp_abort(f, "no pipe");
+		return;
+	}
+	nat_peer_of(k, &peer);
+	/* the service owns its end from now on, even if it fails (nat.h) */
+	r = svc->tcp(svc->arg, &peer, sv[1]);
+	if (r) {
+		tcp_abort(f, "refused by the service");
+		return;
+	}
+	tcp_log(f, "service");
+	connected(f);
+}
+
+static void refuse_full(struct nat *n, const struct flow_key *k)
+{
+	char buf[128], more[64] = "";
+	uint64_t quiet;
+
+	n->st.tcp_refused_full++;
+	if (!nat_ratelimit(n, &n->tcp->full_rl, &quiet))
+		return;
+	nat_flow_str(k, buf, sizeof(buf));
+	if (quiet)
+		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
+			 quiet);
+	tg_warn("%s: refused: %u TCP connections open (--max-tcp-flows)%s",
+		buf, n->tcp->tab.live, more);
+}
 
 /* answer @pi with a RST, unless it is one */
-static void tcp_reset(struct nat *n, const struct pkt_info *pi)
+static void reset_pkt(struct nat *n, const struct pkt_info *pi)
 {
-	size_t len = pkt_build_tcp_rst(n->tx, sizeof(n->tx), pi);
+	size_t len = pkt_build_tcp_rst(n->tcp->seg, n->tcp->seg_cap, pi);
 
 	if (len)
-		nat_emit(n, n->tx, len);
+		nat_emit(n, n->tcp->seg, len);
+}
+
+static void tcp_open(struct nat *n, const struct flow_key *k,
+		     const struct pkt_info *pi, const struct nat_service *svc)
+{
+	struct nat_tcp *t = n->tcp;
+	uint32_t i;
+
+	if (flow_full(&t->tab)) {
+		refuse_full(n, k);
+		reset_pkt(n, pi);
+		return;
+	}
+	i = flow_alloc(&t->tab, k, uv_now(n->loop));
+	flow_init(&t->f[i], n, i, pi);
+	if (svc)
+		open_service(&t->f[i], svc);
+	else
+		open_socket(&t->f[i]);
 }
 
 /**
@@ -28,13 +379,104 @@ static void tcp_reset(struct nat *n, const struct pkt_info *pi)
  */
 void nat_tcp_from_tun(struct nat *n, const struct pkt_info *pi)
 {
-	enum policy_verdict v = nat_refuse(n, pi);
+	const struct nat_service *svc;
+	enum policy_verdict v;
+	struct flow_key k;
+	uint32_t i;
 
-	if (v != POLICY_ALLOW) {
-		if (!policy_no_icmp(v))
-			tcp_reset(n, pi);
+	if (!pi->sport || !pi->dport) {
+		n->st.malformed++;
 		return;
 	}
-	n->st.unsupported++;
-	tcp_reset(n, pi);
+	flow_key_init(&k, IPPROTO_TCP, pi->family, pi->src, pi->sport, pi->dst,
+		      pi->dport);
+	i = flow_lookup(&n->tcp->tab, &k);
+	if (i != FLOW_NONE) {
+		tcp_input(&n->tcp->f[i], pi);
+		return;
+	}
+	if (pi->tcp_flags & PKT_TCP_RST)
+		return;
+	svc = nat_service_find(n, pi->family, pi->dst, pi->dport);
+	if (!svc) {
+		v = nat_refuse(n, pi);
+		if (v != POLICY_ALLOW) {
+			if (!policy_no_icmp(v))
+				reset_pkt(n, pi);
+			return;
+		}
+	}
+	if ((pi->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN) {
+		reset_pkt(n, pi);
+		return;
+	}
+	tcp_open(n, &k, pi, svc);
+}
+
+/**
+ * nat_tcp_init() - the TCP table of @n: all memory at once, then handles
+ * Return: 0, -EINVAL or -ENOMEM (nat_tcp_free() cleans up)
+ */
+int nat_tcp_init(struct nat *n)
+{
+	size_t max = n->opts.max_tcp_flows;
+	struct nat_tcp *t;
+	uint32_t slots;
+	int r;
+
+	if (max > UINT32_MAX / 4 || n->opts.mtu < 576)
+		return -EINVAL;
+	slots = (uint32_t)(max + max / 4 + 8);
+	t = n->tcp = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = flow_table_init(&t->tab, (uint32_t)max, slots, 0);
+	if (r)
+		return r;
+	t->f = calloc(slots, sizeof(*t->f));
+	if (!t->f)
+		return -ENOMEM;
+	t->seg = n->txbig;
+	t->seg_cap = NAT_TXBIG_MAX;
+	r = tcp_timer_init(n);
+	if (r)
+		return r;
+	tcp_out_init(n);
+	if (uv_random(NULL, NULL, &t->rng, sizeof(t->rng), 0, NULL))
+		t->rng = uv_hrtime() ^ (uintptr_t)t;
+	return 0;
+}
+
+void nat_tcp_free(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+
+	if (!t)
+		return;
+	flow_table_free(&t->tab);
+	free(t->f);
+	free(t->heap);
+	free(t);
+	n->tcp = NULL;
+}
+
+/**
+ * nat_tcp_close() - reset every connection (the destinations get a RST)
+ * and close the table's handles
+ * @n:		NAT, already marked closing: nothing more is sent inside
+ */
+void nat_tcp_close(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+
+	for (uint32_t i = 0; i < t->tab.n_slots; i++)
+		if (t->tab.nodes[i].state == FLOW_LIVE)
+			tcp_close_flow(&t->f[i], true);
+	tcp_timer_close(n);
+	tcp_out_close(n);
+}
+
+uint32_t nat_tcp_live(const struct nat *n)
+{
+	return n->tcp->tab.live;
 }

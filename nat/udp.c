@@ -165,6 +165,51 @@ static void udp_fail(struct nat *n, const struct pkt_info *pi, int err)
 	nat_warn_drop(n, &k, err);
 }
 
+/* a datagram for an in-process service, which bypasses the policy */
+static bool udp_service(struct nat *n, const struct pkt_info *pi)
+{
+	const struct nat_service *svc;
+	struct nat_peer peer;
+	struct flow_key k;
+
+	svc = nat_service_find(n, pi->family, pi->dst, pi->dport);
+	if (!svc)
+		return false;
+	if (!svc->udp) {
+		n->st.unsupported++;
+		return true;
+	}
+	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
+		      pi->dport);
+	nat_peer_of(&k, &peer);
+	svc->udp(svc->arg, &peer, pi->data, pi->data_len);
+	return true;
+}
+
+int nat_udp_reply(struct nat *n, const struct nat_peer *to,
+		  const uint8_t *data, size_t len)
+{
+	size_t hlen = pkt_ip_hlen(to->family) + PKT_UDP_HLEN, out;
+	uint8_t *buf = n->txbig;
+	int r;
+
+	if (n->closing)
+		return -EPIPE;
+	if (to->family != AF_INET && to->family != AF_INET6)
+		return -EINVAL;
+	if (hlen + len > n->opts.mtu || hlen + len > NAT_TXBIG_MAX)
+		return -EMSGSIZE;
+	memcpy(buf + hlen, data, len);
+	out = pkt_build_udp(buf, to->family, to->dst, to->dport, to->src,
+			    to->sport, len);
+	if (!out)
+		return -EMSGSIZE;
+	r = nat_send(n, buf, out);
+	if (r)
+		n->st.dropped_out++;
+	return r;
+}
+
 /**
  * nat_udp_from_tun() - one datagram from the inside
  * @n:		NAT
@@ -182,6 +227,8 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 		n->st.malformed++;
 		return;
 	}
+	if (udp_service(n, pi))
+		return;
 	if (nat_refuse(n, pi))
 		return;
 	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,

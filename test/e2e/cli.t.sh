@@ -30,7 +30,7 @@ last_line_is_error() {
 }
 
 sanitizer_clean() {
-	! grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$@"
+	! grep -Eq 'ERROR: [A-Za-z]+Sanitizer|Sanitizer has encountered|runtime error:' "$@"
 }
 
 # show NAME - on failure, what the command printed

@@ -253,8 +253,8 @@ tg_reap() {
 # its whole process group can be killed, and the runner's signals do not
 # reach it), in $T (nobody may not enter the caller's directory), stdin
 # from /dev/null, output to $T/NAME.log; its PID (= its process group)
-# is TG_LAST_PID. Background jobs get SIGINT/SIGQUIT
-# ignored; reset that so the daemon sees signals as it would in real life.
+# is TG_LAST_PID. Background jobs get SIGINT/SIGQUIT ignored: reset that,
+# so that the daemon sees signals as it would in real life.
 tg_bg() {
 	local name=$1 ns=$2
 	shift 2
@@ -298,7 +298,8 @@ tg_stop_groups() {
 		fi
 	done
 	[ -n "${left:-}" ] && echo "# killed with SIGKILL:$left" >&2
-	wait 2>/dev/null
+	# reap them (only them: a bare `wait` could wait for anything)
+	[ ${#TG_PIDS[@]} -gt 0 ] && wait "${TG_PIDS[@]}" 2>/dev/null
 	return 0
 }
 
@@ -373,6 +374,9 @@ tg_setup() {
 	for ns in "$NS_CS" "$NS_LOCAL" "$NS_LAN"; do
 		must ip netns add "$ns"
 		TG_INODES+=("$(stat -L -c %i "/run/netns/$ns")")
+		# run.sh looks for state files of these namespaces later
+		[ -n "${TG_LOGDIR:-}" ] && mkdir -p "$TG_LOGDIR" &&
+			echo "${TG_INODES[-1]}" >>"$TG_LOGDIR/netns-inodes"
 		must ip -n "$ns" link set lo up
 	done
 	# local is a host, not a router: cs can reach lan only via the tunnel
@@ -454,7 +458,11 @@ tg_teardown() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	for p in "${TG_INODES[@]}"; do
-		rm -f /run/tungate/"$p"-*.state
+		for f in /run/tungate/"$p"-*.state; do
+			[ -e "$f" ] || continue
+			echo "# removing a state file the inside left: $f" >&2
+			rm -f "$f"
+		done
 	done
 	if [ "$TG_WORLD" = 1 ]; then
 		for ns in "$NS_CS" "$NS_LOCAL" "$NS_LAN"; do
@@ -493,11 +501,11 @@ tg_start_tunnel() {
 	TG_INSIDE_RC=$T/inside.$TG_N.rc
 	TG_INSIDE_PID=
 	wrapper=$T/inside.$TG_N.sh
-	# socat's EXEC splits on blanks: keep every word blank-free
 	# The wrapper outlives socat's SIGTERM (socat sends one when the
 	# inside closes the stream) to record the status; the inside starts
 	# with every signal at its default, as under sshd (socat ignores
-	# SIGPIPE, and an ignored signal would be inherited).
+	# SIGPIPE, and an ignored signal would be inherited). socat's EXEC
+	# splits on blanks: the wrapper's path has none.
 	cat >"$wrapper" <<-EOF
 		#!/bin/sh
 		# run by socat in cs for one connection: the inside, its log and

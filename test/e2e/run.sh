@@ -66,19 +66,24 @@ while :; do
 	[ -z "$(tg_leftovers "$RUN")" ] && break
 done
 LOGS=$(mktemp -d /tmp/tungate-e2e.XXXXXX) || exit 1
-STATE_BEFORE=$(find /run/tungate -mindepth 1 -maxdepth 1 -printf '%f\n' \
-	2>/dev/null)
 HAD_STATE_DIR=0
 [ -d /run/tungate ] && HAD_STATE_DIR=1
 
 PASSED=0 FAILED=0 SKIPPED=0 N=0
 CHILD=
 
-# new_state_files - state files that appeared since the run began
-new_state_files() {
-	comm -13 <(echo "$STATE_BEFORE" | sort) \
-		<(find /run/tungate -mindepth 1 -maxdepth 1 -printf '%f\n' \
-			2>/dev/null | sort) | sed '/^$/d'
+# state_files LOGDIR... - the inside's state files left in the network
+# namespaces of these tests (lib.sh notes their inodes in the log dir)
+state_files() {
+	local d ino f
+	for d in "$@"; do
+		[ -f "$d/netns-inodes" ] || continue
+		while read -r ino; do
+			for f in /run/tungate/"$ino"-*.state; do
+				[ -e "$f" ] && echo "$f"
+			done
+		done <"$d/netns-inodes"
+	done
 }
 
 on_signal() {
@@ -96,7 +101,7 @@ trap 'on_signal' INT TERM HUP
 
 # sanitizer_report FILE... - the first lines of a sanitizer report, if any
 sanitizer_report() {
-	grep -h -E -m 3 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$@" \
+	grep -h -E -m 3 'ERROR: [A-Za-z]+Sanitizer|Sanitizer has encountered|runtime error:' "$@" \
 		2>/dev/null
 }
 
@@ -141,14 +146,11 @@ run_one() {
 		sanitizer_report "$out" "$logdir"/* >"$LOGS/san" 2>/dev/null; then
 		why="sanitizer report${why:+; $why}"
 	fi
-	left=$(tg_leftovers "$id"; new_state_files)
+	left=$(tg_leftovers "$id"; state_files "$logdir" | sed 's/^/file /')
 	if [ -n "$left" ]; then
 		why="left behind: $(echo "$left" | head -n 3 | paste -sd ';' -)${why:+; $why}"
 		tg_reap "$id"
-		# the state files are this test's: nothing else runs an inside
-		for f in $(new_state_files); do
-			rm -f "/run/tungate/$f"
-		done
+		state_files "$logdir" | xargs -r rm -f
 	fi
 
 	if [ -z "$why" ] && [ "$rc" = 77 ]; then
@@ -180,12 +182,13 @@ for bin in "$@"; do
 done
 
 # the run as a whole: nothing of it may remain
-left=$(tg_leftovers "$RUN"; new_state_files | sed 's|^|file /run/tungate/|')
+left=$(tg_leftovers "$RUN"; state_files "$LOGS"/*/ | sed 's/^/file /')
 if [ -n "$left" ]; then
 	echo "FAIL the run left things behind:"
 	while IFS= read -r line; do echo "    $line"; done <<<"$left"
 	FAILED=$((FAILED + 1))
 	tg_reap "$RUN"
+	state_files "$LOGS"/*/ | xargs -r rm -f
 fi
 if [ "$HAD_STATE_DIR" = 0 ]; then
 	rmdir /run/tungate 2>/dev/null

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp_out.c - TCP segments to the inside: sending, acknowledging,
+ * retransmitting, and waiting for the stream.
+ *
+ * Theory of operation: every segment is built in one buffer shared by all
+ * flows (headers, then the payload copied out of the flow's ring) and
+ * handed to the emit callback at once, so nothing is allocated per
+ * segment. tcp_output() sends what a flow owes: the SYN-ACK, data within
+ * the inside's window (at most its MSS per segment: ~64 KiB over the TUN
+ * MTU), the FIN, and an ACK if one is still owed after that, since every
+ * segment carries the current ACK and window.
+ *
+ * ACKs for data from the inside are coalesced: receiving only marks the
+ * flow and puts it on the pending list, which is served once per loop
+ * turn (a uv_check, after all reads of that turn; a uv_idle keeps the
+ * loop from sleeping meanwhile), so a burst of segments gets one ACK.
+ * Duplicate and challenge ACKs go at once.
+ *
+ * When emit says -ENOBUFS the stream is full: the table is marked blocked,
+ * nothing is sent (and no segment built) until nat_out_ready(), and flows
+ * that owe output wait on the same pending list, oldest first; a flow
+ * that blocks again goes to the back, so that flows take turns.
+ *
+ * Loss: the stream is reliable, so a segment is lost only if the inside
+ * drops it. One timer per flow (tcp_timer.c) with an RFC 6298 RTO (200 ms
+ * at least, doubled per expiry, 60 s at most) retransmits the oldest
+ * segment; three duplicate ACKs retransmit it at once; while recovering,
+ * each partial ACK retransmits the next hole (RFC 6582, without the
+ * congestion window: the stream paces us). A zero window is probed with
+ * one byte of new data, backing off the same way. Without any answer
+ * from the inside, the flow is reset after TCP_MAX_RETRIES.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "tcp_conn.h"
+
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* the window in the SYN-ACK, never scaled (RFC 7323 2.2) */
+static uint16_t syn_window(struct tcp_flow *f)
+{
+	uint32_t w = min32(tcp_ring_room(&f->in), 0xffff);
+
+	f->rcv_adv = f->rcv_nxt + w;
+	return (uint16_t)w;
+}
+
+/**
+ * tcp_rcv_window() - the window field for the next segment: the room
+ * left in the flow's buffer for the socket, scaled down by our shift
+ * @f:		flow
+ *
+ * The right edge never moves left (RFC 7323 2.4): the room never falls
+ * below what was advertised, since data taken into the buffer moves the
+ * left edge as much, but rounding down to the scale could move it.
+ *
+ * Return: the 16-bit field; the advertised right edge is remembered
+ */
+uint16_t tcp_rcv_window(struct tcp_flow *f)
+{
+	uint32_t room = tcp_ring_room(&f->in), edge = f->rcv_adv - f->rcv_nxt;
+	uint32_t field, w;
+
+	if (room < edge)
+		room = edge;
+	field = min32(room >> f->rcv_shift, 0xffff);
+	w = field << f->rcv_shift;
+	if (w < edge) {
+		field++;
+		w = field << f->rcv_shift;
+	}
+	if (SEQ_GT(f->rcv_nxt + w, f->rcv_adv))
+		f->rcv_adv = f->rcv_nxt + w;
+	return (uint16_t)field;
+}
+
+/*
+ * The seq of a segment without data: snd_nxt, unless that lies beyond the
+ * inside's window (after a window probe), where the inside would refuse it
+ */
+static uint32_t ack_seq(const struct tcp_flow *f)
+{
+	uint32_t edge = f->snd_una + f->snd_wnd;
+
+	return SEQ_LT(edge, f->snd_nxt) ? edge : f->snd_nxt;
+}
+
+/*
+ * Build one segment of @f with @dlen bytes of its ring from @off and hand
+ * it over. Return: 0, -ENOBUFS (the table is now blocked), or another
+ * error of emit (the segment is lost)
+ */
+static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
+		    const uint8_t *opt, size_t olen, uint32_t off, uint32_t dlen)
+{
+	struct nat *n = f->n;
+	struct nat_tcp *t = n->tcp;
+	const struct flow_key *k = tcp_key(f);
+	size_t hl = pkt_ip_hlen(k->family) + PKT_TCP_HLEN + olen, len;
+	struct pkt_tcp_seg s = {
+		.family = k->family,
+		.src = k->dst,
+		.dst = k->src,
+		.sport = k->dport,
+		.dport = k->sport,
+		.seq = seq,
+		.ack = f->rcv_nxt,
+		.flags = flags,
+		.opt = opt,
+		.opt_len = olen,
+		.data = t->seg + hl,
+		.data_len = dlen,
+	};
+	int r;
+
+	if (hl + dlen > t->seg_cap)
+		return -EMSGSIZE;
+	if (dlen)
+		tcp_ring_get(&f->out, off, t->seg + hl, dlen);
+	s.win = flags & PKT_TCP_SYN ? syn_window(f) : tcp_rcv_window(f);
+	len = pkt_build_tcp(t->seg, t->seg_cap, &s);
+	if (!len)
+		return -EMSGSIZE;
+	r = nat_send(n, t->seg, len);
+	if (r == -ENOBUFS)
+		t->blocked = true;
+	else if (!r)
+		f->ack_now = false;
+	return r;
+}
+
+/**
+ * tcp_send_ctl() - a segment without data for @k's inside end, outside
+ * any flow's state (RSTs); lost if the stream is full
+ * @n:		NAT
+ * @k:		the flow's key
+ * @seq:	sequence number
+ * @ack:	acknowledgment number
+ * @flags:	PKT_TCP_*
+ */
+void tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
+		  uint32_t ack, uint8_t flags)
+{
+	struct nat_tcp *t = n->tcp;
+	struct pkt_tcp_seg s = {
+		.family = k->family,
+		.src = k->dst,
+		.dst = k->src,
+		.sport = k->dport,
+		.dport = k->sport,
+		.seq = seq,
+		.ack = ack,
+		.flags = flags,
+	};
+	size_t len = pkt_build_tcp(t->seg, t->seg_cap, &s);
+
+	if (len)
+		nat_emit(n, t->seg, len);
+}
+
+/** tcp_send_rst() - reset the inside's end of @f */
+void tcp_send_rst(struct tcp_flow *f)
+{
+	const struct flow_key *k = tcp_key(f);
+
+	if (f->state == TS_CONNECTING)
+		tcp_send_ctl(f->n, k, 0, f->rcv_nxt, PKT_TCP_RST | PKT_TCP_ACK);
+	else if (f->state != TS_CLOSED)
+		tcp_send_ctl(f->n, k, ack_seq(f), f->rcv_nxt,
+			     PKT_TCP_RST | PKT_TCP_ACK);
+}
+
+/* the SYN-ACK: our MSS and, if the inside offered scaling, our shift */
+static int send_synack(struct tcp_flow *f)
+{
+	uint8_t opt[8] = {2, 4, 0, 0, 1, 3, 3, TCP_RCV_SHIFT};
+	int r;
+
+	pkt_put_be16(opt + 2, tcp_rcv_mss(f->n, tcp_key(f)->family));
+	r = seg_emit(f, f->iss, PKT_TCP_SYN | PKT_TCP_ACK, opt,
+		     f->rcv_shift ? 8 : 4, 0, 0);
+	if (!r && f->snd_max == f->iss) {
+		f->snd_nxt = f->snd_max = f->iss + 1;
+		f->rtt_on = true;
+		f->rtt_seq = f->snd_nxt;
+		f->rtt_start = uv_now(f->n->loop);
+	}
+	return r;
+}
+
+/** tcp_resend_synack() - the inside sent its SYN again: answer it again */
+void tcp_resend_synack(struct tcp_flow *f)
+{
+	if (f->n->tcp->blocked)
+		return;
+	f->rtt_on = false;
+	send_synack(f);
+}
+
+/* may @len bytes go now? RFC 9293 3.8.6.2.1, sender's SWS avoidance */
+static bool sws_ok(const struct tcp_flow *f, uint32_t len, uint32_t avail)
+{
+	return len >= f->mss || len == avail || len >= f->max_wnd / 2 ||
+	       f->snd_nxt == f->snd_una;
+}
+
+/* new data within the window, then the FIN once everything is sent */
+static int send_data(struct tcp_flow *f)
+{
+	uint32_t end = f->out_seq + f->out.len, edge, avail, len;
+	uint8_t flags;
+	bool fin;
+	int r;
+
+	while (SEQ_LT(f->snd_nxt, end)) {
+		edge = f->snd_una + f->snd_wnd;
+		avail = end - f->snd_nxt;
+		len = SEQ_LT(f->snd_nxt, edge) ? edge - f->snd_nxt : 0;
+		len = min32(min32(len, avail), f->mss);
+		if (!len || !sws_ok(f, len, avail))
+			return 0;
+		fin = f->eof_out && len == avail;
+		flags = PKT_TCP_ACK | (len == avail ? PKT_TCP_PSH : 0) |
+			(fin ? PKT_TCP_FIN : 0);
+		r = seg_emit(f, f->snd_nxt, flags, NULL, 0,
+			     f->snd_nxt - f->out_seq, len);
+		if (r)
+			return r;
+		if (!f->rtt_on && f->snd_nxt == f->snd_max) {
+			f->rtt_on = true;
+			f->rtt_seq = f->snd_nxt + len;
+			f->rtt_start = uv_now(f->n->loop);
+		}
+		f->snd_nxt += len + fin;
+		f->fin_sent |= fin;
+		if (SEQ_GT(f->snd_nxt, f->snd_max))
+			f->snd_max = f->snd_nxt;
+	}
+	/* a FIN takes no room in the window */
+	if (f->eof_out && !f->fin_sent && f->snd_nxt == end) {
+		r = seg_emit(f, end, PKT_TCP_ACK | PKT_TCP_FIN, NULL, 0, 0, 0);
+		if (r)
+			return r;
+		f->fin_sent = true;
+		f->snd_nxt = f->snd_max = end + 1;
+	}
+	return 0;
+}
+
+/* does @f need its timer: something unacknowledged, or a window to probe */
+static void timer_update(struct tcp_flow *f)
+{
+	bool need;
+
+	if (f->due)
+		return;
+	if (f->state == TS_SYN_RCVD)
+		need = f->snd_max != f->iss;
+	else
+		need = f->snd_una != f->snd_max ||
+		       (!f->snd_wnd &&
+			SEQ_LT(f->snd_nxt, f->out_seq + f->out.len));
+	if (need)
+		tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
+}
+
+/**
+ * tcp_output() - send what @f owes the inside, as far as the window and
+ * the stream allow, but for a pure ACK: that waits for the end of the turn
+ * @f:		flow
+ *
+ * Return: 0, or -ENOBUFS if the stream is full (@f waits on the pending
+ * list), or another error of emit
+ */
+int tcp_output(struct tcp_flow *f)
+{
+	struct nat_tcp *t = f->n->tcp;
+	int r = 0;
+
+	if (f->state != TS_SYN_RCVD && f->state != TS_ESTABLISHED)
+		return 0;
+	if (t->blocked) {
+		tcp_pend_add(f);
+		return -ENOBUFS;
+	}
+	if (f->state == TS_SYN_RCVD) {
+		if (f->snd_max == f->iss)
+			r = send_synack(f);
+	} else {
+		r = send_data(f);
+	}
+	if (r == -ENOBUFS)
+		tcp_pend_add(f);
+	timer_update(f);
+	return r;
+}
+
+/** tcp_ack_later() - owe the inside an ACK, sent at the end of this turn */
+void tcp_ack_later(struct tcp_flow *f)
+{
+	f->ack_now = true;
+	tcp_pend_add(f);
+}
+
+/** tcp_send_ack() - an ACK now: duplicate, challenge, or refusal */
+void tcp_send_ack(struct tcp_flow *f)
+{
+	f->ack_now = true;
+	if (f->state != TS_ESTABLISHED) {
+		tcp_pend_add(f);
+		return;
+	}
+	if (f->n->tcp->blocked ||
+	    seg_emit(f, ack_seq(f), PKT_TCP_ACK, NULL, 0, 0, 0) == -ENOBUFS)
+		tcp_pend_add(f);
+}
+
+/* the oldest unacknowledged segment again, at most @max bytes of it */
+static int retransmit(struct tcp_flow *f, uint32_t max)
+{
+	uint32_t end = f->out_seq + f->out.len, seq = f->snd_una, len = 0;
+	uint8_t flags = PKT_TCP_ACK;
+
+	if (SEQ_LT(seq, end))
+		len = min32(min32(end - seq, f->snd_max - seq),
+			    min32(max, f->mss));
+	if (f->fin_sent && seq + len == end)
+		flags |= PKT_TCP_FIN;
+	else if (!len)
+		return 0;
+	f->rtt_on = false; /* Karn: no sample from a retransmission */
+	return seg_emit(f, seq, flags, NULL, 0, seq - f->out_seq, len);
+}
+
+/** tcp_fast_retransmit() - three duplicate ACKs: resend the hole now */
+void tcp_fast_retransmit(struct tcp_flow *f)
+{
+	if (!f->recovery) {
+		f->recovery = true;
+		f->recover = f->snd_max;
+	}
+	if (!f->n->tcp->blocked)
+		retransmit(f, f->mss);
+}
+
+/** tcp_partial_ack() - recovering, an ACK short of the mark: next hole */
+void tcp_partial_ack(struct tcp_flow *f)
+{
+	if (SEQ_GEQ(f->snd_una, f->recover)) {
+		f->recovery = false;
+		return;
+	}
+	if (!f->n->tcp->blocked)
+		retransmit(f, f->mss);
+}
+
+/* one byte of new data past a zero window (RFC 9293 3.8.6.1) */
+static void probe(struct tcp_flow *f)
+{
+	if (seg_emit(f, f->snd_nxt, PKT_TCP_ACK, NULL, 0,
+		     f->snd_nxt - f->out_seq, 1))
+		return;
+	f->snd_nxt++;
+	if (SEQ_GT(f->snd_nxt, f->snd_max))
+		f->snd_max = f->snd_nxt;
+}
+
+/**
+ * tcp_on_timer() - @f's deadline passed: retransmit, probe, or give up
+ * @f:		flow
+ */
+void tcp_on_timer(struct tcp_flow *f)
+{
+	uint64_t now = uv_now(f->n->loop);
+	uint32_t end = f->out_seq + f->out.len;
+	bool zero = !f->snd_wnd, syn = f->state == TS_SYN_RCVD;
+
+	if (!syn && f->state != TS_ESTABLISHED)
+		return;
+	/* the stream holds our segments back, not the inside: wait */
+	if (f->n->tcp->blocked) {
+		tcp_timer_set(f, now + f->rto);
+		return;
+	}
+	if (!syn && f->snd_una == f->snd_max &&
+	    !(zero && SEQ_LT(f->snd_nxt, end))) {
+		tcp_output(f);
+		return;
+	}
+	if (++f->retries > (syn ? TCP_SYNACK_RETRIES : TCP_MAX_RETRIES)) {
+		tcp_abort(f, "the inside stopped answering");
+		return;
+	}
+	f->rto = min32(f->rto * 2, TCP_RTO_MAX_MS);
+	f->rtt_on = false;
+	if (syn) {
+		send_synack(f);
+	} else if (f->snd_una == f->snd_max) {
+		probe(f);
+	} else {
+		retransmit(f, zero ? 1 : f->mss);
+		if (!zero && !f->recovery) {
+			f->recovery = true;
+			f->recover = f->snd_max;
+		}
+	}
+	tcp_timer_set(f, now + f->rto);
+}
+
+/**
+ * tcp_rtt_sample() - @ack acknowledged new data: measure (RFC 6298 2,
+ * Karn's rule) and set the RTO from the estimate, dropping any backoff
+ * @f:		flow
+ * @ack:	the new snd_una
+ */
+void tcp_rtt_sample(struct tcp_flow *f, uint32_t ack)
+{
+	uint32_t r, d;
+
+	if (f->rtt_on && SEQ_GEQ(ack, f->rtt_seq)) {
+		f->rtt_on = false;
+		r = (uint32_t)(uv_now(f->n->loop) - f->rtt_start);
+		if (!f->rtt_valid) {
+			f->srtt = r;
+			f->rttvar = r / 2;
+			f->rtt_valid = true;
+		} else {
+			d = f->srtt > r ? f->srtt - r : r - f->srtt;
+			f->rttvar = (3 * f->rttvar + d) / 4;
+			f->srtt = (7 * f->srtt + r) / 8;
+		}
+	}
+	if (!f->rtt_valid) {
+		f->rto = TCP_RTO_INIT_MS;
+		return;
+	}
+	f->rto = f->srtt + (4 * f->rttvar > 1 ? 4 * f->rttvar : 1);
+	if (f->rto < TCP_RTO_MIN_MS)
+		f->rto = TCP_RTO_MIN_MS;
+	if (f->rto > TCP_RTO_MAX_MS)
+		f->rto = TCP_RTO_MAX_MS;
+}
+
+/* ---- the pending list, and the stream's back-pressure ---- */
+
+static void flush(struct nat *n);
+
+static void check_cb(uv_check_t *h)
+{
+	flush(h->data);
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+	flush(h->data);
+}
+
+static void flush_start(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+
+	if (t->flush_on || t->blocked || n->closing)
+		return;
+	uv_check_start(&t->check, check_cb);
+	uv_idle_start(&t->idle, idle_cb);
+	t->flush_on = true;
+}
+
+static void flush_stop(struct nat_tcp *t)
+{
+	if (!t->flush_on)
+		return;
+	uv_check_stop(&t->check);
+	uv_idle_stop(&t->idle);
+	t->flush_on = false;
+}
+
+/** tcp_pend_add() - @f owes output: serve it at the end of this turn */
+void tcp_pend_add(struct tcp_flow *f)
+{
+	struct nat_tcp *t = f->n->tcp;
+
+	if (f->state == TS_CLOSED)
+		return;
+	if (!f->on_pend) {
+		f->on_pend = true;
+		f->pnext = FLOW_NONE;
+		f->pprev = t->pend_tail;
+		if (t->pend_tail != FLOW_NONE)
+			t->f[t->pend_tail].pnext = f->idx;
+		else
+			t->pend_head = f->idx;
+		t->pend_tail = f->idx;
+	}
+	flush_start(f->n);
+}
+
+/** tcp_pend_del() - off the pending list */
+void tcp_pend_del(struct tcp_flow *f)
+{
+	struct nat_tcp *t = f->n->tcp;
+
+	if (!f->on_pend)
+		return;
+	if (f->pprev != FLOW_NONE)
+		t->f[f->pprev].pnext = f->pnext;
+	else
+		t->pend_head = f->pnext;
+	if (f->pnext != FLOW_NONE)
+		t->f[f->pnext].pprev = f->pprev;
+	else
+		t->pend_tail = f->pprev;
+	f->on_pend = false;
+}
+
+/* everything @f owes, the ACK included */
+static void flush_flow(struct tcp_flow *f)
+{
+	if (tcp_output(f) || !f->ack_now || f->state != TS_ESTABLISHED)
+		return;
+	if (seg_emit(f, ack_seq(f), PKT_TCP_ACK, NULL, 0, 0, 0) == -ENOBUFS)
+		tcp_pend_add(f);
+}
+
+static void flush(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+	struct tcp_flow *f;
+
+	while (t->pend_head != FLOW_NONE && !t->blocked && !n->closing) {
+		f = &t->f[t->pend_head];
+		tcp_pend_del(f);
+		flush_flow(f);
+	}
+	if (t->pend_head == FLOW_NONE || t->blocked || n->closing)
+		flush_stop(t);
+}
+
+/**
+ * nat_tcp_out_ready() - the stream has room again: serve the flows that
+ * waited, in turn, until it is full again
+ * @n:		NAT
+ */
+void nat_tcp_out_ready(struct nat *n)
+{
+	if (!n->tcp->blocked)
+		return;
+	n->tcp->blocked = false;
+	flush(n);
+}
+
+int tcp_out_init(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+
+	t->pend_head = t->pend_tail = FLOW_NONE;
+	uv_check_init(n->loop, &t->check);
+	uv_idle_init(n->loop, &t->idle);
+	t->check.data = n;
+	t->idle.data = n;
+	return 0;
+}
+
+static void out_close_cb(uv_handle_t *h)
+{
+	nat_close_done(h->data);
+}
+
+void tcp_out_close(struct nat *n)
+{
+	flush_stop(n->tcp);
+	nat_close_start(n, (uv_handle_t *)&n->tcp->check, out_close_cb);
+	nat_close_start(n, (uv_handle_t *)&n->tcp->idle, out_close_cb);
+}

@@ -1,0 +1,286 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# ssh: `tungate outside --ssh devbox` against a real sshd (OpenSSH) in cs,
+# the outside running as nobody with a HOME of its own: ~/.ssh/config (a
+# Host alias with HostName, Port, User, IdentityFile), known_hosts, keys.
+# Covered: an unknown host without a terminal fails in one line unless
+# --accept-new (which records the key); the alias brings the tunnel up and
+# UDP and ICMP reach lan; hashed known_hosts entries; the remote's stderr
+# in the outside's log, prefixed with the host; a changed host key fails
+# naming the file and line; a wrong key fails with the agent-or-key line;
+# a missing remote command fails naming it; ssh-agent; --install uploads
+# into an empty remote HOME once, and a second run uses the copy.
+#
+# sshd runs in cs as root on $CS4:2222 with its own host keys, config and
+# authorized_keys in $T; its sessions get HOME=$T/rhome (SetEnv), so
+# --install never touches the real /root.
+#
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+SSHD=/usr/sbin/sshd
+[ -x "$SSHD" ] || skip "no $SSHD (apt-get install openssh-server)"
+command -v ssh-keygen >/dev/null || skip "no ssh-keygen"
+command -v ssh-agent >/dev/null || skip "no ssh-agent"
+tg_setup
+
+SSH_PORT=2222
+S=$T/sshd  # the server's files (root)
+H=$T/home  # the outside's HOME (nobody)
+RH=$T/rhome # the remote session's HOME (root)
+MADE_RUN_SSHD=0
+SSHD_PID=''
+AGENT_SOCK=''
+
+# sshd wants /run/sshd (privilege separation); remove it only if we made it
+ssh_on_exit() {
+	local rc=$?
+	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
+	(exit "$rc")
+	tg_on_exit
+}
+trap ssh_on_exit EXIT
+if ! [ -d /run/sshd ]; then
+	mkdir -p /run/sshd || die "cannot create /run/sshd"
+	chmod 755 /run/sshd
+	MADE_RUN_SSHD=1
+fi
+
+# --- keys and files -----------------------------------------------------------
+
+must mkdir -p "$S" "$H/.ssh" "$RH"
+must ssh-keygen -q -t ed25519 -N '' -C host-a -f "$S/host_a"
+must ssh-keygen -q -t ed25519 -N '' -C host-b -f "$S/host_b"
+must ssh-keygen -q -t ed25519 -N '' -C test -f "$H/.ssh/id_test"
+must ssh-keygen -q -t ed25519 -N '' -C wrong -f "$H/.ssh/id_wrong"
+cp "$H/.ssh/id_test.pub" "$S/authorized_keys"
+
+# ssh_sshd_config HOSTKEY - a config using that host key
+ssh_sshd_config() {
+	cat <<-EOF
+		Port $SSH_PORT
+		ListenAddress $CS4
+		HostKey $1
+		PidFile $S/sshd.pid
+		UsePAM no
+		PermitRootLogin prohibit-password
+		AuthorizedKeysFile $S/authorized_keys
+		StrictModes no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PrintMotd no
+		PrintLastLog no
+		SetEnv HOME=$RH
+		LogLevel VERBOSE
+	EOF
+}
+ssh_sshd_config "$S/host_a" >"$S/config_a"
+ssh_sshd_config "$S/host_b" >"$S/config_b"
+
+cat >"$H/.ssh/config" <<EOF
+# the user's own config: an alias, as people write them
+Host devbox
+	HostName $CS4
+	Port $SSH_PORT
+	User root
+	IdentityFile $H/.ssh/id_test
+	ServerAliveInterval 5
+
+Host *
+	ConnectTimeout 10
+EOF
+sed "s|id_test|id_wrong|" "$H/.ssh/config" >"$H/.ssh/config_wrong"
+# no IdentityFile: the key must come from the agent
+grep -v IdentityFile "$H/.ssh/config" >"$H/.ssh/config_agent"
+chown -R nobody:nogroup "$H"
+chmod 700 "$H" "$H/.ssh"
+
+# ssh_start_sshd CONFIG - (re)start sshd in cs; wait until it listens
+ssh_start_sshd() {
+	if [ -n "$SSHD_PID" ]; then
+		kill -TERM -- "-$SSHD_PID" 2>/dev/null
+		wait_for 10 not tg_group_alive "$SSHD_PID"
+		wait_for 10 not tg_tcp_listening "$NS_CS" "$SSH_PORT"
+	fi
+	tg_bg sshd "$NS_CS" "$SSHD" -D -e -f "$1"
+	SSHD_PID=$TG_LAST_PID
+	wait_for 10 tg_tcp_listening "$NS_CS" "$SSH_PORT" ||
+		die "sshd does not listen on $CS4:$SSH_PORT (see sshd.log)"
+}
+
+# --- the outside ----------------------------------------------------------------
+
+SSH_N=0
+# ssh_outside [ARGS...] - start the outside as nobody over --ssh devbox;
+# sets OUT_PID and OUT_LOG. The agent socket only when AGENT_SOCK is set.
+ssh_outside() {
+	SSH_N=$((SSH_N + 1))
+	OUT_LOG=$T/outside-ssh.$SSH_N.log
+	tg_bg "outside-ssh.$SSH_N" "$NS_LOCAL" \
+		env -u SSH_AUTH_SOCK HOME="$H" \
+		${AGENT_SOCK:+SSH_AUTH_SOCK=$AGENT_SOCK} \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$T/tungate" outside --ssh devbox \
+		--route "$LAN_NET4" --route "$LAN_NET6" \
+		"${TG_OUTSIDE_ARGS[@]}" "$@"
+	OUT_PID=$TG_LAST_PID
+}
+
+INSIDE_CMD="$T/tungate inside --stdio -v"
+
+ssh_up_or_gone() {
+	grep -q "inside is up" "$OUT_LOG" || ! tg_alive "$OUT_PID"
+}
+
+# ssh_up - the outside logs "inside is up" within 30 s
+ssh_up() {
+	wait_for 30 ssh_up_or_gone
+	grep -q "inside is up" "$OUT_LOG"
+}
+
+# ssh_fails - the outside exits 1 within 30 s
+ssh_fails() {
+	tg_wait_exit "$OUT_PID" 30 && [ "$TG_RC" = 1 ]
+}
+
+# ssh_last_line_has TEXT... - the log's last line is its only error line,
+# and holds every TEXT
+ssh_last_line_has() {
+	local last t
+	last=$(tail -n 1 "$OUT_LOG")
+	[ "$(grep -c ': error: ' "$OUT_LOG")" = 1 ] || return 1
+	case $last in *": error: "*) ;; *) return 1 ;; esac
+	for t in "$@"; do
+		case $last in *"$t"*) ;; *) return 1 ;; esac
+	done
+}
+
+ssh_no_inside() {
+	! pgrep -f "$T/tungate inside" >/dev/null && ! tg_has_dev "$NS_CS" "$TUN_DEV"
+}
+
+# ssh_stop - SIGTERM to the outside: exit 0, and the inside is gone
+ssh_stop() {
+	kill -TERM "$OUT_PID" 2>/dev/null
+	tg_wait_exit "$OUT_PID" 20 || return 1
+	[ "$TG_RC" = 0 ] || return 1
+	wait_for 10 ssh_no_inside
+}
+
+ssh_traffic() {
+	check "UDP echo over IPv4 through --ssh" \
+		tg_udp_echo "$NS_CS" "$LAN4" 7 1000
+	check "UDP echo over IPv6 through --ssh" \
+		tg_udp_echo "$NS_CS" "$LAN6" 7 1000
+	check "ping $LAN4 through --ssh" \
+		in_ns "$NS_CS" ping -q -c 2 -W 2 "$LAN4"
+}
+
+ssh_start_sshd "$S/config_a"
+KH=$H/.ssh/known_hosts
+
+# --- host keys --------------------------------------------------------------------
+
+ssh_outside --remote-command "$INSIDE_CMD"
+check "unknown host, no terminal: exit 1" ssh_fails
+check "unknown host: one line naming known_hosts and --accept-new" \
+	ssh_last_line_has "ssh devbox: host key verification failed" \
+	"$KH" "--accept-new" "SHA256:"
+check "unknown host: nothing written to known_hosts" not test -s "$KH"
+
+ssh_outside --remote-command "$INSIDE_CMD" --accept-new
+if check "--accept-new: the tunnel comes up over the Host alias" ssh_up; then
+	check "the outside runs as nobody" \
+		test "$(ps -o user= -p "$OUT_PID")" = nobody
+	check "--accept-new recorded the key in known_hosts" \
+		grep -q "^\[$CS4\]:$SSH_PORT ssh-ed25519 " "$KH"
+	ssh_traffic
+	check "the remote's stderr is logged with the host as prefix" \
+		grep -q "info: devbox: .*inside: " "$OUT_LOG"
+	check "the tunnel stops on SIGTERM: exit 0, inside gone" ssh_stop
+fi
+
+# known_hosts as ssh writes it with HashKnownHosts yes
+must ssh-keygen -q -H -f "$KH" >/dev/null 2>&1
+rm -f "$KH.old"
+chown nobody:nogroup "$KH"
+ssh_outside --remote-command "$INSIDE_CMD"
+if check "a hashed known_hosts entry is recognised" ssh_up; then
+	check "UDP echo over IPv4 (hashed entry)" \
+		tg_udp_echo "$NS_CS" "$LAN4" 7 100
+	check "the tunnel stops on SIGTERM (hashed entry)" ssh_stop
+fi
+
+ssh_start_sshd "$S/config_b"
+ssh_outside --remote-command "$INSIDE_CMD" --accept-new
+check "changed host key: exit 1, even with --accept-new" ssh_fails
+check "changed host key: one line naming the file and line" \
+	ssh_last_line_has "host key verification failed" "CHANGED" \
+	"line 1 of $KH" "ssh-keygen"
+ssh_start_sshd "$S/config_a"
+
+# --- login ------------------------------------------------------------------------
+
+ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_wrong"
+check "wrong key: exit 1" ssh_fails
+check "wrong key: one line saying to use an agent or a key" \
+	ssh_last_line_has "permission denied (publickey" \
+	"add your key to ssh-agent or name it with IdentityFile"
+
+tg_bg agent "$NS_LOCAL" setpriv --reuid=nobody --regid=nogroup \
+	--clear-groups ssh-agent -D -a "$H/agent.sock"
+wait_for 10 test -S "$H/agent.sock" || fail "ssh-agent did not start"
+if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	env SSH_AUTH_SOCK="$H/agent.sock" ssh-add -q "$H/.ssh/id_test" \
+	</dev/null 2>/dev/null; then
+	AGENT_SOCK=$H/agent.sock
+	ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_agent"
+	if check "ssh-agent: the tunnel comes up with the agent's key" ssh_up
+	then
+		check "UDP echo over IPv4 (agent)" \
+			tg_udp_echo "$NS_CS" "$LAN4" 7 100
+		check "the tunnel stops on SIGTERM (agent)" ssh_stop
+	fi
+	AGENT_SOCK=
+else
+	fail "ssh-add could not add the key to the agent"
+fi
+
+# --- the remote command -------------------------------------------------------
+
+ssh_outside --remote-command "/nonexistent/tungate inside --stdio"
+check "missing remote command: exit 1" ssh_fails
+check "missing remote command: one line naming it" \
+	ssh_last_line_has "'/nonexistent/tungate inside --stdio' was not found" \
+	"--install"
+check "missing remote command: the remote shell's complaint is logged" \
+	grep -q "info: devbox: .*/nonexistent/tungate" "$OUT_LOG"
+
+# --install: `tungate` is not on the remote's PATH; the copy lands in
+# $RH/.cache/tungate and the second run finds it there
+VERSION=$("$T/tungate" version | awk '{ print $2 }')
+if in_ns "$NS_CS" sh -c 'command -v tungate' >/dev/null; then
+	say "tungate is on cs's PATH: the --install checks are skipped"
+else
+	ssh_outside --remote-command "tungate inside --stdio -v" --install
+	if check "--install: the tunnel comes up on the uploaded copy" ssh_up
+	then
+		check "--install uploaded into the empty remote HOME" \
+			test -x "$RH/.cache/tungate/tungate-$VERSION"
+		check "--install said so" grep -q "installing tungate" "$OUT_LOG"
+		check "UDP echo over IPv4 (--install)" \
+			tg_udp_echo "$NS_CS" "$LAN4" 7 100
+		check "the tunnel stops on SIGTERM (--install)" ssh_stop
+	fi
+	ssh_outside --remote-command "tungate inside --stdio -v" --install
+	if check "--install, second run: the tunnel comes up" ssh_up; then
+		check "--install, second run: no upload" \
+			not grep -q "installing tungate" "$OUT_LOG"
+		check "--install, second run: the copy is used" \
+			grep -q "the remote has tungate $VERSION" "$OUT_LOG"
+		check "the tunnel stops on SIGTERM (second --install)" ssh_stop
+	fi
+fi
+
+tg_done

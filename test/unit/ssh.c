@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ssh.c - unit tests for the SSH transport (transport/ssh*.c) that need no
+ * sshd: DEST parsing, the ssh_config keywords we read ourselves, and the
+ * thread's life on a real libuv loop against loopback ports that refuse
+ * or never answer (stopping it mid-connect, timing out, reopening).
+ * test/e2e/ssh.t.sh covers a real sshd.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ssh.h"
+#include "ssh_internal.h"
+
+/* ----------------------------------------------------------------- DEST */
+
+static void test_dest(void **state)
+{
+	struct tp_ssh_dest d;
+
+	assert_int_equal(tp_ssh_dest_parse("devbox", &d), 0);
+	assert_string_equal(d.host, "devbox");
+	assert_string_equal(d.user, "");
+	assert_int_equal(d.port, 0);
+
+	assert_int_equal(tp_ssh_dest_parse("root@10.1.2.3:2222", &d), 0);
+	assert_string_equal(d.user, "root");
+	assert_string_equal(d.host, "10.1.2.3");
+	assert_int_equal(d.port, 2222);
+
+	assert_int_equal(tp_ssh_dest_parse("ssh://me@box:22", &d), 0);
+	assert_string_equal(d.user, "me");
+	assert_string_equal(d.host, "box");
+	assert_int_equal(d.port, 22);
+
+	assert_int_equal(tp_ssh_dest_parse("fd7e::1", &d), 0);
+	assert_string_equal(d.host, "fd7e::1");
+	assert_int_equal(d.port, 0);
+
+	assert_int_equal(tp_ssh_dest_parse("u@[fd7e::1]:2200", &d), 0);
+	assert_string_equal(d.user, "u");
+	assert_string_equal(d.host, "fd7e::1");
+	assert_int_equal(d.port, 2200);
+
+	assert_int_equal(tp_ssh_dest_parse("a@b@host", &d), 0);
+	assert_string_equal(d.user, "a@b");
+
+	assert_int_equal(tp_ssh_dest_parse("", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("@host", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("user@", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host:0", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host:99999", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host:", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host:22x", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("[fd7e::1", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("[fd7e::1]x", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host name", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("host;rm", &d), -EINVAL);
+	assert_int_equal(tp_ssh_dest_parse("a/b", &d), -EINVAL);
+}
+
+/* ---------------------------------------------------------------- config */
+
+struct tmpdir {
+	char path[64];
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_config(void **state)
+{
+	char dir[] = "/tmp/tg-ssh-unit.XXXXXX", path[128], inc[128];
+	struct tp_ssh_cfg c;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/config", dir);
+	snprintf(inc, sizeof(inc), "%s/extra.conf", dir);
+	write_file(inc, "Host devbox\n  ServerAliveCountMax 7\n");
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "# top: applies to all\n"
+			 "ConnectTimeout=12\n"
+			 "Host other\n"
+			 "  ServerAliveInterval 99\n"
+			 "Host dev* !devnull\n"
+			 "  ServerAliveInterval 5\n"
+			 "  IdentitiesOnly yes\n"
+			 "  IdentityAgent ~/agent.sock\n"
+			 "Include %s\n"
+			 "Host *\n"
+			 "  ServerAliveInterval 60\n"
+			 "  StrictHostKeyChecking accept-new\n"
+			 "  Include %s/extra.conf\n"
+			 "Match exec \"true\"\n"
+			 "  IdentitiesOnly no\n"
+			 "Match all\n"
+			 "  ServerAliveCountMax 9\n",
+			 inc, dir);
+		write_file(path, text);
+	}
+
+	tp_ssh_cfg_init(&c);
+	assert_int_equal(tp_ssh_cfg_scan(path, "DevBox", "/home/u", &c), 0);
+	assert_int_equal(c.connect_timeout, 12);
+	assert_int_equal(c.alive_interval, 5);	/* first value wins */
+	assert_int_equal(c.identities_only, 1);
+	assert_string_equal(c.identity_agent, "/home/u/agent.sock");
+	assert_int_equal(c.accept_new, 1);
+	assert_int_equal(c.alive_count, 7);	/* from the Include */
+
+	tp_ssh_cfg_init(&c);
+	assert_int_equal(tp_ssh_cfg_scan(path, "devnull", "/home/u", &c), 0);
+	assert_int_equal(c.alive_interval, 60);	/* vetoed by !devnull */
+	assert_int_equal(c.identities_only, -1);
+	assert_int_equal(c.alive_count, 9);	/* Match all */
+
+	tp_ssh_cfg_init(&c);
+	assert_int_equal(tp_ssh_cfg_scan("/nonexistent/config", "x", "/", &c),
+			 -ENOENT);
+	unlink(inc);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- thread */
+
+struct result {
+	int calls, status;
+	char why[TP_SSH_WHY];
+	bool eof;
+	uv_stream_t *stream;
+	struct tp_ssh *s;
+};
+
+static void exit_cb(struct tp_ssh *s, int status, const char *why, void *data)
+{
+	struct result *r = data;
+
+	r->calls++;
+	r->status = status;
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	static char b[4096];
+
+	*buf = uv_buf_init(b, sizeof(b));
+}
+
+static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct result *r = st->data;
+
+	/* the callback must come first: then the stream's EOF */
+	if (n == UV_EOF) {
+		assert_int_equal(r->calls, 1);
+		r->eof = true;
+		uv_read_stop(st);
+	}
+}
+
+static void free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* a loopback TCP port: listening (never accepting), or closed */
+static int loopback_port(bool listening, int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	if (listening) {
+		assert_int_equal(listen(s, 8), 0);
+		*fd = s;
+	} else {
+		close(s);
+		*fd = -1;
+	}
+	return ntohs(a.sin_port);
+}
+
+static void open_session(uv_loop_t *loop, int port, unsigned timeout_ms,
+			 struct result *r)
+{
+	char dest[64];
+	struct tp_ssh_opts o = {
+		.dest = dest,
+		.config_file = "/dev/null",
+		.timeout_ms = timeout_ms,
+	};
+	uv_stream_t *in = NULL, *out = NULL;
+
+	snprintf(dest, sizeof(dest), "nobody@127.0.0.1:%d", port);
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(tp_ssh_open(loop, &o, exit_cb, r, &in, &out, &r->s),
+			 0);
+	assert_ptr_equal(in, out);
+	r->stream = in;
+	in->data = r;
+	assert_int_equal(uv_read_start(in, alloc_cb, read_cb), 0);
+}
+
+static void close_session(uv_loop_t *loop, struct result *r)
+{
+	tp_ssh_close(r->s);
+	uv_close((uv_handle_t *)r->stream, free_cb);
+	uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static void run_until_eof(uv_loop_t *loop, struct result *r)
+{
+	for (int i = 0; i < 2000 && !r->eof; i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(5000);
+	}
+}
+
+static void test_refused(void **state)
+{
+	uv_loop_t loop;
+	struct result r;
+	int fd;
+
+	setenv("HOME", "/nonexistent", 1);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	/* twice: a new session after the first one ended */
+	for (int i = 0; i < 2; i++) {
+		int port = loopback_port(false, &fd);
+
+		open_session(&loop, port, 5000, &r);
+		assert_true(tp_ssh_running(r.s));
+		run_until_eof(&loop, &r);
+		assert_true(r.eof);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.status, -ECONNREFUSED);
+		assert_non_null(strstr(r.why, "connection refused"));
+		assert_false(tp_ssh_running(r.s));
+		close_session(&loop, &r);
+	}
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_timeout(void **state)
+{
+	uv_loop_t loop;
+	struct result r;
+	int fd, port = loopback_port(true, &fd);
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	open_session(&loop, port, 300, &r);
+	run_until_eof(&loop, &r);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, -ETIMEDOUT);
+	assert_non_null(strstr(r.why, "timed out"));
+	close_session(&loop, &r);
+	close(fd);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* tp_ssh_close() while the thread waits for a silent server */
+static void test_stop(void **state)
+{
+	uv_loop_t loop;
+	struct result r;
+	int fd, port = loopback_port(true, &fd);
+	uint64_t t0;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	open_session(&loop, port, 60000, &r);
+	for (int i = 0; i < 20; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(5000);
+	}
+	t0 = uv_hrtime();
+	close_session(&loop, &r);
+	assert_true(uv_hrtime() - t0 < 1000000000ull);
+	assert_int_equal(r.calls, 0);
+	close(fd);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_bad_dest(void **state)
+{
+	uv_loop_t loop;
+	struct tp_ssh_opts o = { .dest = "user@" };
+	uv_stream_t *in = NULL, *out = NULL;
+	struct tp_ssh *s = NULL;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(tp_ssh_open(&loop, &o, exit_cb, NULL, &in, &out, &s),
+			 -EINVAL);
+	assert_null(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dest),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_bad_dest),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

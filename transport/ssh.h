@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ssh.h - the --ssh transport: libssh in its own thread, one stream.
+ *
+ * tp_ssh_open() hands back one malloc()ed uv_pipe_t (read and write: the
+ * same handle for @in and @out) whose far end a thread pumps to and from
+ * an SSH exec channel. The thread connects, checks the host key, logs in,
+ * optionally installs tungate on the peer, runs the remote command and
+ * pumps until either side ends; then the loop is told the result once,
+ * through exit_cb. Bytes the link writes before the channel is open wait
+ * in the socketpair, so the link can start at once.
+ */
+#ifndef TP_SSH_H
+#define TP_SSH_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+struct tp_ssh;
+
+struct tp_ssh_opts {
+	const char *dest;	    /* [user@]host[:port], or a Host alias */
+	const char *config_file;    /* -F FILE; NULL: ~/.ssh/config and
+				     * /etc/ssh/ssh_config */
+	const char *remote_cmd;	    /* NULL: TP_SSH_DEFAULT_CMD */
+	bool accept_new;	    /* add an unknown host key without asking */
+	bool install;		    /* --install: same tungate on the peer */
+	const char *install_binary; /* what --install uploads (NULL: our own
+				     * executable) */
+	const char *version;	    /* ours, for --install (NULL: TG_VERSION) */
+	unsigned timeout_ms;	    /* connect and login limit (0: 30 s) */
+};
+
+#define TP_SSH_DEFAULT_CMD "sudo -n tungate inside --stdio"
+
+/**
+ * typedef tp_ssh_exit_cb - the session is over
+ * @s:		handle
+ * @status:	the remote command's exit status (0-255; 128+N when killed
+ *		by signal N), or -errno when it did not run to its end
+ *		(-ECONNREFUSED, -ETIMEDOUT, -EACCES: login or host key,
+ *		-ECANCELED: stopped by us)
+ * @why:	NULL, or one line that says what went wrong and what to do
+ * @data:	as given to tp_ssh_open()
+ *
+ * Called once, from the loop; the stream sees EOF right after it. The
+ * callback may call tp_ssh_close().
+ */
+typedef void (*tp_ssh_exit_cb)(struct tp_ssh *s, int status, const char *why,
+			       void *data);
+
+/**
+ * tp_ssh_open() - start an SSH session to @o->dest in a new thread
+ * @loop:	event loop
+ * @o:		settings; strings are copied
+ * @cb:		told the result once the session is over
+ * @data:	for @cb
+ * @in:		set to the stream (malloc()ed, for the link)
+ * @out:	set to the same stream
+ * @s:		set to the handle, for tp_ssh_close()
+ *
+ * Callable again after an earlier session was closed (reconnection).
+ *
+ * Return: 0, or -errno (-EINVAL: @o->dest is not [user@]host[:port]); no
+ * callback after an error return
+ */
+int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
+		void *data, uv_stream_t **in, uv_stream_t **out,
+		struct tp_ssh **s);
+
+/**
+ * tp_ssh_running() - true until exit_cb has run (or tp_ssh_close())
+ * @s:		handle, may be NULL
+ */
+bool tp_ssh_running(const struct tp_ssh *s);
+
+/**
+ * tp_ssh_close() - stop the thread if it still runs, wait for it, free
+ * @s:		handle, may be NULL
+ *
+ * A session still pumping is cut at once (no wait for the remote exit
+ * status); exit_cb does not run afterwards. The stream stays the link's.
+ */
+void tp_ssh_close(struct tp_ssh *s);
+
+#endif

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ssh_internal.h - what the files of the SSH transport share.
+ *
+ * Everything here runs in the SSH thread, on one struct tp_ssh_run: the
+ * settings (copied at open), the libssh session and channel, the two
+ * fds it watches besides the session's socket (its end of the socketpair,
+ * and the stop pipe), the buffers, and the result that the loop is told.
+ */
+#ifndef TP_SSH_INTERNAL_H
+#define TP_SSH_INTERNAL_H
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TP_SSH_BUF (256u * 1024) /* each way between channel and stream */
+#define TP_SSH_WHY 512
+#define TP_SSH_LINE 1024	 /* one remote stderr line */
+#define TP_SSH_SLICE_MS 200	 /* longest single poll while waiting */
+
+/* [user@]host[:port] as the user typed it */
+struct tp_ssh_dest {
+	char user[64];
+	char host[256];
+	int port; /* 0: not given */
+};
+
+/* the few ssh_config keywords that libssh 0.10 ignores; -1: not set */
+struct tp_ssh_cfg {
+	int alive_interval;	/* ServerAliveInterval, seconds (0: off) */
+	int alive_count;	/* ServerAliveCountMax */
+	int connect_timeout;	/* ConnectTimeout, seconds */
+	int identities_only;	/* IdentitiesOnly yes/no */
+	int accept_new;		/* StrictHostKeyChecking accept-new/no */
+	char identity_agent[256]; /* IdentityAgent, "" when not set */
+};
+
+struct tp_ssh_run {
+	/* settings */
+	char *dest, *config_file, *remote_cmd, *install_binary, *version;
+	bool accept_new, install;
+	unsigned timeout_ms;
+	struct tp_ssh_dest d;
+	struct tp_ssh_cfg cfg;
+	char home[512]; /* $HOME, "" when unset */
+
+	/* session */
+	ssh_session sess;
+	ssh_channel chan;
+	struct ssh_callbacks_struct scb;
+	struct ssh_channel_callbacks_struct ccb;
+	char *cmd;	  /* the remote command that runs */
+	char locked_key[256]; /* a key that needs a passphrase we could not
+			       * ask for */
+	int sp;		  /* our end of the socketpair (non-blocking) */
+	int ctl;	  /* readable: stop now */
+	uint64_t deadline; /* ms (uv_hrtime based); 0: none */
+
+	/* stream -> channel: bytes read from sp, not yet on the channel;
+	 * read before the channel is open too (the link's HELLO) */
+	uint8_t *ibuf;
+	size_t ioff, ilen;
+	bool sp_eof;	  /* the loop shut its side: EOF to send */
+	bool canceled;	  /* a question was cut short by a stop */
+	/* channel -> stream */
+	uint8_t *obuf;
+	size_t ooff, olen;
+	bool sp_dead;	  /* the loop closed its side: discard */
+	/* remote stderr, cut into lines */
+	char eline[TP_SSH_LINE];
+	size_t elen;
+	char last_err[256]; /* the last stderr line, for the final message */
+	bool sudo_password;
+
+	/* the remote command's end */
+	int exit_status;  /* -1: not yet */
+	int exit_signal;  /* 0: none */
+	char signame[16];
+
+	/* result */
+	int status;
+	char why[TP_SSH_WHY];
+};
+
+/*
+ * One non-blocking libssh call, repeated until it is done: @rc becomes its
+ * final result, or -errno when the deadline passed or we were stopped.
+ */
+#define SSH_UNTIL(rc, r, again, call, what)                                    \
+	do {                                                                   \
+		int e_ = 0;                                                    \
+		while (((rc) = (call)) == (again)) {                           \
+			if ((e_ = tp_ssh_check_deadline((r), (what))) ||       \
+			    (e_ = tp_ssh_wait((r), TP_SSH_SLICE_MS)))            \
+				break;                                         \
+		}                                                              \
+		if (e_)                                                        \
+			(rc) = e_;                                             \
+	} while (0)
+
+/* ssh_config.c */
+int tp_ssh_dest_parse(const char *dest, struct tp_ssh_dest *d);
+void tp_ssh_cfg_init(struct tp_ssh_cfg *c);
+int tp_ssh_cfg_scan(const char *path, const char *host, const char *home,
+		    struct tp_ssh_cfg *c);
+
+/* ssh.c */
+uint64_t tp_ssh_now(void);
+int tp_ssh_fail(struct tp_ssh_run *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int tp_ssh_wait(struct tp_ssh_run *r, int timeout_ms);
+int tp_ssh_check_deadline(struct tp_ssh_run *r, const char *what);
+int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd);
+void tp_ssh_log_stderr(struct tp_ssh_run *r, const char *p, size_t len,
+		       bool flush);
+void tp_ssh_wipe(void *p, size_t len);
+
+/* ssh_tty.c */
+int tp_ssh_tty_ask(struct tp_ssh_run *r, const char *prompt, char *buf,
+		   size_t len, bool echo);
+bool tp_ssh_tty_present(void);
+
+/* ssh_hostkey.c */
+int tp_ssh_hostkey_check(struct tp_ssh_run *r);
+
+/* ssh_auth.c */
+int tp_ssh_auth(struct tp_ssh_run *r);
+
+/* ssh_pump.c */
+int tp_ssh_pump(struct tp_ssh_run *r);
+int tp_ssh_stash_stream(struct tp_ssh_run *r);
+
+/* ssh_install.c */
+int tp_ssh_install(struct tp_ssh_run *r);
+
+#endif
