@@ -48,12 +48,17 @@ UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
 
 all: tungate
 
+# V=1 shows the compiler command lines
+Q := $(if $(V),,@)
+
 tungate: $(SRC) $(STATIC_SRC) $(HDR) Makefile
-	$(CC) $(ALLCFLAGS) -static -o $@ $(SRC) $(STATIC_SRC) $(STATIC_LIBS) \
+	@echo "  CC+LD $@ (static)"
+	$(Q)$(CC) $(ALLCFLAGS) -static -o $@ $(SRC) $(STATIC_SRC) $(STATIC_LIBS) \
 		-lpthread -ldl
 
 tungate-asan: $(SRC) $(HDR) Makefile
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $(SRC) $(DYNAMIC_LIBS) -lpthread
+	@echo "  CC+LD $@ (ASan, UBSan)"
+	$(Q)$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $(SRC) $(DYNAMIC_LIBS) -lpthread
 
 asan: tungate-asan
 
@@ -61,9 +66,11 @@ asan: tungate-asan
 # built twice: plain (test/unit/NAME) and under the sanitizers (NAME-asan).
 define unit_rules
 $(1): $(1).c $(2) $$(HDR) Makefile
-	$$(CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
+	@echo "  CC+LD $$@"
+	$$(Q)$$(CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 $(1)-asan: $(1).c $(2) $$(HDR) Makefile
-	$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
+	@echo "  CC+LD $$@"
+	$$(Q)$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
 $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))

@@ -109,6 +109,40 @@ static bool flush_out(struct tp_ssh_run *r)
 	return true;
 }
 
+static bool ssh_readable(struct tp_ssh_run *r)
+{
+	struct pollfd f = { .fd = ssh_get_fd(r->sess), .events = POLLIN };
+
+	return poll(&f, 1, 0) > 0;
+}
+
+/*
+ * Fill obuf from the channel. libssh reads its socket 4 KiB per call and
+ * returns nothing until a whole packet (up to 32 KiB) is in: keep calling
+ * while the socket has more, so that one wake-up moves many packets and
+ * the socketpair gets few large writes.
+ */
+static int fill_out(struct tp_ssh_run *r, struct pump *p)
+{
+	while (r->olen < TP_SSH_BUF && !p->chan_eof) {
+		int n = ssh_channel_read_nonblocking(
+			r->chan, r->obuf + r->olen,
+			(uint32_t)(TP_SSH_BUF - r->olen), 0);
+
+		if (n == SSH_EOF) {
+			p->chan_eof = true;
+			p->chan_eof_at = tp_ssh_now();
+		} else if (n == SSH_ERROR) {
+			return pump_lost(r);
+		} else if (n > 0) {
+			r->olen += (size_t)n;
+		} else if (!ssh_readable(r)) {
+			break;
+		}
+	}
+	return 0;
+}
+
 /* channel stdout -> socketpair; stderr -> the log */
 static int pump_out(struct tp_ssh_run *r, struct pump *p)
 {
@@ -116,19 +150,13 @@ static int pump_out(struct tp_ssh_run *r, struct pump *p)
 	int n;
 
 	for (int i = 0; i < ROUNDS && flush_out(r) && !p->chan_eof; i++) {
-		n = ssh_channel_read_nonblocking(r->chan, r->obuf, TP_SSH_BUF,
-						 0);
-		if (n == SSH_EOF) {
-			p->chan_eof = true;
-			p->chan_eof_at = tp_ssh_now();
-		} else if (n == SSH_ERROR) {
-			return pump_lost(r);
-		} else if (n <= 0) {
+		n = fill_out(r, p);
+		if (n < 0)
+			return n;
+		if (!r->olen)
 			break;
-		} else {
-			r->olen = (size_t)n;
-		}
 	}
+	flush_out(r);
 	for (int i = 0; i < ROUNDS; i++) {
 		n = ssh_channel_read_nonblocking(r->chan, ebuf, sizeof(ebuf), 1);
 		if (n == SSH_ERROR)

@@ -99,12 +99,16 @@ static bool listed(const char *list, const char *d, size_t len)
 	return false;
 }
 
+#define BLANKS " \t\r\n\v\f"
+
 static size_t count_words(const char *s)
 {
 	size_t n = 0;
 
-	for (; *s; s++)
-		n += (s[1] == ' ' || s[1] == '\0') && *s != ' ';
+	for (s += strspn(s, BLANKS); *s; s += strspn(s, BLANKS)) {
+		s += strcspn(s, BLANKS);
+		n++;
+	}
 	return n;
 }
 
@@ -113,18 +117,18 @@ static void check_search(const char *s, const char *before)
 {
 	static char after[8192];
 	const char *t = s;
+	bool printable;
 	size_t l;
 
 	if (dns_search_domains(path, after, sizeof(after)) < 0 ||
 	    count_words(before) + count_words(s) > 64)
 		return;
 	for (; *t; t += l) {
-		t += strspn(t, " \t\r\n\v\f");
-		l = strcspn(t, " \t\r\n\v\f");
+		t += strspn(t, BLANKS);
+		l = strcspn(t, BLANKS);
 		if (!l || l > 253 || memchr(t, '#', l) || memchr(t, ';', l))
 			continue;
-		bool printable = true;
-
+		printable = true;
 		for (size_t i = 0; i < l; i++)
 			printable &= t[i] > ' ' && t[i] < 0x7f;
 		if (printable)
