@@ -128,22 +128,23 @@ FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
 		-fno-sanitize-recover=undefined
 FUZZ_COMMON  := test/fuzz/fuzz_log.c cmd/prefix.c
 FUZZ_HDR     := $(wildcard test/fuzz/*.h)
-FUZZ_WRAP    := uv_now uv_timer_start uv_timer_stop uv_is_active uv_close \
-		uv_random uv_udp_connect uv_udp_recv_start uv_udp_recv_stop \
-		uv_udp_try_send uv_udp_send uv_udp_bind uv_tcp_connect \
-		uv_tcp_bind socket connect send recv sendto sendmsg
+FUZZ_WRAP_CLOCK := uv_now uv_timer_start uv_timer_stop uv_is_active uv_random
+FUZZ_WRAP_NAT := $(FUZZ_WRAP_CLOCK) uv_close uv_udp_connect uv_udp_recv_start \
+		uv_udp_recv_stop uv_udp_try_send uv_udp_send uv_udp_bind \
+		uv_tcp_connect uv_tcp_bind socket connect send recv sendto \
+		sendmsg
 FUZZ_SRC_frame   := transport/frame.c
 FUZZ_SRC_config  := transport/config.c
 FUZZ_SRC_link    := transport/frame.c transport/config.c transport/link.c
 FUZZ_SRC_prefix  :=
 FUZZ_SRC_pkt     := nat/pkt.c nat/csum.c
 FUZZ_SRC_nat     := $(NAT_SRC)
-FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c
+FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_dns_msg := $(DNS_SRC)
 FUZZ_SRC_resolv  := $(DNS_SRC)
 FUZZ_LIBS_dns_msg := -lldns
 FUZZ_LIBS_resolv  := -lldns
-FUZZ_LIBS_nat_mem := $(FUZZ_WRAP:%=-Wl,--wrap=%)
+FUZZ_LIBS_nat_mem := $(FUZZ_WRAP_NAT:%=-Wl,--wrap=%)
 
 define fuzz_rule
 test/fuzz/bin/$(1): test/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_COMMON) $$(FUZZ_HDR) $$(HDR) Makefile
@@ -155,4 +156,12 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 fuzz: $(FUZZ_TARGETS:%=test/fuzz/bin/%)
 	test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-.PHONY: fuzz
+# rewrites the seeds of test/fuzz/corpus/ from test/fuzz/mkseeds.c
+test/fuzz/bin/mkseeds: test/fuzz/mkseeds.c test/unit/nat_test.h $(HDR) Makefile
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(BASEFLAGS) -Itest/fuzz -Itest/unit -g -o $@ $< transport/frame.c transport/config.c cmd/prefix.c -lldns
+fuzz-seeds: test/fuzz/bin/mkseeds
+	mkdir -p $(FUZZ_TARGETS:%=test/fuzz/corpus/%)
+	test/fuzz/bin/mkseeds test/fuzz/corpus
+
+.PHONY: fuzz fuzz-seeds

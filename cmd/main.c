@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -24,6 +25,20 @@ static int print_version(void)
 	return TG_EXIT_OK;
 }
 
+/*
+ * Every NAT flow is a socket: a soft limit of 1024 would cap the outside
+ * near 1000 connections, long before its own flow limits.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int run_mode(bool inside, int argc, char **argv)
 {
 	static struct tg_opts o; /* large: prefix arrays */
@@ -34,6 +49,7 @@ static int run_mode(bool inside, int argc, char **argv)
 	if (r != TG_PARSE_OK)
 		return TG_EXIT_USAGE;
 	tg_log_init(o.log_level, inside ? "inside" : "outside");
+	raise_fd_limit();
 	return inside ? tg_inside_run(&o) : tg_outside_run(&o);
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * nat_fake.c - the in-memory socket layer and fake clock of the nat_mem
- * fuzz target; see nat_fake.h. Every __wrap_X here replaces X for the
- * objects linked with -Wl,--wrap=X; __real_X is the original.
+ * nat_fake.c - the in-memory socket layer of the nat_mem fuzz target;
+ * see nat_fake.h. Every __wrap_X here replaces X for the objects linked
+ * with -Wl,--wrap=X; __real_X is the original. The clock is
+ * fake_clock.c's.
  *
  * The harness's own socket calls go to __real_X directly. Calls nat/
  * should never make (a datagram sendto, a bind) abort: they would mean
@@ -23,9 +24,7 @@
 
 #define MAX_UDP 64
 #define MAX_PING 64
-#define MAX_TIMERS 16
 #define MAX_FAR 64
-#define MAX_FIRES 1000
 
 struct fake_udp {
 	uv_udp_t *h;
@@ -39,26 +38,17 @@ struct fake_ping {
 	int err; /* the next recv() fails with this */
 };
 
-struct fake_timer {
-	uv_timer_t *h;
-	uv_timer_cb cb;
-	uint64_t due, repeat;
-};
-
 struct far {
 	uv_stream_t *s;
 	bool tcp, shut, reading;
 };
 
-uint64_t fake_now_ms;
 static uv_loop_t *loop;
 static int fails[FAKE_N_CALLS];
-static uint64_t rng;
 static struct fake_udp udps[MAX_UDP];
 static struct fake_ping pings[MAX_PING];
-static struct fake_timer timers[MAX_TIMERS];
 static struct far fars[MAX_FAR];
-static size_t n_udp, n_ping, n_timers, n_far;
+static size_t n_udp, n_ping, n_far;
 static uv_tcp_t lis[2]; /* 127.0.0.1, ::1 */
 static struct sockaddr_storage lis_addr[2], refuse_addr[2];
 static uint8_t rbuf[65536];
@@ -67,7 +57,6 @@ int __real_socket(int domain, int type, int protocol);
 int __real_connect(int fd, const struct sockaddr *a, socklen_t len);
 ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 void __real_uv_close(uv_handle_t *h, uv_close_cb cb);
-int __real_uv_is_active(const uv_handle_t *h);
 int __real_uv_tcp_connect(uv_connect_t *req, uv_tcp_t *h,
 			  const struct sockaddr *addr, uv_connect_cb cb);
 int __real_uv_tcp_bind(uv_tcp_t *h, const struct sockaddr *a, unsigned f);
@@ -91,99 +80,6 @@ static void unexpected(const char *what)
 			"layer does not cover\n",
 		what);
 	abort();
-}
-
-/* ------------------------------------------------------------- the clock */
-
-uint64_t __wrap_uv_now(const uv_loop_t *l)
-{
-	(void)l;
-	return fake_now_ms;
-}
-
-int __wrap_uv_random(uv_loop_t *l, uv_random_t *req, void *buf, size_t len,
-		     unsigned flags, uv_random_cb cb)
-{
-	uint8_t *p = buf;
-
-	(void)l;
-	(void)req;
-	(void)flags;
-	(void)cb;
-	for (size_t i = 0; i < len; i++) {
-		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-		p[i] = (uint8_t)(rng >> 56);
-	}
-	return 0;
-}
-
-static struct fake_timer *timer_find(const uv_timer_t *h)
-{
-	for (size_t i = 0; i < n_timers; i++)
-		if (timers[i].h == h)
-			return &timers[i];
-	return NULL;
-}
-
-static void timer_del(struct fake_timer *t)
-{
-	*t = timers[--n_timers];
-}
-
-int __wrap_uv_timer_start(uv_timer_t *h, uv_timer_cb cb, uint64_t timeout,
-			  uint64_t repeat)
-{
-	struct fake_timer *t = timer_find(h);
-
-	if (!t) {
-		FZ_CHECK(n_timers < MAX_TIMERS);
-		t = &timers[n_timers++];
-	}
-	t->h = h;
-	t->cb = cb;
-	t->due = fake_now_ms + timeout;
-	t->repeat = repeat;
-	return 0;
-}
-
-int __wrap_uv_timer_stop(uv_timer_t *h)
-{
-	struct fake_timer *t = timer_find(h);
-
-	if (t)
-		timer_del(t);
-	return 0;
-}
-
-int __wrap_uv_is_active(const uv_handle_t *h)
-{
-	if (h->type == UV_TIMER)
-		return timer_find((const uv_timer_t *)h) != NULL;
-	return __real_uv_is_active(h);
-}
-
-void fake_advance(uint64_t ms)
-{
-	fake_now_ms += ms;
-	for (int fired = 0; fired < MAX_FIRES; fired++) {
-		struct fake_timer *t = NULL;
-		uv_timer_t *h;
-		uv_timer_cb cb;
-
-		for (size_t i = 0; i < n_timers; i++)
-			if (timers[i].due <= fake_now_ms &&
-			    (!t || timers[i].due < t->due))
-				t = &timers[i];
-		if (!t)
-			return;
-		h = t->h;
-		cb = t->cb;
-		if (t->repeat)
-			t->due += t->repeat;
-		else
-			timer_del(t);
-		cb(h);
-	}
 }
 
 /* ------------------------------------------------------------------- UDP */
@@ -578,20 +474,15 @@ void fake_far_close(size_t i, bool reset)
 void __wrap_uv_close(uv_handle_t *h, uv_close_cb cb)
 {
 	struct fake_udp *u;
-	struct fake_timer *t;
 	struct fake_ping *p;
 	uv_os_fd_t fd;
 
+	fake_clock_forget(h);
 	switch (h->type) {
 	case UV_UDP:
 		u = udp_find((uv_udp_t *)h, false);
 		if (u)
 			*u = udps[--n_udp];
-		break;
-	case UV_TIMER:
-		t = timer_find((uv_timer_t *)h);
-		if (t)
-			timer_del(t);
 		break;
 	case UV_POLL:
 		if (!uv_fileno(h, &fd) && (p = ping_find(fd))) {
@@ -649,8 +540,7 @@ void fake_begin(uv_loop_t *l)
 		once = true;
 	}
 	memset(fails, 0, sizeof(fails));
-	fake_now_ms = 1000000;
-	rng = 42;
+	fake_clock_reset();
 	listen_on(0);
 	listen_on(1);
 }
@@ -665,5 +555,5 @@ void fake_end(void)
 
 bool fake_all_closed(void)
 {
-	return !n_udp && !n_ping && !n_timers && !n_far;
+	return !n_udp && !n_ping && !n_far && fake_clock_idle();
 }

@@ -13,9 +13,7 @@
  * - TCP connects go to a listener on 127.0.0.1 or ::1 that the harness
  *   runs, whatever address nat/ asked for; the accepted connections are
  *   the "far ends" the harness writes to, shuts and resets.
- * - Time is a fake clock: uv_now() reads it, timers are kept in a table
- *   and fire when the harness advances the clock. uv_random() is
- *   deterministic, so a crash replays.
+ * - Time is fake_clock.h's.
  *
  * Nothing leaves the machine: every other socket call from nat/ aborts.
  */
@@ -26,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "fake_clock.h"
 
 /* calls that can be made to fail once */
 enum fake_call {
@@ -40,8 +40,6 @@ enum fake_call {
 	FAKE_N_CALLS,
 };
 
-extern uint64_t fake_now_ms;
-
 /* a fresh world on @loop: listeners up, tables empty, clock reset */
 void fake_begin(uv_loop_t *loop);
 /* close the far ends and the listeners (nat_close() comes first) */
@@ -51,8 +49,6 @@ bool fake_all_closed(void);
 
 /* the next call of @c fails with @err (a negative errno) */
 void fake_fail_next(enum fake_call c, int err);
-/* move the clock on and fire the timers that are due */
-void fake_advance(uint64_t ms);
 
 size_t fake_udp_count(void);
 void fake_udp_deliver(size_t i, const uint8_t *data, size_t len);

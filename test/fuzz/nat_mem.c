@@ -166,33 +166,37 @@ static void packet(struct fz *in)
 	free(pkt);
 }
 
-/* the inside answers a segment it got: its numbers, the fuzzer's deltas */
+/*
+ * The inside answers a segment it got (0: the latest, 1: the one before,
+ * ...): its numbers plus the fuzzer's deltas, its flags, options and data.
+ */
 static void tcp_answer(struct fz *in)
 {
-	const struct seg *s = &ring[fz_u8(in) % RING];
-	uint8_t opt[40];
-	size_t olen = (size_t)(fz_u8(in) % 11) * 4, got, n;
-	struct pkt_tcp_seg t = {
-		.family = s->family,
-		.src = s->dst,
-		.dst = s->src,
-		.sport = s->dport,
-		.dport = s->sport,
-		.flags = fz_u8(in),
-		.win = fz_u16(in),
-	};
+	size_t k = fz_u8(in) % RING, olen = (size_t)(fz_u8(in) % 11) * 4;
+	uint8_t flags = fz_u8(in), opt[40];
+	uint16_t win = fz_u16(in);
 	int16_t dseq = (int16_t)fz_u16(in), dack = (int16_t)fz_u16(in);
+	const struct seg *s = &ring[(ring_n - 1 - k) % RING];
+	struct pkt_tcp_seg t = {0};
+	size_t got, n;
 
-	if (!ring_n)
+	memset(opt, 1, sizeof(opt)); /* NOPs, past what the fuzzer gives */
+	memcpy(opt, fz_take(in, olen, &got), got);
+	t.data = fz_slice(in, &t.data_len);
+	if (k >= ring_n)
 		return;
+	t.family = s->family;
+	t.src = s->dst;
+	t.dst = s->src;
+	t.sport = s->dport;
+	t.dport = s->sport;
+	t.flags = flags;
+	t.win = win;
 	t.seq = s->ack + (uint32_t)dseq;
 	t.ack = s->seq + (uint32_t)s->data_len + !!(s->flags & PKT_TCP_SYN) +
 		!!(s->flags & PKT_TCP_FIN) + (uint32_t)dack;
-	memset(opt, 1, sizeof(opt)); /* NOPs, past what the fuzzer gives */
-	memcpy(opt, fz_take(in, olen, &got), got);
 	t.opt = opt;
 	t.opt_len = olen;
-	t.data = fz_slice(in, &t.data_len);
 	n = pkt_build_tcp(seg_buf, sizeof(seg_buf), &t);
 	if (n)
 		nat_from_tun(nat, seg_buf, n);

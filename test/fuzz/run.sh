@@ -35,9 +35,12 @@ for t in "$@"; do
 	fi
 	dict=()
 	[ -f "test/fuzz/$t.dict" ] && dict=(-dict="test/fuzz/$t.dict")
+	# resolv fsyncs its temp files: on tmpfs it runs ten times faster
+	tmpd=${TMPDIR:-/tmp}
+	[ "$t" = resolv ] && [ -w /dev/shm ] && tmpd=/dev/shm
 	echo "== fuzz $t for $secs s (log: $dir/log)"
 	# shellcheck disable=SC2046
-	"$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
+	TMPDIR=$tmpd "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
 		$(opts_for "$t") "${dict[@]}" "$dir/corpus" >"$dir/log" 2>&1
 	rc=$?
