@@ -23,11 +23,14 @@ NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
-		 tun/discover.c
+		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c dns/resolv.c
 CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
-		 cmd/inside.c
+		 cmd/inside.c cmd/outside_routes.c
+# tungate status, its control socket, --pcap, systemd notification
+CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
+		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
 # only in the static link: the dynamic libssh brings the real GSSAPI
 STATIC_SRC    := cmd/gssapi_stub.c
 SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
@@ -44,7 +47,9 @@ UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/resolv
-UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS)
+UNIT_CMD       := test/unit/json test/unit/status
+UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
+	      $(UNIT_CMD)
 
 all: tungate
 
@@ -76,6 +81,7 @@ $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
+$(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \
@@ -88,7 +94,7 @@ e2e: tungate tungate-asan
 DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
 	zlib1g-dev libcmocka-dev iproute2 iputils-ping socat curl iperf3 \
 	dnsutils ldnsutils openssh-server openssh-client file util-linux \
-	procps python3 psmisc nsd
+	procps python3 psmisc nsd tmux tcpdump wrk dnsperf nginx-light
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p \
 		2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -108,21 +114,29 @@ test: deps
 demo: deps tungate
 	test/demo.sh ./tungate
 
+# measurements, not a test: tungate beside kernel forwarding and ssh -w
+# (test/bench/bench.sh; about 3 minutes, as root)
+bench: deps tungate
+	test/bench/bench.sh ./tungate
+
 clean:
 	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 
-.PHONY: all asan unit e2e deps test demo clean
+.PHONY: all asan unit e2e deps test demo bench clean
 
 # ------------------------------------------------------------------ fuzz
 # libFuzzer targets: test/fuzz/NAME.c, one per parser, built with clang
 # under ASan and UBSan into test/fuzz/bin/NAME with the sources listed in
 # FUZZ_SRC_NAME. `make fuzz` runs each for FUZZ_SECONDS on a temp copy of
 # test/fuzz/corpus/NAME/ and fails on any crash, leak or sanitizer report
-# (test/fuzz/run.sh). nat_mem replaces the socket layer by link-time
-# wrapping (test/fuzz/nat_fake.c): in this build only.
+# (test/fuzz/run.sh). nat_mem and dns_proxy replace sockets, lookups and
+# the clock by link-time wrapping (FUZZ_WRAP_*: test/fuzz/nat_fake.c,
+# dns_fake.c, fake_clock.c), in these builds only. `make fuzz-seeds`
+# rebuilds the seeds from test/fuzz/mkseeds.c.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg resolv
+FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg dns_proxy \
+		resolv
 FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
@@ -131,19 +145,23 @@ FUZZ_HDR     := $(wildcard test/fuzz/*.h)
 FUZZ_WRAP_CLOCK := uv_now uv_timer_start uv_timer_stop uv_is_active uv_random
 FUZZ_WRAP_NAT := $(FUZZ_WRAP_CLOCK) uv_close uv_udp_connect uv_udp_recv_start \
 		uv_udp_recv_stop uv_udp_try_send uv_udp_send uv_udp_bind \
-		uv_tcp_connect uv_tcp_bind socket connect send recv sendto \
+		uv_tcp_connect uv_tcp_bind socket connect send recv sendto close \
 		sendmsg
+FUZZ_WRAP_DNS := $(FUZZ_WRAP_CLOCK) uv_close uv_getaddrinfo uv_freeaddrinfo \
+		uv_queue_work uv_cancel
 FUZZ_SRC_frame   := transport/frame.c
 FUZZ_SRC_config  := transport/config.c
 FUZZ_SRC_link    := transport/frame.c transport/config.c transport/link.c
 FUZZ_SRC_prefix  :=
-FUZZ_SRC_pkt     := nat/pkt.c nat/csum.c
+FUZZ_SRC_pkt     := $(NAT_SRC)
 FUZZ_SRC_nat     := $(NAT_SRC)
 FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_dns_msg := $(DNS_SRC)
+FUZZ_SRC_dns_proxy := $(DNS_SRC) test/fuzz/dns_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_resolv  := $(DNS_SRC)
 FUZZ_LIBS_dns_msg := -lldns
 FUZZ_LIBS_resolv  := -lldns
+FUZZ_LIBS_dns_proxy := -lldns $(FUZZ_WRAP_DNS:%=-Wl,--wrap=%)
 FUZZ_LIBS_nat_mem := $(FUZZ_WRAP_NAT:%=-Wl,--wrap=%)
 
 define fuzz_rule
@@ -156,7 +174,6 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 fuzz: $(FUZZ_TARGETS:%=test/fuzz/bin/%)
 	test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# rewrites the seeds of test/fuzz/corpus/ from test/fuzz/mkseeds.c
 test/fuzz/bin/mkseeds: test/fuzz/mkseeds.c test/unit/nat_test.h $(HDR) Makefile
 	@mkdir -p test/fuzz/bin
 	$(FUZZ_CC) $(BASEFLAGS) -Itest/fuzz -Itest/unit -g -o $@ $< transport/frame.c transport/config.c cmd/prefix.c -lldns

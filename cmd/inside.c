@@ -12,12 +12,22 @@
  * When the stream is congested the TUN device is no longer polled, so the
  * kernel's queue, not ours, absorbs the burst.
  *
+ * A later CONFIG frame is the outside's new offer (its routes changed):
+ * tun_update() installs what is new and removes what was withdrawn.
+ *
+ * The stream must never enter the tunnel it carries: the SSH client's
+ * address (SSH_CONNECTION, ours or, since sudo clears the environment, that
+ * of the process that ran us), the outside's keep list and --keep are kept
+ * out by throw routes wherever an offered prefix, or the default route,
+ * would catch them.
+ *
  * Every exit path (goodbye, EOF, a signal, an error) goes through
  * stop_begin() and then inside_cleanup(), which removes what tun_install()
  * added, by its own identity, before the device is closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +45,9 @@
 
 #define TUN_BATCH 64
 #define RESOLV_CONF "/etc/resolv.conf"
+#define MAX_KEEP (TG_MAX_PREFIXES + TP_CONFIG_MAX_KEEP + 1)
+#define ENVIRON_MAX 65536 /* of a parent's environment, read at most */
+#define SSH_ANCESTORS 2 /* sudo, then what ran sudo */
 
 struct inside {
 	uv_loop_t *loop;
@@ -48,6 +61,9 @@ struct inside {
 	bool poll_init, polling, configured, stopping, link_down;
 	bool resolv_applied;
 	char resolv_backup[256];
+	struct tg_prefix ssh_client; /* from SSH_CONNECTION; family 0: none */
+	size_t n_keep;
+	struct tg_prefix keep[MAX_KEEP];
 	uv_signal_t sig[3];
 	int exit_code;
 	char why[512];
@@ -258,37 +274,183 @@ static int resolv_start(struct inside *s, char *why, size_t cap)
 	return 0;
 }
 
+/* the first word of SSH_CONNECTION ("client port server port") */
+static bool ssh_conn_parse(const char *v, struct tg_prefix *p)
+{
+	char a[INET6_ADDRSTRLEN + 16];
+	size_t n = strcspn(v, " \t%");
+	uint8_t b[16];
+
+	if (!n || n >= sizeof(a))
+		return false;
+	memcpy(a, v, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, b) == 1) {
+		tg_prefix_host(p, AF_INET, b);
+		return true;
+	}
+	if (inet_pton(AF_INET6, a, b) != 1)
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)b))
+		tg_prefix_host(p, AF_INET, b + 12);
+	else
+		tg_prefix_host(p, AF_INET6, b);
+	return true;
+}
+
+/* SSH_CONNECTION in /proc/PID/environ; sets *ppid to PID's parent */
+static bool ssh_conn_of(pid_t pid, struct tg_prefix *p, pid_t *ppid)
+{
+	static char env[ENVIRON_MAX + 1];
+	char path[64], stat[512], *c;
+	const char *key = "SSH_CONNECTION=";
+	ssize_t n = 0, got;
+	int fd;
+
+	*ppid = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while (n < ENVIRON_MAX &&
+	       (got = read(fd, env + n, (size_t)(ENVIRON_MAX - n))) > 0)
+		n += got;
+	close(fd);
+	env[n] = '\0';
+	for (c = env; c < env + n; c += strlen(c) + 1)
+		if (!strncmp(c, key, strlen(key)))
+			return ssh_conn_parse(c + strlen(key), p);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	stat[got > 0 ? got : 0] = '\0';
+	c = strrchr(stat, ')'); /* the name may hold anything */
+	if (c && sscanf(c, ") %*c %d", ppid) != 1)
+		*ppid = 0;
+	return false;
+}
+
+static void find_ssh_client(struct inside *s)
+{
+	const char *v = getenv("SSH_CONNECTION");
+	pid_t pid = getppid();
+	char p[TG_PREFIX_STRLEN];
+
+	if (v && ssh_conn_parse(v, &s->ssh_client)) {
+		tg_info("keeping the SSH client %s out of the tunnel "
+			"(SSH_CONNECTION)",
+			tg_prefix_str(&s->ssh_client, p));
+		return;
+	}
+	for (int i = 0; i < SSH_ANCESTORS && pid > 1; i++)
+		if (ssh_conn_of(pid, &s->ssh_client, &pid)) {
+			tg_info("keeping the SSH client %s out of the tunnel "
+				"(SSH_CONNECTION of a parent process)",
+				tg_prefix_str(&s->ssh_client, p));
+			return;
+		}
+}
+
+static void keep_add(struct inside *s, const struct tg_prefix *k)
+{
+	for (size_t i = 0; i < s->n_keep; i++)
+		if (!memcmp(&s->keep[i], k, sizeof(*k)))
+			return;
+	if (s->n_keep < MAX_KEEP)
+		s->keep[s->n_keep++] = *k;
+}
+
+/* --keep, the SSH client, and what the outside says its stream uses */
+static void keep_build(struct inside *s)
+{
+	s->n_keep = 0;
+	for (size_t i = 0; i < s->o->n_keep; i++)
+		keep_add(s, &s->o->keep[i]);
+	if (s->ssh_client.family)
+		keep_add(s, &s->ssh_client);
+	for (size_t i = 0; i < s->cfg.n_keep; i++)
+		keep_add(s, &s->cfg.keep[i]);
+}
+
+static void plan_fill(struct inside *s, struct tun_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->ifname = s->ifname;
+	plan->mtu = s->cfg.mtu;
+	memcpy(plan->addr4, s->cfg.tun4, 4);
+	memcpy(plan->addr6, s->cfg.tun6, 16);
+	memcpy(plan->dns4, s->cfg.dns4, 4);
+	memcpy(plan->dns6, s->cfg.dns6, 16);
+	plan->dns = s->cfg.dns;
+	plan->route_default = s->cfg.route_default;
+	plan->routes = s->cfg.routes;
+	plan->n_routes = s->cfg.n_routes;
+	plan->keep = s->keep;
+	plan->n_keep = s->n_keep;
+	plan->table = s->o->table;
+	plan->pref = s->o->pref;
+}
+
+/* the tunnel's own addresses must be free: one line naming the flag */
+static int check_addrs(const struct tun_plan *plan, char *why, size_t cap)
+{
+	struct tun_conflict c;
+	char a[INET6_ADDRSTRLEN], w[TG_PREFIX_STRLEN], on[IFNAMSIZ + 8] = "";
+	bool dns;
+	int r = tun_check_addrs(plan, &c);
+
+	if (r <= 0)
+		return r < 0 ? errno_hint(r, why, cap,
+					  "cannot read this container's "
+					  "addresses")
+			     : 0;
+	dns = c.kind == TUN_CONFLICT_DNS;
+	inet_ntop(c.addr.family, c.addr.addr, a, sizeof(a));
+	if (c.dev[0])
+		snprintf(on, sizeof(on), " (%s %s)",
+			 c.within.family ? "via" : "on", c.dev);
+	if (c.within.family)
+		snprintf(why, cap,
+			 "the tunnel's DNS address %s lies inside %s, which "
+			 "this container routes itself%s: choose another with "
+			 "--dns-addr, or use --no-dns",
+			 a, tg_prefix_str(&c.within, w), on);
+	else
+		snprintf(why, cap,
+			 "%s %s is already an address of this container%s: "
+			 "choose another with %s",
+			 dns ? "the tunnel's DNS address" : "the TUN address",
+			 a, on, dns ? "--dns-addr" : "--tun-addr");
+	return -EADDRINUSE;
+}
+
 static int bring_up(struct inside *s, char *why, size_t cap)
 {
-	struct tun_plan plan = { 0 };
+	struct tun_plan plan;
 	int removed = 0, r;
 	char what[96];
 
 	r = tun_recover(s->o->tun_name, &removed);
 	if (r < 0)
-		return errno_hint(r, why, cap, "cannot clean up an earlier run");
+		return errno_hint(r, why, cap,
+				  "cannot clean up an earlier run");
 	if (removed)
 		tg_warn("removed %d leftover item%s of an earlier run that "
 			"did not clean up",
 			removed, removed == 1 ? "" : "s");
+	keep_build(s);
+	plan_fill(s, &plan);
+	r = check_addrs(&plan, why, cap);
+	if (r < 0)
+		return r;
 	r = tun_open(s->o->tun_name, s->ifname, &s->tun_fd);
 	snprintf(what, sizeof(what), "cannot create TUN device %s",
 		 s->o->tun_name);
 	if (r < 0)
 		return errno_hint(r, why, cap, what);
-	plan.ifname = s->ifname;
-	plan.mtu = s->cfg.mtu;
-	memcpy(plan.addr4, s->cfg.tun4, 4);
-	memcpy(plan.addr6, s->cfg.tun6, 16);
-	memcpy(plan.dns4, s->cfg.dns4, 4);
-	memcpy(plan.dns6, s->cfg.dns6, 16);
-	plan.route_default = s->cfg.route_default;
-	plan.routes = s->cfg.routes;
-	plan.n_routes = s->cfg.n_routes;
-	plan.keep = s->o->keep;
-	plan.n_keep = s->o->n_keep;
-	plan.table = s->o->table;
-	plan.pref = s->o->pref;
 	r = tun_install(&plan, warn_cb, s, &s->st);
 	snprintf(what, sizeof(what), "cannot install the routes of %s",
 		 s->ifname);
@@ -297,13 +459,47 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	return resolv_start(s, why, cap);
 }
 
+/* a later CONFIG: the outside's offer changed */
+static void on_update(struct inside *s, const uint8_t *data, size_t len)
+{
+	static struct tp_config c; /* large: the route array */
+	struct tun_plan plan;
+	size_t added, removed;
+	int r;
+
+	if (tp_config_decode(&c, data, len) < 0) {
+		tg_warn("ignoring a malformed route update from the outside");
+		return;
+	}
+	if (s->o->routes_given || !s->st) {
+		tg_debug("ignoring the outside's new routes: --route given "
+			 "here");
+		return;
+	}
+	s->cfg.route_default = c.route_default;
+	s->cfg.n_routes = c.n_routes;
+	memcpy(s->cfg.routes, c.routes, c.n_routes * sizeof(c.routes[0]));
+	s->cfg.n_keep = c.n_keep;
+	memcpy(s->cfg.keep, c.keep, c.n_keep * sizeof(c.keep[0]));
+	keep_build(s);
+	plan_fill(s, &plan);
+	r = tun_update(s->st, &plan, warn_cb, s, &added, &removed);
+	if (r < 0)
+		tg_warn("cannot apply the outside's new routes: %s",
+			strerror(-r));
+	else if (added || removed)
+		tg_info("routes updated: %zu added, %zu removed; %zu routed "
+			"through %s",
+			added, removed, tun_installed_routes(s->st), s->ifname);
+}
+
 static void on_config(struct inside *s, const uint8_t *data, size_t len)
 {
 	char why[400], ready[200];
 	int r;
 
 	if (s->configured) {
-		tg_debug("ignoring a second CONFIG frame");
+		on_update(s, data, len);
 		return;
 	}
 	s->configured = true;
@@ -387,7 +583,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 int tg_inside_run(const struct tg_opts *o)
 {
 	static struct inside s; /* large: the config's route array */
-	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
+	int signums[3] = {SIGINT, SIGTERM, SIGHUP};
 	struct tp_link_opts lo = {
 		.role = TP_ROLE_INSIDE,
 		.timeout_ms = o->timeout_ms,
@@ -401,6 +597,7 @@ int tg_inside_run(const struct tg_opts *o)
 	s.o = o;
 	s.loop = &loop;
 	s.tun_fd = -1;
+	find_ssh_client(&s);
 	if (uv_loop_init(&loop) < 0) {
 		tg_err("cannot start the event loop");
 		return TG_EXIT_FAIL;

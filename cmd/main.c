@@ -15,6 +15,7 @@
 #include "frame.h"
 #include "log.h"
 #include "opts.h"
+#include "status.h"
 #include "tungate.h"
 
 static int print_version(void)
@@ -78,10 +79,8 @@ int main(int argc, char **argv)
 		return run_mode(false, argc - 1, argv + 1);
 	if (!strcmp(mode, "inside"))
 		return run_mode(true, argc - 1, argv + 1);
-	if (!strcmp(mode, "status")) {
-		fprintf(stderr, "tungate status: not implemented yet\n");
-		return TG_EXIT_USAGE;
-	}
+	if (!strcmp(mode, "status"))
+		return tg_status_run(argc - 1, argv + 1);
 	fprintf(stderr,
 		"tungate: unknown command '%s' (use outside, inside, status, "
 		"version; see tungate --help)\n",

@@ -23,7 +23,8 @@ enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
 	O_ALLOW, O_MTU, O_TIMEOUT, O_TUN_ADDR, O_DNS_ADDR, O_TUN, O_KEEP,
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
-	O_HELP, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN,
+	O_HELP, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
+	O_NAME, O_PCAP, O_PCAP_MAX,
 };
 
 static const struct option outside_longopts[] = {
@@ -38,6 +39,7 @@ static const struct option outside_longopts[] = {
 	{ "dns", no_argument, NULL, O_DNS },
 	{ "no-dns", no_argument, NULL, O_NO_DNS },
 	{ "allow", required_argument, NULL, O_ALLOW },
+	{ "peer", required_argument, NULL, O_PEER },
 	{ "mtu", required_argument, NULL, O_MTU },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
@@ -46,6 +48,9 @@ static const struct option outside_longopts[] = {
 	{ "max-icmp-flows", required_argument, NULL, O_MAX_ICMP },
 	{ "max-tcp-flows", required_argument, NULL, O_MAX_TCP },
 	{ "udp-idle", required_argument, NULL, O_UDP_IDLE },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "pcap", required_argument, NULL, O_PCAP },
+	{ "pcap-max-bytes", required_argument, NULL, O_PCAP_MAX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, O_HELP },
@@ -79,7 +84,7 @@ void tg_usage_main(void)
 	       "  tungate outside (--ssh DEST | --exec CMD | --stdio) "
 	       "[options]\n"
 	       "  tungate inside --stdio [options]\n"
-	       "  tungate status [--json] [--watch]\n"
+	       "  tungate status [NAME] [--json] [--watch]\n"
 	       "  tungate version\n\n"
 	       "`tungate outside --help` and `tungate inside --help` list the "
 	       "options.\n",
@@ -122,6 +127,10 @@ void tg_usage_outside(void)
 	       "(loopback,\n"
 	       "                        link-local, this machine's addresses); "
 	       "repeatable\n"
+	       "  --peer ADDR           the stream's far end as the container "
+	       "sees it: never routed\n"
+	       "                        into the tunnel (--exec; --ssh finds it "
+	       "itself); repeatable\n"
 	       "  --mtu N               TUN MTU offered (default %d)\n"
 	       "  --tun-addr ADDR       inside's TUN address (default %s, %s)\n"
 	       "  --dns-addr ADDR       tunnel DNS address (default %s, %s)\n"
@@ -129,6 +138,14 @@ void tg_usage_outside(void)
 	       "(default %d)\n"
 	       "  --max-udp-flows N     --max-icmp-flows N  --max-tcp-flows N\n"
 	       "  --udp-idle SEC        idle UDP flows expire (default 180)\n"
+	       "  --name NAME           this outside's name for `tungate "
+	       "status NAME` (default:\n"
+	       "                        the --ssh destination, or "
+	       "\"default\")\n"
+	       "  --pcap FILE           write every packet of the tunnel to "
+	       "FILE (pcap, raw IP)\n"
+	       "  --pcap-max-bytes N    stop capturing at N bytes (K, M, G "
+	       "suffixes; default 100M)\n"
 	       "  -v, --verbose         more logging (twice: per packet)\n"
 	       "  -q, --quiet           errors only\n",
 	       TG_DEFAULT_MTU, TG_DEFAULT_TUN4, TG_DEFAULT_TUN6,
@@ -279,6 +296,48 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 	return TG_PARSE_OK;
 }
 
+/* --name: a file name of the control socket's directory */
+static int parse_name(struct tg_opts *o, const char *flag, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._@:+-") != n)
+		return usage_error(o->inside,
+				   "%s: '%s' must be 1 to 64 letters, digits "
+				   "or ._@:+- (not starting with '.')",
+				   flag, s);
+	o->name = s;
+	return TG_PARSE_OK;
+}
+
+/* --pcap-max-bytes: bytes, or with a K, M or G suffix (powers of 1024) */
+static int parse_size(struct tg_opts *o, const char *flag, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end != s && *end && !end[1]) {
+		const char *p = strchr("kKmMgG", *end);
+
+		shift = p ? (unsigned)(p - "kKmMgG") / 2 * 10 + 10 : 0;
+		if (shift)
+			end++;
+	}
+	if (!*s || *s == '-' || *s == '+' || errno || *end ||
+	    (shift && v > (UINT64_MAX >> shift)))
+		return usage_error(o->inside,
+				   "%s: '%s' is not a size (bytes, or with "
+				   "K, M or G)",
+				   flag, s);
+	o->pcap_max_bytes = (uint64_t)v << shift;
+	return TG_PARSE_OK;
+}
+
 static int parse_one(struct tg_opts *o, int c, const char *flag,
 		     const char *arg)
 {
@@ -311,7 +370,8 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_NO_DNS: o->dns = 0; return TG_PARSE_OK;
 	case O_ALLOW:
 		return add_prefix(in, flag, arg, o->allow, &o->n_allow);
-	case O_KEEP: return add_prefix(in, flag, arg, o->keep, &o->n_keep);
+	case O_KEEP:
+	case O_PEER: return add_prefix(in, flag, arg, o->keep, &o->n_keep);
 	case O_TUN: o->tun_name = arg; break;
 	case O_TUN_ADDR:
 		if (!set_addr(arg, o->tun4, o->tun6, &o->tun4_given,
@@ -325,6 +385,9 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 			return usage_error(in, "%s: '%s' is not an address",
 					   flag, arg);
 		return TG_PARSE_OK;
+	case O_NAME: return parse_name(o, flag, arg);
+	case O_PCAP: o->pcap = arg; return TG_PARSE_OK;
+	case O_PCAP_MAX: return parse_size(o, flag, arg);
 	case 'v': o->log_level++; return TG_PARSE_OK;
 	case 'q': o->log_level = TG_LOG_ERR; return TG_PARSE_OK;
 	default: return parse_number(o, c, flag, arg);
@@ -366,6 +429,7 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 	o->tun_name = TG_DEFAULT_TUN_NAME;
 	o->timeout_ms = TG_DEFAULT_TIMEOUT_S * 1000;
 	o->log_level = TG_LOG_INFO;
+	o->pcap_max_bytes = TG_DEFAULT_PCAP_MAX;
 	set_default_addrs(o);
 
 	opterr = 0;

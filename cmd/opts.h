@@ -29,7 +29,8 @@ struct tg_opts {
 	size_t n_routes, n_allow, n_keep;
 	struct tg_prefix routes[TG_MAX_PREFIXES];
 	struct tg_prefix allow[TG_MAX_PREFIXES];
-	struct tg_prefix keep[TG_MAX_PREFIXES];
+	struct tg_prefix keep[TG_MAX_PREFIXES]; /* inside --keep, outside
+						 * --peer */
 	bool routes_given;	/* inside: --route overrides the offer */
 
 	int dns;		/* -1: not given, 0: --no-dns, 1: --dns */
@@ -43,6 +44,10 @@ struct tg_opts {
 	size_t max_udp, max_icmp, max_tcp;
 	unsigned udp_idle_ms;
 	int log_level;
+
+	const char *name;		/* --name: of the control socket */
+	const char *pcap;		/* --pcap FILE */
+	uint64_t pcap_max_bytes;	/* --pcap-max-bytes; 0: no limit */
 };
 
 /* where the defaults of DESIGN.md live, so tests and docs agree */
@@ -53,6 +58,7 @@ struct tg_opts {
 #define TG_DEFAULT_MTU 65520
 #define TG_DEFAULT_TUN_NAME "tungate0"
 #define TG_DEFAULT_TIMEOUT_S 30
+#define TG_DEFAULT_PCAP_MAX (100ull << 20)
 
 enum tg_parse { TG_PARSE_OK = 0, TG_PARSE_EXIT = 1, TG_PARSE_USAGE = 2 };
 

@@ -28,6 +28,8 @@
 #include "log.h"
 #include "nat.h"
 #include "outside_dns.h"
+#include "outside_status.h"
+#include "outside_routes.h"
 #include "ssh.h"
 #include "stream.h"
 #include "tun.h"
@@ -41,6 +43,8 @@ struct outside {
 	struct tp_link *link;
 	struct nat *nat;
 	struct outside_dns *dns;
+	struct outside_routes *routes;
+	struct outside_status *status;
 	struct tp_exec *exec;
 	struct tp_ssh *ssh;
 	uv_signal_t sig[3];
@@ -70,6 +74,8 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		return;
 	s->stopping = true;
 	set_failure(s, code, why);
+	outside_status_close(s->status, why);
+	s->status = NULL;
 	if (s->nat) {
 		struct nat_stats ns;
 
@@ -83,6 +89,8 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		outside_dns_close(s->dns);
 		s->dns = NULL;
 	}
+	outside_routes_close(s->routes);
+	s->routes = NULL;
 	if (s->link && !s->link_down)
 		tp_link_goodbye(s->link, code != 0,
 				code ? why : "the outside is stopping");
@@ -103,6 +111,10 @@ static void child_timer_cb(uv_timer_t *t)
 /* the link is down or closed: end the child, then the rest */
 static void finish(struct outside *s)
 {
+	outside_status_close(s->status, NULL);
+	s->status = NULL;
+	outside_routes_close(s->routes);
+	s->routes = NULL;
 	if (s->link) {
 		tp_link_close(s->link);
 		s->link = NULL;
@@ -164,7 +176,9 @@ static void ssh_exit_cb(struct tp_ssh *x, int status, const char *why,
 {
 	struct outside *s = data;
 
-	if (why && !s->hello)
+	/* before the handshake every end is a failure; after it, a lost
+	 * connection is, unless we were stopping anyway */
+	if (why && (!s->hello || (status < 0 && !s->stopping)))
 		set_failure(s, TG_EXIT_FAIL, why);
 	else if (why)
 		tg_info("%s", why);
@@ -176,46 +190,49 @@ static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct outside *s = arg;
 
+	int r;
+
 	if (!s->link || s->link_down)
 		return -EPIPE;
-	return tp_link_send(s->link, TP_F_PACKET, pkt, len);
+	r = tp_link_send(s->link, TP_F_PACKET, pkt, len);
+	if (r == 0)
+		outside_status_packet(s->status, pkt, len);
+	return r;
 }
 
-static void log_offer(const struct tp_config *c)
+static void send_config(struct outside *s)
 {
-	char line[900], p[TG_PREFIX_STRLEN];
-	size_t n = 0;
+	static uint8_t buf[TP_FRAME_MAX];
+	int len;
 
-	if (c->route_default) {
-		tg_info("offering every destination (--route default)");
-		return;
-	}
-	line[0] = '\0';
-	for (size_t i = 0; i < c->n_routes && n < sizeof(line) - 80; i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
-				      tg_prefix_str(&c->routes[i], p));
-	if (c->n_routes)
-		tg_info("offering %zu route%s:%s%s", c->n_routes,
-			c->n_routes == 1 ? "" : "s", line,
-			n >= sizeof(line) - 80 ? " ..." : "");
-	else
-		tg_warn("no routes to offer: this machine has no routes "
-			"besides its default; name prefixes with --route CIDR");
+	len = tp_config_encode(&s->cfg, buf, sizeof(buf));
+	if (len < 0 || tp_link_send(s->link, TP_F_CONFIG, buf, (size_t)len) < 0)
+		stop_begin(s, TG_EXIT_FAIL,
+			   "too many routes to offer in one handshake: "
+			   "narrow them with --route CIDR");
 }
 
 static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 {
 	struct outside *s = tp_link_data(l);
-	static uint8_t buf[TP_FRAME_MAX];
-	int len;
 
-	s->hello = true;
 	tg_info("connected to the inside (tungate %s)", peer->version);
-	len = tp_config_encode(&s->cfg, buf, sizeof(buf));
-	if (len < 0 || tp_link_send(l, TP_F_CONFIG, buf, (size_t)len) < 0)
-		stop_begin(s, TG_EXIT_FAIL,
-			   "too many routes to offer in one handshake: "
-			   "narrow them with --route CIDR");
+	outside_status_hello(s->status, peer->version);
+	outside_routes_stream(s->routes);
+	s->hello = true;
+	send_config(s);
+}
+
+/* the offer changed: a second CONFIG updates the inside's routes */
+static void routes_cb(void *arg)
+{
+	struct outside *s = arg;
+
+	if (s->nat && nat_set_routes(s->nat, s->cfg.route_default,
+				     s->cfg.routes, s->cfg.n_routes) < 0)
+		tg_warn("out of memory: the NAT keeps the old routes");
+	if (s->hello && s->link && !s->link_down && !s->stopping)
+		send_config(s);
 }
 
 static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
@@ -225,11 +242,13 @@ static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
 
 	switch (type) {
 	case TP_F_PACKET:
+		outside_status_packet(s->status, data, len);
 		if (s->nat)
 			nat_from_tun(s->nat, data, len);
 		break;
 	case TP_F_READY:
 		tg_info("inside is up: %.*s", (int)len, (const char *)data);
+		outside_status_ready(s->status, data, len);
 		break;
 	default:
 		tg_debug("ignoring frame type %u from the inside", type);
@@ -280,8 +299,6 @@ static int build_config(struct outside *s)
 {
 	const struct tg_opts *o = s->o;
 	struct tp_config *c = &s->cfg;
-	size_t found = 0;
-	int r;
 
 	c->mtu = o->mtu ? o->mtu : TG_DEFAULT_MTU;
 	c->dns = o->dns != 0;
@@ -292,23 +309,8 @@ static int build_config(struct outside *s)
 	memcpy(c->tun6, o->tun6, 16);
 	memcpy(c->dns4, o->dns4, 4);
 	memcpy(c->dns6, o->dns6, 16);
-	c->route_default = o->route_default;
-	memcpy(c->routes, o->routes, o->n_routes * sizeof(o->routes[0]));
-	c->n_routes = o->n_routes;
-	if (o->route_auto || !o->routes_given) {
-		r = tun_routes_discover(c->routes + c->n_routes,
-					TP_CONFIG_MAX_ROUTES - c->n_routes,
-					&found);
-		if (r < 0) {
-			tg_err("cannot read this machine's routes: %s; name "
-			       "prefixes with --route CIDR",
-			       strerror(-r));
-			return r;
-		}
-		c->n_routes += found;
-	}
-	log_offer(c);
-	return 0;
+	s->routes = outside_routes_new(s->loop, o, c, routes_cb, s);
+	return s->routes ? 0 : -1;
 }
 
 static struct nat *start_nat(struct outside *s)
@@ -419,6 +421,7 @@ static int run_loop(struct outside *s)
 	if (!s->nat) {
 		if (s->dns)
 			outside_dns_close(s->dns);
+		outside_routes_close(s->routes);
 		tg_err("out of memory for the NAT tables: lower --max-*-flows");
 		return TG_EXIT_FAIL;
 	}
@@ -429,6 +432,12 @@ static int run_loop(struct outside *s)
 	}
 	uv_timer_init(s->loop, &s->child_timer);
 	s->child_timer.data = s;
+	s->status = outside_status_new(s->loop, s->o, &s->cfg, s->nat, s->dns);
+	if (!s->status) {
+		stop_begin(s, TG_EXIT_FAIL, NULL);
+		uv_run(s->loop, UV_RUN_DEFAULT);
+		return TG_EXIT_FAIL;
+	}
 	if (open_transport(s, &in, &out) < 0) {
 		s->stopping = true;
 		nat_close(s->nat);
@@ -439,6 +448,7 @@ static int run_loop(struct outside *s)
 						    : TG_EXIT_FAIL;
 	}
 	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
+	outside_status_link(s->status, s->link);
 	if (!s->link || tp_link_start(s->link) < 0) {
 		s->link_down = true;
 		stop_begin(s, TG_EXIT_FAIL, "cannot start the stream");

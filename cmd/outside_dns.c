@@ -151,6 +151,14 @@ void outside_dns_stats(const struct outside_dns *d, struct dns_stats *s)
 	dns_get_stats(d->proxy, s);
 }
 
+void outside_dns_foreach_cache(const struct outside_dns *d,
+			       void (*cb)(void *arg,
+					  const struct dns_cache_info *ci),
+			       void *arg)
+{
+	dns_foreach_cache(d->proxy, cb, arg);
+}
+
 void outside_dns_close(struct outside_dns *d)
 {
 	d->nat = NULL;

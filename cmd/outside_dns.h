@@ -27,6 +27,12 @@ void outside_dns_attach(struct outside_dns *d, struct nat *n);
 
 void outside_dns_stats(const struct outside_dns *d, struct dns_stats *s);
 
+/** outside_dns_foreach_cache() - the proxy's cache, for `tungate status` */
+void outside_dns_foreach_cache(const struct outside_dns *d,
+			       void (*cb)(void *arg,
+					  const struct dns_cache_info *ci),
+			       void *arg);
+
 /** outside_dns_close() - stop answering; pending answers are dropped */
 void outside_dns_close(struct outside_dns *d);
 

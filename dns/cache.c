@@ -142,6 +142,7 @@ struct dns_rec *dns_cache_get(struct dns_cache *c, const struct dns_key *k,
 	dns_list_del(&r->lru);
 	dns_list_add_tail(&c->lru, &r->lru);
 	dns_rec_ref(r);
+	r->hits++;
 	return r;
 }
 
@@ -188,4 +189,27 @@ void dns_cache_free(struct dns_cache *c)
 		cache_remove(c, dns_entry(c->lru.next, struct dns_rec, lru));
 	free(c->tab);
 	c->tab = NULL;
+}
+
+void dns_foreach_cache(const struct dns_proxy *p,
+		       void (*cb)(void *arg, const struct dns_cache_info *ci),
+		       void *arg)
+{
+	uint64_t now = uv_now(p->loop);
+	const struct dns_list *l;
+
+	/* the LRU list ends with the most recently used */
+	for (l = p->cache.lru.prev; l != &p->cache.lru; l = l->prev) {
+		const struct dns_rec *r = dns_entry(l, struct dns_rec, lru);
+		struct dns_cache_info ci;
+
+		if (expired(r, now))
+			continue;
+		dns_rec_describe(r, &ci);
+		ci.ttl_s = (uint32_t)((r->born_ms + (uint64_t)r->ttl_s * 1000 -
+				       now + 999) /
+				      1000);
+		ci.hits = r->hits;
+		cb(arg, &ci);
+	}
 }

@@ -90,6 +90,26 @@ int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s);
 
 void dns_get_stats(const struct dns_proxy *p, struct dns_stats *s);
 
+/* One cached answer, for people (`tungate status`). */
+struct dns_cache_info {
+	char name[256];		/* "web.corp.test", ldns's escapes */
+	char type[16];		/* "A", "AAAA", "TYPE65" */
+	const char *status;	/* NOERROR, NXDOMAIN, NODATA, SERVFAIL, ... */
+	char answer[128];	/* the first answer of the asked type (or the
+				 * first answer) as text; "" if none */
+	unsigned answers;	/* records in the answer section */
+	uint32_t ttl_s;		/* seconds left in the cache */
+	uint64_t hits;		/* queries answered from the cache */
+};
+
+/**
+ * dns_foreach_cache() - call @cb for each live cached answer, the most
+ * recently used first
+ */
+void dns_foreach_cache(const struct dns_proxy *p,
+		       void (*cb)(void *arg, const struct dns_cache_info *ci),
+		       void *arg);
+
 /**
  * dns_search_domains() - this machine's search list, space separated: the
  * last "search" or "domain" line of @resolv_conf wins, as in glibc

@@ -158,6 +158,7 @@ struct dns_rec {
 	uint32_t hash;
 	uint32_t ttl_s; /* life in the cache; 0: not cached */
 	uint64_t born_ms; /* loop time when it arrived */
+	uint64_t hits; /* answers given from the cache */
 	uint8_t qlen; /* length of the question's name */
 	uint16_t len;
 	uint8_t wire[];
@@ -259,6 +260,7 @@ struct dns_rec *dns_rec_from_pkt(const struct ldns_struct_pkt *src,
 				 const struct dns_key *k, uint32_t ttl_s);
 uint32_t dns_rec_pkt_ttl(const struct ldns_struct_pkt *pkt, unsigned neg_max);
 struct dns_rec *dns_rec_any(const struct dns_key *k, uint32_t ttl_s);
+void dns_rec_describe(const struct dns_rec *r, struct dns_cache_info *ci);
 
 /* addr.c: A and AAAA through getaddrinfo */
 bool dns_addr_wants(const struct dns_key *k);

@@ -187,3 +187,85 @@ struct dns_rec *dns_rec_any(const struct dns_key *k, uint32_t ttl_s)
 	ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
 	return dns_rec_finish(pkt, k, ttl_s);
 }
+
+/* the rdata of @rr as text, fields separated by blanks, cut to @cap */
+static void rdata_text(const ldns_rr *rr, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ldns_rr_rd_count(rr) && n + 1 < cap; i++) {
+		char *s = ldns_rdf2str(ldns_rr_rdf(rr, i));
+		int w;
+
+		if (!s)
+			break;
+		w = snprintf(out + n, cap - n, "%s%s", i ? " " : "", s);
+		free(s);
+		if (w < 0)
+			break;
+		n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;
+	}
+}
+
+/* the first answer of the asked type, else the first answer */
+static void first_answer(const struct dns_rec *r, uint16_t qtype, char *out,
+			 size_t cap)
+{
+	ldns_pkt *pkt = NULL;
+	ldns_rr_list *an;
+	ldns_rr *pick = NULL;
+
+	if (ldns_wire2pkt(&pkt, r->wire, r->len) != LDNS_STATUS_OK)
+		return;
+	an = ldns_pkt_answer(pkt);
+	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!pick)
+			pick = rr;
+		if (ldns_rr_get_type(rr) == qtype) {
+			pick = rr;
+			break;
+		}
+	}
+	if (pick)
+		rdata_text(pick, out, cap);
+	ldns_pkt_free(pkt);
+}
+
+/**
+ * dns_rec_describe() - @r for people: its question, status and first
+ * answer (see struct dns_cache_info; ttl_s and hits are the cache's)
+ */
+void dns_rec_describe(const struct dns_rec *r, struct dns_cache_info *ci)
+{
+	static const char *const rcodes[] = {
+		"NOERROR",  "FORMERR", "SERVFAIL",
+		"NXDOMAIN", "NOTIMP",  "REFUSED",
+	};
+	const uint8_t *q = r->wire + DNS_HDR;
+	uint16_t qtype = dns_get16(q + r->qlen);
+	unsigned rcode = dns_get16(r->wire + 2) & 0xf;
+	ldns_rdf *owner = ldns_dname_new_frm_data(r->qlen, q);
+	char *s = owner ? ldns_rdf2str(owner) : NULL;
+	size_t n;
+
+	memset(ci, 0, sizeof(*ci));
+	snprintf(ci->name, sizeof(ci->name), "%s", s ? s : "?");
+	n = strlen(ci->name);
+	if (n > 1 && ci->name[n - 1] == '.')
+		ci->name[n - 1] = '\0';
+	free(s);
+	ldns_rdf_deep_free(owner);
+	s = ldns_rr_type2str((ldns_rr_type)qtype);
+	snprintf(ci->type, sizeof(ci->type), "%s", s ? s : "?");
+	free(s);
+	ci->status = rcode < sizeof(rcodes) / sizeof(rcodes[0]) ? rcodes[rcode]
+								: "OTHER";
+	ci->answers = dns_get16(r->wire + 6);
+	if (rcode == 0 && ci->answers == 0)
+		ci->status = "NODATA";
+	if (ci->answers)
+		first_answer(r, qtype, ci->answer, sizeof(ci->answer));
+}

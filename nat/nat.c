@@ -479,3 +479,17 @@ void nat_close(struct nat *n)
 	nat_tcp_close(n);
 	nat_close_start(n, (uv_handle_t *)&n->timer, timer_close_cb);
 }
+
+int nat_set_routes(struct nat *n, bool route_default,
+		   const struct tg_prefix *routes, size_t n_routes)
+{
+	int r = policy_set_routes(&n->policy, route_default, routes, n_routes);
+
+	if (r)
+		return r;
+	/* opts.routes points into the policy, as nat_new() set it */
+	n->opts.route_default = route_default;
+	n->opts.routes = n->policy.routes;
+	n->opts.n_routes = n_routes;
+	return 0;
+}

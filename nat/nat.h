@@ -130,4 +130,17 @@ void nat_get_stats(const struct nat *n, struct nat_stats *s);
  */
 void nat_close(struct nat *n);
 
+/**
+ * nat_set_routes() - the outside's offer changed: destinations are checked
+ * against these prefixes from now on (flows already open stay)
+ * @n:		NAT
+ * @route_default: every destination is offered
+ * @routes:	offered prefixes (copied)
+ * @n_routes:	their number
+ *
+ * Return: 0, or -ENOMEM (the old offer stays)
+ */
+int nat_set_routes(struct nat *n, bool route_default,
+		   const struct tg_prefix *routes, size_t n_routes);
+
 #endif

@@ -181,3 +181,17 @@ bool policy_no_icmp(enum policy_verdict v)
 	return v == POLICY_MULTICAST || v == POLICY_BROADCAST ||
 	       v == POLICY_UNSPECIFIED;
 }
+
+int policy_set_routes(struct nat_policy *p, bool route_default,
+		      const struct tg_prefix *routes, size_t n)
+{
+	struct tg_prefix *r = dup_prefixes(routes, n);
+
+	if (n && !r)
+		return -ENOMEM;
+	free(p->routes);
+	p->routes = r;
+	p->n_routes = n;
+	p->route_default = route_default;
+	return 0;
+}

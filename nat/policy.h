@@ -70,4 +70,11 @@ const char *policy_reason(enum policy_verdict v);
  */
 bool policy_no_icmp(enum policy_verdict v);
 
+/**
+ * policy_set_routes() - replace the offered prefixes
+ * Return: 0, or -ENOMEM (the old ones stay)
+ */
+int policy_set_routes(struct nat_policy *p, bool route_default,
+		      const struct tg_prefix *routes, size_t n);
+
 #endif

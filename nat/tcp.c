@@ -340,8 +340,8 @@ static void refuse_full(struct nat *n, const struct flow_key *k)
 	if (quiet)
 		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
 			 quiet);
-	tg_warn("%s: refused: %u TCP connections open (--max-tcp-flows)%s",
-		buf, n->tcp->tab.live, more);
+	tg_warn("%s: refused: %u TCP connections open (--max-tcp-flows)%s", buf,
+		n->tcp->tab.live, more);
 }
 
 /* answer @pi with a RST, unless it is one */

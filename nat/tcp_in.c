@@ -146,9 +146,8 @@ static void acked(struct tcp_flow *f, uint32_t ack)
 	tcp_rtt_sample(f, ack);
 	if (f->recovery)
 		tcp_partial_ack(f);
-	tcp_timer_set(f, f->snd_una == f->snd_max
-				 ? 0
-				 : uv_now(f->n->loop) + f->rto);
+	tcp_timer_set(
+		f, f->snd_una == f->snd_max ? 0 : uv_now(f->n->loop) + f->rto);
 	tcp_sock_resume(f);
 	if (f->fin_acked)
 		tcp_maybe_done(f);
@@ -167,9 +166,8 @@ static bool ack_input(struct tcp_flow *f, const struct pkt_info *pi)
 		return false;
 	}
 	/* RFC 5681 2: a duplicate ACK, with a window that did not move */
-	dup = ack == f->snd_una && f->snd_una != f->snd_max &&
-	      !pi->data_len && !(pi->tcp_flags & PKT_TCP_FIN) &&
-	      win == f->snd_wnd && win;
+	dup = ack == f->snd_una && f->snd_una != f->snd_max && !pi->data_len &&
+	      !(pi->tcp_flags & PKT_TCP_FIN) && win == f->snd_wnd && win;
 	if (SEQ_GT(ack, f->snd_una))
 		acked(f, ack);
 	if (f->state == TS_CLOSED)

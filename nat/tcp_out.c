@@ -56,25 +56,25 @@ static uint16_t syn_window(struct tcp_flow *f)
  * left in the flow's buffer for the socket, scaled down by our shift
  * @f:		flow
  *
- * The right edge never moves left (RFC 7323 2.4): the room never falls
- * below what was advertised, since data taken into the buffer moves the
- * left edge as much, but rounding down to the scale could move it.
+ * Rounding down to the scale never promises more than the buffer holds.
+ * The right edge does not move left (RFC 7323 2.4): data taken into the
+ * buffer moves the left edge as much as it uses room. The one exception
+ * is a buffer filled to an edge that is not a multiple of the scale:
+ * rounding up there would promise bytes there is no room for, so the
+ * edge retracts by less than one unit (RFC 7323 appendix F, as Linux
+ * does with tcp_shrink_window). Data up to the furthest edge ever
+ * advertised still fits, and is taken.
  *
- * Return: the 16-bit field; the advertised right edge is remembered
+ * Return: the 16-bit field; the right edge is remembered in rcv_adv
  */
 uint16_t tcp_rcv_window(struct tcp_flow *f)
 {
-	uint32_t room = tcp_ring_room(&f->in), edge = f->rcv_adv - f->rcv_nxt;
-	uint32_t field, w;
+	uint32_t field = tcp_ring_room(&f->in) >> f->rcv_shift;
+	uint32_t w;
 
-	if (room < edge)
-		room = edge;
-	field = min32(room >> f->rcv_shift, 0xffff);
+	if (field > 0xffff)
+		field = 0xffff;
 	w = field << f->rcv_shift;
-	if (w < edge) {
-		field++;
-		w = field << f->rcv_shift;
-	}
 	if (SEQ_GT(f->rcv_nxt + w, f->rcv_adv))
 		f->rcv_adv = f->rcv_nxt + w;
 	return (uint16_t)field;
@@ -97,7 +97,8 @@ static uint32_t ack_seq(const struct tcp_flow *f)
  * error of emit (the segment is lost)
  */
 static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
-		    const uint8_t *opt, size_t olen, uint32_t off, uint32_t dlen)
+		    const uint8_t *opt, size_t olen, uint32_t off,
+		    uint32_t dlen)
 {
 	struct nat *n = f->n;
 	struct nat_tcp *t = n->tcp;

@@ -186,8 +186,8 @@ static bool udp_service(struct nat *n, const struct pkt_info *pi)
 	return true;
 }
 
-int nat_udp_reply(struct nat *n, const struct nat_peer *to,
-		  const uint8_t *data, size_t len)
+int nat_udp_reply(struct nat *n, const struct nat_peer *to, const uint8_t *data,
+		  size_t len)
 {
 	size_t hlen = pkt_ip_hlen(to->family) + PKT_UDP_HLEN, out;
 	uint8_t *buf = n->txbig;

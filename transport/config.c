@@ -27,6 +27,8 @@ enum {
 	TLV_SEARCH = 7, /* text, no NUL */
 	TLV_ROUTE4 = 8, /* u8 prefix length, 4 bytes address */
 	TLV_ROUTE6 = 9, /* u8 prefix length, 16 bytes address */
+	TLV_KEEP4 = 10, /* as TLV_ROUTE4: a prefix to keep out of the tunnel */
+	TLV_KEEP6 = 11, /* as TLV_ROUTE6 */
 };
 
 enum {
@@ -101,13 +103,15 @@ static bool tlv_put_u32(struct tlv_out *o, uint16_t type, uint32_t val)
 	return true;
 }
 
-static bool tlv_put_route(struct tlv_out *o, const struct tg_prefix *r)
+static bool tlv_put_route(struct tlv_out *o, const struct tg_prefix *r,
+			  bool keep)
 {
 	size_t alen = r->family == AF_INET ? 4 : 16;
+	uint16_t type = keep ? (r->family == AF_INET ? TLV_KEEP4 : TLV_KEEP6)
+			     : (r->family == AF_INET ? TLV_ROUTE4 : TLV_ROUTE6);
 	uint8_t *v;
 
-	v = tlv_put(o, r->family == AF_INET ? TLV_ROUTE4 : TLV_ROUTE6,
-		    1 + alen);
+	v = tlv_put(o, type, 1 + alen);
 	if (!v)
 		return false;
 	v[0] = r->plen;
@@ -122,7 +126,8 @@ static bool tlv_put_route(struct tlv_out *o, const struct tg_prefix *r)
  * @cap:	bytes available at @buf
  *
  * Return: length written, -ENOSPC, or -EINVAL for a route that is neither
- * IPv4 nor IPv6 or a route count above TP_CONFIG_MAX_ROUTES
+ * IPv4 nor IPv6 or a route count above TP_CONFIG_MAX_ROUTES (keep prefixes:
+ * TP_CONFIG_MAX_KEEP)
  */
 int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
 {
@@ -131,7 +136,8 @@ int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
 			 (c->route_default ? CFG_F_ROUTE_DEFAULT : 0);
 	size_t slen = strnlen(c->search, sizeof(c->search) - 1);
 
-	if (c->n_routes > TP_CONFIG_MAX_ROUTES)
+	if (c->n_routes > TP_CONFIG_MAX_ROUTES ||
+	    c->n_keep > TP_CONFIG_MAX_KEEP)
 		return -EINVAL;
 	if (!tlv_put_u32(&o, TLV_MTU, c->mtu) ||
 	    !tlv_put_u32(&o, TLV_FLAGS, flags) ||
@@ -147,7 +153,15 @@ int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
 
 		if (r->family != AF_INET && r->family != AF_INET6)
 			return -EINVAL;
-		if (!tlv_put_route(&o, r))
+		if (!tlv_put_route(&o, r, false))
+			return -ENOSPC;
+	}
+	for (size_t i = 0; i < c->n_keep; i++) {
+		const struct tg_prefix *r = &c->keep[i];
+
+		if (r->family != AF_INET && r->family != AF_INET6)
+			return -EINVAL;
+		if (!tlv_put_route(&o, r, true))
 			return -ENOSPC;
 	}
 	return (int)(cap - o.left);
@@ -168,17 +182,18 @@ static void route_mask(struct tg_prefix *r, size_t alen)
 	}
 }
 
-static int decode_route(struct tp_config *c, int family, const uint8_t *v,
-			size_t len)
+static int decode_route(struct tp_config *c, int family, bool keep,
+			const uint8_t *v, size_t len)
 {
 	size_t alen = family == AF_INET ? 4 : 16;
+	size_t *n = keep ? &c->n_keep : &c->n_routes;
 	struct tg_prefix *r;
 
 	if (len != 1 + alen || v[0] > alen * 8)
 		return -EBADMSG;
-	if (c->n_routes >= TP_CONFIG_MAX_ROUTES)
+	if (*n >= (keep ? TP_CONFIG_MAX_KEEP : TP_CONFIG_MAX_ROUTES))
 		return -EBADMSG;
-	r = &c->routes[c->n_routes++];
+	r = keep ? &c->keep[(*n)++] : &c->routes[(*n)++];
 	r->family = (uint8_t)family;
 	r->plen = v[0];
 	memcpy(r->addr, v + 1, alen);
@@ -235,9 +250,13 @@ static int decode_tlv(struct tp_config *c, uint16_t type, const uint8_t *v,
 	case TLV_SEARCH:
 		return decode_search(c, v, len);
 	case TLV_ROUTE4:
-		return decode_route(c, AF_INET, v, len);
+		return decode_route(c, AF_INET, false, v, len);
 	case TLV_ROUTE6:
-		return decode_route(c, AF_INET6, v, len);
+		return decode_route(c, AF_INET6, false, v, len);
+	case TLV_KEEP4:
+		return decode_route(c, AF_INET, true, v, len);
+	case TLV_KEEP6:
+		return decode_route(c, AF_INET6, true, v, len);
 	default:
 		return 0; /* from a newer outside: skip */
 	}

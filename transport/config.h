@@ -3,7 +3,9 @@
  * config.h - what the outside tells the inside in its CONFIG frame.
  *
  * Encoded as TLVs (u16 type, u16 length, value, all big-endian) so that a
- * newer outside can add fields an older inside skips.
+ * newer outside can add fields an older inside skips. The outside sends it
+ * again whenever its offer changes: an inside takes a second CONFIG as an
+ * update of the routes.
  */
 #ifndef TP_CONFIG_H
 #define TP_CONFIG_H
@@ -15,6 +17,7 @@
 #include "prefix.h"
 
 #define TP_CONFIG_MAX_ROUTES 512
+#define TP_CONFIG_MAX_KEEP 16
 #define TP_CONFIG_SEARCH_MAX 256
 
 struct tp_config {
@@ -26,6 +29,9 @@ struct tp_config {
 	char search[TP_CONFIG_SEARCH_MAX]; /* space separated search domains */
 	size_t n_routes;
 	struct tg_prefix routes[TP_CONFIG_MAX_ROUTES];
+	size_t n_keep;		/* the stream's own path: never routed into
+				 * the tunnel, even when an offer holds it */
+	struct tg_prefix keep[TP_CONFIG_MAX_KEEP];
 };
 
 /**

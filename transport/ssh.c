@@ -49,9 +49,10 @@ struct tp_ssh {
 	uv_async_t async;
 	uv_thread_t thread;
 	tp_ssh_exit_cb cb;
+	tp_ssh_ready_cb ready_cb;
 	void *data;
 	int stop[2]; /* the thread polls [0]; closing [1] stops it */
-	bool started, joined, reported, closed;
+	bool started, joined, reported, closed, ready_told;
 	struct tp_ssh_run r;
 };
 
@@ -123,7 +124,7 @@ int tp_ssh_fail(struct tp_ssh_run *r, int err, const char *fmt, ...)
  */
 int tp_ssh_wait(struct tp_ssh_run *r, int timeout_ms)
 {
-	struct pollfd p[3] = { { .fd = r->ctl, .events = POLLIN } };
+	struct pollfd p[3] = {{.fd = r->ctl, .events = POLLIN}};
 	int fd = r->sess ? ssh_get_fd(r->sess) : -1;
 	nfds_t n = 1, isp = 0;
 
@@ -228,9 +229,9 @@ static const struct {
 	const char *name;
 	int num;
 } sig_names[] = {
-	{ "HUP", 1 },	{ "INT", 2 },	{ "QUIT", 3 }, { "ILL", 4 },
-	{ "ABRT", 6 },	{ "FPE", 8 },	{ "KILL", 9 }, { "SEGV", 11 },
-	{ "PIPE", 13 }, { "ALRM", 14 }, { "TERM", 15 },
+	{"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},
+	{"ABRT", 6},  {"FPE", 8},   {"KILL", 9},  {"SEGV", 11},
+	{"PIPE", 13}, {"ALRM", 14}, {"TERM", 15},
 };
 
 static void exit_status_cb(ssh_session s, ssh_channel c, int status, void *u)
@@ -320,14 +321,18 @@ static int set_options(struct tp_ssh_run *r)
 	if (r->d.user[0])
 		rc |= ssh_options_set(r->sess, SSH_OPTIONS_USER, r->d.user);
 	if (f && access(f, R_OK) < 0)
-		return tp_ssh_fail(r, -errno, "cannot read the config file %s: %s",
-				   f, strerror(errno));
+		return tp_ssh_fail(r, -errno,
+				   "cannot read the config file %s: %s", f,
+				   strerror(errno));
 	if (ssh_options_parse_config(r->sess, f) < 0)
 		return tp_ssh_fail(r, -EINVAL, "bad ssh config: %s",
 				   ssh_get_error(r->sess));
 	/* given in DEST: wins over the config, as with ssh -p */
 	if (r->d.port)
 		rc |= ssh_options_set(r->sess, SSH_OPTIONS_PORT, &r->d.port);
+	/* the tunnel's TCP ACKs are small writes: Nagle would hold them
+	 * until the server's delayed ACK, 40 ms each */
+	rc |= ssh_options_set(r->sess, SSH_OPTIONS_NODELAY, &(int){1});
 	if (rc < 0)
 		return tp_ssh_fail(r, -ENOMEM, "cannot set up the session: %s",
 				   ssh_get_error(r->sess));
@@ -438,6 +443,8 @@ static int run_session(struct tp_ssh_run *r)
 		err = tp_ssh_exec(r, &r->chan, r->cmd);
 	if (!err) {
 		log_login(r);
+		atomic_store(&r->ready, true);
+		uv_async_send(r->wake);
 		err = tp_ssh_pump(r);
 	}
 	if (r->chan) {
@@ -458,15 +465,21 @@ static void ssh_thread(void *arg)
 
 	if (err < 0)
 		x->r.status = err;
+	atomic_store(&x->r.done, true);
 	uv_async_send(&x->async);
 }
 
-/* in the loop: the thread is done */
+/* in the loop: the remote command runs, or the thread is done */
 static void async_cb(uv_async_t *a)
 {
 	struct tp_ssh *x = a->data;
 
-	if (x->reported || x->closed)
+	if (!x->ready_told && atomic_load(&x->r.ready)) {
+		x->ready_told = true;
+		if (x->ready_cb)
+			x->ready_cb(x, x->data);
+	}
+	if (x->reported || x->closed || !atomic_load(&x->r.done))
 		return;
 	uv_thread_join(&x->thread);
 	x->joined = true;
@@ -524,6 +537,8 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 
 	r->sp = r->ctl = -1;
 	r->exit_status = -1;
+	atomic_init(&r->ready, false);
+	atomic_init(&r->done, false);
 	if (!o->dest || tp_ssh_dest_parse(o->dest, &r->d) < 0)
 		return -EINVAL;
 	r->dest = dup_or_null(o->dest, &oom);
@@ -533,7 +548,7 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	r->install_binary = dup_or_null(o->install_binary, &oom);
 	r->version = dup_or_null(o->version ? o->version : TG_VERSION, &oom);
 	r->ibuf = malloc(TP_SSH_BUF);
-	r->obuf = malloc(TP_SSH_BUF);
+	r->obuf = malloc(TP_SSH_OBUF);
 	if (oom || !r->ibuf || !r->obuf)
 		return -ENOMEM;
 	r->accept_new = o->accept_new;
@@ -604,7 +619,7 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 {
 	struct tp_ssh *x = calloc(1, sizeof(*x));
 	uv_pipe_t *p = malloc(sizeof(*p));
-	int sv[2] = { -1, -1 }, err;
+	int sv[2] = {-1, -1}, err;
 
 	if (!x || !p) {
 		free(x);
@@ -622,7 +637,9 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 		return err;
 	}
 	x->cb = cb;
+	x->ready_cb = o->ready_cb;
 	x->data = data;
+	x->r.wake = &x->async;
 	x->r.sp = sv[1];
 	x->r.ctl = x->stop[0];
 	uv_once(&ssh_once, ssh_init_once);

@@ -18,17 +18,22 @@
 
 struct tp_ssh;
 
+/* the remote command runs: the stream now reaches it (may be NULL) */
+typedef void (*tp_ssh_ready_cb)(struct tp_ssh *s, void *data);
+
 struct tp_ssh_opts {
-	const char *dest;	    /* [user@]host[:port], or a Host alias */
-	const char *config_file;    /* -F FILE; NULL: ~/.ssh/config and
-				     * /etc/ssh/ssh_config */
-	const char *remote_cmd;	    /* NULL: TP_SSH_DEFAULT_CMD */
-	bool accept_new;	    /* add an unknown host key without asking */
-	bool install;		    /* --install: same tungate on the peer */
+	const char *dest; /* [user@]host[:port], or a Host alias */
+	const char *config_file; /* -F FILE; NULL: ~/.ssh/config and
+				  * /etc/ssh/ssh_config */
+	const char *remote_cmd; /* NULL: TP_SSH_DEFAULT_CMD */
+	bool accept_new; /* add an unknown host key without asking */
+	bool install; /* --install: same tungate on the peer */
 	const char *install_binary; /* what --install uploads (NULL: our own
 				     * executable) */
-	const char *version;	    /* ours, for --install (NULL: TG_VERSION) */
-	unsigned timeout_ms;	    /* connect and login limit (0: 30 s) */
+	const char *version; /* ours, for --install (NULL: TG_VERSION) */
+	unsigned timeout_ms; /* connect and login limit (0: 30 s) */
+	tp_ssh_ready_cb ready_cb; /* logged in, command started; before
+				   * it, prompts may wait for the user */
 };
 
 #define TP_SSH_DEFAULT_CMD "sudo -n tungate inside --stdio"

@@ -33,8 +33,8 @@ static int passphrase_cb(const char *prompt, char *buf, size_t len, int echo,
 	int err;
 
 	ssh_userauth_publickey_auto_get_current_identity(r->sess, &id);
-	snprintf(q, sizeof(q), "Enter passphrase for key '%s': ",
-		 id ? id : "?");
+	snprintf(q, sizeof(q),
+		 "Enter passphrase for key '%s': ", id ? id : "?");
 	/* libssh takes one answer per key: check it here, as ssh does */
 	for (int i = 0; i < HUMAN_TRIES; i++) {
 		ssh_key k = NULL;
@@ -86,8 +86,8 @@ static int auth_kbdint_once(struct tp_ssh_run *r)
 	char answer[SECRET_MAX], q[1024];
 	int rc;
 
-	SSH_UNTIL(rc, r, SSH_AUTH_AGAIN, ssh_userauth_kbdint(r->sess, NULL, NULL),
-		  "logging in");
+	SSH_UNTIL(rc, r, SSH_AUTH_AGAIN,
+		  ssh_userauth_kbdint(r->sess, NULL, NULL), "logging in");
 	while (rc == SSH_AUTH_INFO) {
 		const char *ins = ssh_userauth_kbdint_getinstruction(r->sess);
 		int n = ssh_userauth_kbdint_getnprompts(r->sess);

@@ -70,7 +70,7 @@ static size_t find_stale(const char *file, const char *hp, ssh_key key)
 static int hostkey_changed(struct tp_ssh_run *r, ssh_key key, const char *fp)
 {
 	char hp[300], where[700] = "";
-	char *files[2] = { NULL, NULL };
+	char *files[2] = {NULL, NULL};
 	size_t line = 0;
 
 	host_port(r, hp, sizeof(hp));
@@ -107,7 +107,8 @@ static int hostkey_add(struct tp_ssh_run *r, ssh_key key, const char *fp)
 	ssh_options_get(r->sess, SSH_OPTIONS_KNOWNHOSTS, &file);
 	if (ssh_session_update_known_hosts(r->sess) != SSH_OK) {
 		tp_ssh_fail(r, -EIO, "cannot add the host key to %s: %s",
-			    file ? file : "known_hosts", ssh_get_error(r->sess));
+			    file ? file : "known_hosts",
+			    ssh_get_error(r->sess));
 		ssh_string_free_char(file);
 		return -EIO;
 	}
@@ -158,8 +159,9 @@ static int hostkey_unknown(struct tp_ssh_run *r, ssh_key key, const char *fp)
 	if (yes == -ECANCELED)
 		return yes;
 	if (yes == 0)
-		return tp_ssh_fail(r, -EACCES,
-				   "host key verification failed: not confirmed");
+		return tp_ssh_fail(
+			r, -EACCES,
+			"host key verification failed: not confirmed");
 	ssh_options_get(r->sess, SSH_OPTIONS_KNOWNHOSTS, &file);
 	tp_ssh_fail(r, -EACCES,
 		    "host key verification failed: the host is not in %s "

@@ -27,17 +27,16 @@
 #define PROBE_OUT 1024
 
 struct capture {
-	int in_fd;	/* streamed to the command's stdin; -1: none */
-	bool in_done;	/* EOF sent */
-	size_t off, len;/* in r->obuf: read from in_fd, not yet sent */
+	int in_fd; /* streamed to the command's stdin; -1: none */
+	bool in_done; /* EOF sent */
+	size_t off, len; /* in r->obuf: read from in_fd, not yet sent */
 	char out[PROBE_OUT];
 	size_t out_len;
 	uint64_t sent;
 };
 
 /* our binary to stdin: r->obuf is free before the tunnel runs */
-static int capture_feed(struct tp_ssh_run *r, ssh_channel c,
-			struct capture *k)
+static int capture_feed(struct tp_ssh_run *r, ssh_channel c, struct capture *k)
 {
 	while (!k->in_done) {
 		uint32_t win = ssh_channel_window_size(c);
@@ -78,8 +77,7 @@ static int capture_feed(struct tp_ssh_run *r, ssh_channel c,
 }
 
 /* stdout into k->out, stderr to the log; true at EOF */
-static bool capture_read(struct tp_ssh_run *r, ssh_channel c,
-			 struct capture *k)
+static bool capture_read(struct tp_ssh_run *r, ssh_channel c, struct capture *k)
 {
 	char buf[4096];
 	int n;
@@ -98,8 +96,7 @@ static bool capture_read(struct tp_ssh_run *r, ssh_channel c,
 }
 
 /* run @cmd to its end; its exit status, or -errno (recorded) */
-static int capture_run(struct tp_ssh_run *r, const char *cmd,
-		       struct capture *k)
+static int capture_run(struct tp_ssh_run *r, const char *cmd, struct capture *k)
 {
 	ssh_channel c = NULL;
 	int err = tp_ssh_exec(r, &c, cmd);
@@ -174,25 +171,29 @@ static const char *elf_machine(int fd)
 	    memcmp(h, "\177ELF", 4) != 0)
 		return NULL;
 	switch (h[18] | h[19] << 8) { /* e_machine, little-endian */
-	case 62: return "x86_64";
-	case 183: return "aarch64";
-	case 40: return "armv7l";
-	case 3: return "i686";
-	default: return "?";
+	case 62:
+		return "x86_64";
+	case 183:
+		return "aarch64";
+	case 40:
+		return "armv7l";
+	case 3:
+		return "i686";
+	default:
+		return "?";
 	}
 }
 
 static int install_open(struct tp_ssh_run *r, const char **arch, off_t *size)
 {
-	const char *path = r->install_binary ? r->install_binary
-					     : "/proc/self/exe";
+	const char *path =
+		r->install_binary ? r->install_binary : "/proc/self/exe";
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return tp_ssh_fail(r, -errno,
-				   "--install: cannot open %s: %s%s", path,
-				   strerror(errno),
+		return tp_ssh_fail(r, -errno, "--install: cannot open %s: %s%s",
+				   path, strerror(errno),
 				   r->install_binary
 					   ? ""
 					   : "; name a Linux build of tungate "
@@ -213,7 +214,7 @@ static int install_upload(struct tp_ssh_run *r, int fd, off_t size,
 			  const char *dest)
 {
 	char cmd[1024];
-	struct capture k = { .in_fd = fd };
+	struct capture k = {.in_fd = fd};
 	int st;
 
 	tg_info("ssh %s: installing tungate %s into %s (%.1f MB)", r->dest,
@@ -255,7 +256,7 @@ static bool version_ok(const char *v)
 int tp_ssh_install(struct tp_ssh_run *r)
 {
 	char cmd[1024], have[600], mach[64];
-	struct capture k = { .in_fd = -1 };
+	struct capture k = {.in_fd = -1};
 	const char *arch = NULL;
 	off_t size = 0;
 	int fd, st;
@@ -287,11 +288,13 @@ int tp_ssh_install(struct tp_ssh_run *r)
 	fd = install_open(r, &arch, &size);
 	if (fd < 0)
 		return fd;
-	if (strcmp(arch, mach) && !(strcmp(arch, "i686") == 0 && mach[0] == 'i'))
-		st = tp_ssh_fail(r, -ENOEXEC,
-				 "--install: the remote is %s but the binary is "
-				 "%s; name a %s build with --install-binary PATH",
-				 mach, arch, mach);
+	if (strcmp(arch, mach) &&
+	    !(strcmp(arch, "i686") == 0 && mach[0] == 'i'))
+		st = tp_ssh_fail(
+			r, -ENOEXEC,
+			"--install: the remote is %s but the binary is "
+			"%s; name a %s build with --install-binary PATH",
+			mach, arch, mach);
 	else
 		st = install_upload(r, fd, size, have);
 	close(fd);

@@ -12,14 +12,19 @@
 
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
-#define TP_SSH_BUF (256u * 1024) /* each way between channel and stream */
+#define TP_SSH_BUF (256u * 1024) /* stream -> channel */
+#define TP_SSH_OBUF                                         \
+	(2u << 20) /* channel -> stream; also the window we \
+		    * grant the server, as OpenSSH's 2 MiB */
 #define TP_SSH_WHY 512
-#define TP_SSH_LINE 1024	 /* one remote stderr line */
-#define TP_SSH_SLICE_MS 200	 /* longest single poll while waiting */
+#define TP_SSH_LINE 1024 /* one remote stderr line */
+#define TP_SSH_SLICE_MS 200 /* longest single poll while waiting */
 
 /* [user@]host[:port] as the user typed it */
 struct tp_ssh_dest {
@@ -30,11 +35,11 @@ struct tp_ssh_dest {
 
 /* the few ssh_config keywords that libssh 0.10 ignores; -1: not set */
 struct tp_ssh_cfg {
-	int alive_interval;	/* ServerAliveInterval, seconds (0: off) */
-	int alive_count;	/* ServerAliveCountMax */
-	int connect_timeout;	/* ConnectTimeout, seconds */
-	int identities_only;	/* IdentitiesOnly yes/no */
-	int accept_new;		/* StrictHostKeyChecking accept-new/no */
+	int alive_interval; /* ServerAliveInterval, seconds (0: off) */
+	int alive_count; /* ServerAliveCountMax */
+	int connect_timeout; /* ConnectTimeout, seconds */
+	int identities_only; /* IdentitiesOnly yes/no */
+	int accept_new; /* StrictHostKeyChecking accept-new/no */
 	char identity_agent[256]; /* IdentityAgent, "" when not set */
 };
 
@@ -52,23 +57,23 @@ struct tp_ssh_run {
 	ssh_channel chan;
 	struct ssh_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
-	char *cmd;	  /* the remote command that runs */
+	char *cmd; /* the remote command that runs */
 	char locked_key[256]; /* a key that needs a passphrase we could not
 			       * ask for */
-	int sp;		  /* our end of the socketpair (non-blocking) */
-	int ctl;	  /* readable: stop now */
+	int sp; /* our end of the socketpair (non-blocking) */
+	int ctl; /* readable: stop now */
 	uint64_t deadline; /* ms (uv_hrtime based); 0: none */
 
 	/* stream -> channel: bytes read from sp, not yet on the channel;
 	 * read before the channel is open too (the link's HELLO) */
 	uint8_t *ibuf;
 	size_t ioff, ilen;
-	bool sp_eof;	  /* the loop shut its side: EOF to send */
-	bool canceled;	  /* a question was cut short by a stop */
+	bool sp_eof; /* the loop shut its side: EOF to send */
+	bool canceled; /* a question was cut short by a stop */
 	/* channel -> stream */
 	uint8_t *obuf;
 	size_t ooff, olen;
-	bool sp_dead;	  /* the loop closed its side: discard */
+	bool sp_dead; /* the loop closed its side: discard */
 	/* remote stderr, cut into lines */
 	char eline[TP_SSH_LINE];
 	size_t elen;
@@ -76,29 +81,31 @@ struct tp_ssh_run {
 	bool sudo_password;
 
 	/* the remote command's end */
-	int exit_status;  /* -1: not yet */
-	int exit_signal;  /* 0: none */
+	int exit_status; /* -1: not yet */
+	int exit_signal; /* 0: none */
 	char signame[16];
 
 	/* result */
 	int status;
 	char why[TP_SSH_WHY];
+	uv_async_t *wake; /* tells the loop about ready and done */
+	atomic_bool ready, done;
 };
 
 /*
  * One non-blocking libssh call, repeated until it is done: @rc becomes its
  * final result, or -errno when the deadline passed or we were stopped.
  */
-#define SSH_UNTIL(rc, r, again, call, what)                                    \
-	do {                                                                   \
-		int e_ = 0;                                                    \
-		while (((rc) = (call)) == (again)) {                           \
-			if ((e_ = tp_ssh_check_deadline((r), (what))) ||       \
-			    (e_ = tp_ssh_wait((r), TP_SSH_SLICE_MS)))            \
-				break;                                         \
-		}                                                              \
-		if (e_)                                                        \
-			(rc) = e_;                                             \
+#define SSH_UNTIL(rc, r, again, call, what)                              \
+	do {                                                             \
+		int e_ = 0;                                              \
+		while (((rc) = (call)) == (again)) {                     \
+			if ((e_ = tp_ssh_check_deadline((r), (what))) || \
+			    (e_ = tp_ssh_wait((r), TP_SSH_SLICE_MS)))    \
+				break;                                   \
+		}                                                        \
+		if (e_)                                                  \
+			(rc) = e_;                                       \
 	} while (0)
 
 /* ssh_config.c */

@@ -53,9 +53,9 @@ static int tty_line(struct tp_ssh_run *r, int fd, char *buf, size_t len)
 	char c;
 
 	for (;;) {
-		struct pollfd p[3] = { { .fd = r->ctl, .events = POLLIN },
-				       { .fd = fd, .events = POLLIN },
-				       { .fd = r->sp, .events = POLLIN } };
+		struct pollfd p[3] = {{.fd = r->ctl, .events = POLLIN},
+				      {.fd = fd, .events = POLLIN},
+				      {.fd = r->sp, .events = POLLIN}};
 		nfds_t np = !r->sp_eof && r->ilen < TP_SSH_BUF ? 3 : 2;
 		ssize_t got;
 
@@ -63,7 +63,8 @@ static int tty_line(struct tp_ssh_run *r, int fd, char *buf, size_t len)
 			return -errno;
 		if (p[0].revents)
 			return -ECANCELED;
-		if (np == 3 && p[2].revents && (tp_ssh_stash_stream(r), r->sp_eof))
+		if (np == 3 && p[2].revents &&
+		    (tp_ssh_stash_stream(r), r->sp_eof))
 			return -ECANCELED;
 		if (!p[1].revents)
 			continue;

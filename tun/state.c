@@ -18,10 +18,11 @@
  *
  * The file is written to a temporary name, fsync()ed, then link()ed into
  * place, so it is complete when it appears and never replaces a file whose
- * leftovers were not cleaned up. The running inside keeps it open under
- * flock(): tun_recover() takes the lock without waiting, so it never undoes
- * the rules of an inside that is still alive; the kernel drops the lock
- * when that process dies, however it dies.
+ * leftovers were not cleaned up. When the routes change (tun_update()) a
+ * new file is written the same way and rename()d over ours. The running
+ * inside keeps it open under flock(): tun_recover() takes the lock without
+ * waiting, so it never undoes the rules of an inside that is still alive;
+ * the kernel drops the lock when that process dies, however it dies.
  *
  * Parsing is strict: a malformed line, or one that names something tungate
  * never installs (a route outside its own table, the system's rules), is
@@ -228,31 +229,73 @@ static void state_dir_sync(void)
 	}
 }
 
+/* a complete, locked file under a temporary name beside @path */
+static int state_tmp(const char *path, const struct tun_item *items, size_t n,
+		     char tmp[PATH_MAX], int *fd)
+{
+	int err, len;
+
+	len = snprintf(tmp, PATH_MAX, "%s.XXXXXX", path);
+	if (len < 0 || len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	*fd = mkostemp(tmp, O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	err = flock(*fd, LOCK_EX) < 0 ? -errno : state_write(*fd, items, n);
+	if (err) {
+		unlink(tmp);
+		close(*fd);
+		*fd = -1;
+	}
+	return err;
+}
+
 int tun_state_create(const char *path, const struct tun_item *items, size_t n,
 		     int *lock_fd)
 {
 	char tmp[PATH_MAX];
-	int fd, err, len;
+	int fd, err;
 
 	*lock_fd = -1;
 	err = state_dir();
+	if (!err)
+		err = state_tmp(path, items, n, tmp, &fd);
 	if (err)
 		return err;
-	len = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (len < 0 || (size_t)len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = flock(fd, LOCK_EX) < 0 ? -errno : state_write(fd, items, n);
-	if (!err && link(tmp, path) < 0)
-		err = -errno;
+	/* link(), not rename(): never replace an earlier run's leftovers */
+	err = link(tmp, path) < 0 ? -errno : 0;
 	unlink(tmp);
 	if (err) {
 		close(fd);
 		return err;
 	}
 	state_dir_sync();
+	*lock_fd = fd;
+	return 0;
+}
+
+/*
+ * The new file is locked before it takes the old one's name, and the old
+ * lock is dropped only after: tun_recover() never finds the name unlocked.
+ */
+int tun_state_replace(const char *path, const struct tun_item *items, size_t n,
+		      int *lock_fd)
+{
+	char tmp[PATH_MAX];
+	int fd, err;
+
+	err = state_tmp(path, items, n, tmp, &fd);
+	if (err)
+		return err;
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+		close(fd);
+		return err;
+	}
+	state_dir_sync();
+	if (*lock_fd >= 0)
+		close(*lock_fd);
 	*lock_fd = fd;
 	return 0;
 }

@@ -39,8 +39,9 @@ struct tun_plan {
 	const struct tg_prefix *routes;	/* offered prefixes */
 	size_t n_routes;
 	const struct tg_prefix *keep;	/* never routed into the tunnel (the
-					 * stream's peer with route_default) */
+					 * stream's own path) */
 	size_t n_keep;
+	bool dns;			/* resolv.conf will name dns4/dns6 */
 	uint32_t table;			/* tunnel's routing table, default 7467 */
 	uint32_t pref;			/* rule priority of the suppress rule;
 					 * the table rule is @pref + 1 */
@@ -80,6 +81,53 @@ int tun_recover(const char *ifname, int *removed);
  */
 int tun_install(const struct tun_plan *plan, tun_warn_fn warn, void *arg,
 		struct tun_state **st);
+
+/* which of a plan's own addresses is taken already, and by what */
+enum tun_conflict_kind {
+	TUN_CONFLICT_NONE,
+	TUN_CONFLICT_TUN, /* the device's address (addr4/addr6) */
+	TUN_CONFLICT_DNS, /* the tunnel's DNS address (dns4/dns6) */
+};
+
+struct tun_conflict {
+	enum tun_conflict_kind kind;
+	struct tg_prefix addr; /* the plan's address, as a host prefix */
+	struct tg_prefix within; /* .family 0: @addr itself is assigned on
+				  * @dev; else the container's route that
+				  * holds it */
+	char dev[IFNAMSIZ]; /* "" when not known */
+};
+
+/**
+ * tun_check_addrs() - before tun_open(): is the TUN or DNS address of @plan
+ * assigned already in this container? With @plan->dns, is the DNS address
+ * inside a subnet the container routes itself (the suppress rule would
+ * keep its queries away from the tunnel)?
+ * @plan:	the plan (@plan->ifname is not used)
+ * @c:		filled with the first conflict found
+ *
+ * Return: 1 if there is one, 0 if not, or -errno
+ */
+int tun_check_addrs(const struct tun_plan *plan, struct tun_conflict *c);
+
+/**
+ * tun_update() - route a new offer without a restart: what is new goes in
+ * (recorded in the state file first), what was withdrawn comes out
+ * @st:		from tun_install()
+ * @plan:	the new plan; only route_default, routes and keep are read
+ *		(device, addresses, table and rules stay as installed)
+ * @warn:	as for tun_install(), for prefixes new since the last offer
+ * @arg:	for @warn
+ * @added:	set to the number of routes put in
+ * @removed:	set to the number taken out
+ *
+ * Throw routes go in before, and come out after, the routes they cut
+ * holes in, so the stream's own path never enters the tunnel meanwhile.
+ * A route the kernel refuses is left out, with a warning.
+ * Return: 0, or -errno when nothing was changed
+ */
+int tun_update(struct tun_state *st, const struct tun_plan *plan,
+	       tun_warn_fn warn, void *arg, size_t *added, size_t *removed);
 
 /** tun_installed_routes() - number of prefixes routed, after tun_install() */
 size_t tun_installed_routes(const struct tun_state *st);

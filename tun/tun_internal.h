@@ -9,9 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 
 #include "netlink.h"
 #include "prefix.h"
+#include "tun.h"
 
 #define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128
@@ -31,6 +33,84 @@ struct tun_item {
 	int suppress; /* rules: suppress_prefixlength, or -1 */
 	struct tg_prefix dst; /* routes */
 };
+
+/* what tun_install() put in, for tun_update() and tun_uninstall() */
+struct tun_state {
+	char path[PATH_MAX];
+	int lock_fd;
+	int ifindex;
+	bool v6;
+	bool addr4_done, addr6_done;
+	uint8_t addr4[4], addr6[16];
+	uint8_t dns4[4], dns6[16];
+	uint32_t table, pref;
+	size_t n_routes; /* offered prefixes routed */
+	struct tun_item *items; /* installed first to last */
+	size_t n_items, n_done; /* n_done: installed */
+	struct tg_prefix *offered; /* the last offer, not warned about again */
+	size_t n_offered;
+};
+
+/* the main table's routes that the suppress rule lets win */
+struct tun_main_routes {
+	struct tun_nl_route_info *r;
+	size_t n, cap;
+	int own_oif; /* the TUN device: its routes are ours, not the main's */
+};
+
+/* one plan turned into items */
+struct tun_build {
+	const struct tun_plan *plan;
+	const struct tun_main_routes *main;
+	uint32_t table, pref;
+	bool v6;
+	struct tun_item *items;
+	size_t n_items, cap_items;
+	size_t n_routes;
+	/* an update: warn only for prefixes not in @quiet, not for DNS */
+	bool update;
+	const struct tg_prefix *quiet;
+	size_t n_quiet;
+	tun_warn_fn warn;
+	void *arg;
+};
+
+/**
+ * tun_main_routes_load() - the container's own routes (main table), minus
+ * its defaults, special prefixes and routes via @m->own_oif
+ * Return: 0 or -errno; @m->r is freed by the caller
+ */
+int tun_main_routes_load(struct tun_nl *nl, struct tun_main_routes *m);
+
+/**
+ * tun_main_within() - the most specific of the container's routes that
+ * holds all of @p, or NULL
+ */
+const struct tun_nl_route_info *tun_main_within(const struct tun_main_routes *m,
+						const struct tg_prefix *p);
+
+/**
+ * tun_build_items() - turn @b->plan into items: routes, DNS routes, throw
+ * routes, then the rules; warns through @b->warn
+ * Return: 0 or -ENOMEM (@b->items is then NULL)
+ */
+int tun_build_items(struct tun_build *b);
+
+/** tun_plan_limits() - check a plan and take its table and preference */
+int tun_plan_limits(const struct tun_plan *p, uint32_t *table, uint32_t *pref);
+
+/** tun_item_eq() - the same item, by identity */
+bool tun_item_eq(const struct tun_item *a, const struct tun_item *b);
+
+/** tun_item_add() - install an item of @st. Return: 0 or -errno */
+int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
+		 const struct tun_item *it);
+
+/**
+ * tun_state_offered() - remember @plan's prefixes as the last offer
+ * Return: 0 or -ENOMEM (the old list is kept)
+ */
+int tun_state_offered(struct tun_state *st, const struct tun_plan *plan);
 
 /** tun_item_format() - one state file line, without the newline */
 void tun_item_format(const struct tun_item *it, char buf[TUN_ITEM_STRLEN]);
@@ -63,6 +143,14 @@ bool tun_item_gone(int err);
  */
 int tun_state_create(const char *path, const struct tun_item *items, size_t n,
 		     int *lock_fd);
+
+/**
+ * tun_state_replace() - write a new state file that lists @items and put it
+ * in place of the one locked on *@lock_fd, which it then replaces
+ * Return: 0 or -errno (the old file and lock stay)
+ */
+int tun_state_replace(const char *path, const struct tun_item *items, size_t n,
+		      int *lock_fd);
 
 /** tun_state_remove() - delete the state file and drop its lock */
 void tun_state_remove(const char *path, int lock_fd);

@@ -53,6 +53,9 @@ TG_PREF=7466 TG_TABLE=7467
 
 # extra flags for every start of each side (arrays; tests may append)
 TG_OUTSIDE_ARGS=(--no-dns -v)
+# extra environment of the outside, NAME=VALUE words (default:
+# XDG_RUNTIME_DIR=$T/xdg, where its control socket goes)
+TG_OUTSIDE_ENV=()
 TG_INSIDE_ARGS=(-v)
 
 T=			# this test's temp dir
@@ -333,6 +336,9 @@ tg_init() {
 	chmod 755 "$T"
 	cp "$TUNGATE" "$T/tungate" || die "cannot copy $TUNGATE"
 	chmod 755 "$T/tungate"
+	# the outside's XDG_RUNTIME_DIR (its control socket), nobody's
+	mkdir -m 700 "$T/xdg" && chown nobody:nogroup "$T/xdg" ||
+		die "cannot make $T/xdg"
 }
 
 # tg_etc NS RESOLVER - /etc/netns/NS/{resolv.conf,hosts}, which
@@ -531,6 +537,7 @@ tg_start_tunnel() {
 	}
 	tg_bg "outside.$TG_N" "$NS_LOCAL" \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env XDG_RUNTIME_DIR="$T/xdg" "${TG_OUTSIDE_ENV[@]}" \
 		"$T/tungate" outside --exec "socat - TCP:$CS4:$TG_PORT" \
 		--route "$LAN_NET4" --route "$LAN_NET6" \
 		"${TG_OUTSIDE_ARGS[@]}" "$@"

@@ -9,8 +9,9 @@
 # UDP and ICMP reach lan; hashed known_hosts entries; the remote's stderr
 # in the outside's log, prefixed with the host; a changed host key fails
 # naming the file and line; a wrong key fails with the agent-or-key line;
-# a missing remote command fails naming it; ssh-agent; --install uploads
-# into an empty remote HOME once, and a second run uses the copy.
+# ssh-agent; ProxyCommand; keepalives notice a dead link; a missing remote
+# command fails naming it; --install uploads into an empty remote HOME
+# once, and a second run uses the copy.
 #
 # sshd runs in cs as root on $CS4:2222 with its own host keys, config and
 # authorized_keys in $T; its sessions get HOME=$T/rhome (SetEnv), so
@@ -93,6 +94,12 @@ EOF
 sed "s|id_test|id_wrong|" "$H/.ssh/config" >"$H/.ssh/config_wrong"
 # no IdentityFile: the key must come from the agent
 grep -v IdentityFile "$H/.ssh/config" >"$H/.ssh/config_agent"
+# the connection through a ProxyCommand (socat, as nobody, in local)
+sed "s|^\tUser root|\tUser root\n\tProxyCommand socat - TCP:%h:%p|" \
+	"$H/.ssh/config" >"$H/.ssh/config_proxy"
+# a server silent for 2 s is gone
+sed "s|ServerAliveInterval 5|ServerAliveInterval 1\n\tServerAliveCountMax 2|" \
+	"$H/.ssh/config" >"$H/.ssh/config_alive"
 chown -R nobody:nogroup "$H"
 chmod 700 "$H" "$H/.ssh"
 
@@ -245,6 +252,35 @@ if setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	AGENT_SOCK=
 else
 	fail "ssh-add could not add the key to the agent"
+fi
+
+ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_proxy"
+if check "ProxyCommand: the tunnel comes up through socat" ssh_up; then
+	check "UDP echo over IPv4 (ProxyCommand)" \
+		tg_udp_echo "$NS_CS" "$LAN4" 7 100
+	check "the tunnel stops on SIGTERM (ProxyCommand)" ssh_stop
+fi
+
+# --- liveness -------------------------------------------------------------------
+
+# the link between cs and local goes down: keepalives go unanswered
+ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_alive" \
+	--timeout 120
+if check "keepalive: the tunnel comes up" ssh_up; then
+	sleep 3 # a few answered keepalives first: no false alarm
+	check "keepalive: still up after 3 s of answered keepalives" \
+		tg_alive "$OUT_PID"
+	must ip -n "$NS_LOCAL" link set "$IF_LC" down
+	check "keepalive: a silent server ends the outside with exit 1" \
+		ssh_fails
+	check "keepalive: one line saying the connection is gone" \
+		ssh_last_line_has "has not answered for" "connection is gone"
+	must ip -n "$NS_LOCAL" link set "$IF_LC" up
+	# the inside of the lost session would wait for its own timeout
+	pkill -TERM -f "$T/tungate inside" 2>/dev/null
+	check "keepalive: the stranded inside cleans up on SIGTERM" \
+		wait_for 15 ssh_no_inside
+	wait_for 10 in_ns "$NS_LOCAL" ping -c 1 -W 1 "$CS4" >/dev/null
 fi
 
 # --- the remote command -------------------------------------------------------

@@ -38,7 +38,8 @@ static bool same(const struct tp_config *a, const struct tp_config *b)
 	       !memcmp(a->tun4, b->tun4, 4) && !memcmp(a->tun6, b->tun6, 16) &&
 	       !memcmp(a->dns4, b->dns4, 4) && !memcmp(a->dns6, b->dns6, 16) &&
 	       !strcmp(a->search, b->search) && a->n_routes == b->n_routes &&
-	       !memcmp(a->routes, b->routes, a->n_routes * sizeof(a->routes[0]));
+	       !memcmp(a->routes, b->routes,
+		       a->n_routes * sizeof(a->routes[0]));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

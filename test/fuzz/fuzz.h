@@ -58,13 +58,13 @@ static inline const uint8_t *fz_slice(struct fz *f, size_t *got)
 	return fz_take(f, n, got);
 }
 
-#define FZ_CHECK(cond)                                                         \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: property failed: %s\n",        \
-				__FILE__, __LINE__, #cond);                    \
-			abort();                                               \
-		}                                                              \
+#define FZ_CHECK(cond)                                                  \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			fprintf(stderr, "%s:%d: property failed: %s\n", \
+				__FILE__, __LINE__, #cond);             \
+			abort();                                        \
+		}                                                       \
 	} while (0)
 
 #endif

@@ -24,8 +24,7 @@
 static const char *dir;
 static uint8_t buf[1 << 17];
 
-static void put(const char *target, const char *name, const void *p,
-		size_t len)
+static void put(const char *target, const char *name, const void *p, size_t len)
 {
 	char path[512];
 	FILE *f;
@@ -53,7 +52,8 @@ static size_t hello(uint8_t *b, uint8_t role, uint16_t proto)
 	uint8_t p[80];
 
 	snprintf(h.version, sizeof(h.version), "0.1.0");
-	return frame(b, TP_F_HELLO, p, (size_t)tp_hello_encode(&h, p, sizeof(p)));
+	return frame(b, TP_F_HELLO, p,
+		     (size_t)tp_hello_encode(&h, p, sizeof(p)));
 }
 
 static size_t config(uint8_t *b, int variant)
@@ -163,8 +163,8 @@ static void transport_seeds(void)
 
 /* ---------------------------------------------------------------- nat */
 
-static const uint8_t MSS_WS_SACK_TS[20] = {
-	2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+static const uint8_t MSS_WS_SACK_TS[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+					   0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
 
 static size_t packets(uint8_t pk[][2048], size_t *len)
 {
@@ -242,9 +242,23 @@ static void nat_seeds(uint8_t pk[][2048], size_t *len, size_t n)
 }
 
 /* nat_mem scripts: see the opcodes of nat_mem.c */
-enum { M_PACKET, M_ANSWER, M_UDP_REPLY, M_UDP_ERROR, M_PING_REPLY,
-       M_PING_ERROR, M_FAIL, M_TIME, M_FAR_WRITE, M_FAR_SHUT, M_FAR_CLOSE,
-       M_OUT_FULL, M_SVC_REPLY, M_SVC_REFUSE };
+enum {
+	M_PACKET,
+	M_ANSWER,
+	M_UDP_REPLY,
+	M_UDP_ERROR,
+	M_PING_REPLY,
+	M_PING_ERROR,
+	M_FAIL,
+	M_TIME,
+	M_FAR_WRITE,
+	M_FAR_SHUT,
+	M_FAR_CLOSE,
+	M_OUT_FULL,
+	M_SVC_REPLY,
+	M_SVC_REFUSE,
+	M_FAR_PAUSE,
+};
 
 static size_t m_packet(uint8_t *b, const uint8_t *p, size_t len)
 {
@@ -338,8 +352,9 @@ static void nat_mem_seeds(uint8_t pk[][2048], size_t *len)
 	/* the DNS service: a query and its answer */
 	m = 1;
 	pl = t_udp(p, AF_INET, T_IN4, 40000, (const uint8_t[]){198, 18, 0, 53},
-		   53, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-		       "\x03www\x07example\x03com\x00\x00\x01\x00\x01",
+		   53,
+		   "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+		   "\x03www\x07example\x03com\x00\x00\x01\x00\x01",
 		   33);
 	m += m_packet(buf + m, p, pl);
 	m += m_data(buf + m, M_SVC_REPLY, 0,
@@ -349,6 +364,32 @@ static void nat_mem_seeds(uint8_t pk[][2048], size_t *len)
 	m += m_packet(buf + m, p, pl);
 	m += m_answer(buf + m, PKT_TCP_ACK, "\x00\x11");
 	put("nat_mem", "service", buf, m);
+
+	/* bulk both ways against a far end that stops reading and an
+	 * inside stream that fills up */
+	m = 1;
+	m += m_packet(buf + m, pk[4], len[4]);
+	m += m_answer(buf + m, PKT_TCP_ACK, "");
+	buf[m++] = M_FAR_PAUSE, buf[m++] = 0, buf[m++] = 1;
+	for (int k = 0; k < 2; k++) {
+		static char bulk[12001];
+
+		memset(bulk, 'a' + k, sizeof(bulk) - 1);
+		m += m_answer(buf + m, PKT_TCP_ACK, bulk);
+	}
+	buf[m++] = M_OUT_FULL, buf[m++] = 1;
+	for (int k = 0; k < 4; k++) {
+		static char bulk[4001];
+
+		memset(bulk, 'A' + k, sizeof(bulk) - 1);
+		m += m_data(buf + m, M_FAR_WRITE, 0, bulk);
+	}
+	buf[m++] = M_TIME, buf[m++] = 12;
+	buf[m++] = M_OUT_FULL, buf[m++] = 0;
+	buf[m++] = M_FAR_PAUSE, buf[m++] = 0, buf[m++] = 0;
+	m += m_answer(buf + m, PKT_TCP_ACK, "");
+	m += m_answer(buf + m, PKT_TCP_ACK, "");
+	put("nat_mem", "tcp-bulk", buf, m);
 }
 
 /* ---------------------------------------------------------------- dns */
@@ -421,14 +462,16 @@ static void dns_seeds(void)
 		"3 mail.example.com. 3600 IN A 192.0.2.25", NULL};
 	static const char *const nx[] = {
 		"2 example.com. 3600 IN SOA ns.icann.org. noc.dns.icann.org. "
-		"2024010101 7200 3600 1209600 3600", NULL};
+		"2024010101 7200 3600 1209600 3600",
+		NULL};
 	static const char *const txt[] = {
 		"1 _dmarc.Example.COM. 300 IN TXT \"v=DMARC1; p=none\"",
 		"1 _dmarc.Example.COM. 300 IN CNAME txt.example.net.", NULL};
 	/* getaddrinfo: rcode 0, canonical name, then v6 flag + address */
-	static const uint8_t addrs[] = {
-		0, 15, 'w', 'w', 'w', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-		'.', 'n', 'e', 't', 0, 93, 184, 216, 34, 0, 198, 18, 0, 1};
+	static const uint8_t addrs[] = {0,   15,  'w', 'w', 'w', '.', 'e',
+					'x', 'a', 'm', 'p', 'l', 'e', '.',
+					'n', 'e', 't', 0,   93,	 184, 216,
+					34,  0,	  198, 18,  0,	 1};
 	size_t m = 0;
 
 	m += dns_case(buf + m, 0x09, query("example.com.", LDNS_RR_TYPE_MX, 1),
@@ -455,6 +498,104 @@ static void dns_seeds(void)
 	m = dns_case(buf, 0x00, query("example.org.", LDNS_RR_TYPE_AXFR, 0),
 		     NULL, NULL, 0);
 	put("dns_msg", "axfr", buf, m);
+}
+
+/* dns_proxy scripts: see the opcodes of dns_proxy.c */
+enum {
+	P_QUERY,
+	P_OPEN,
+	P_WRITE,
+	P_EOF,
+	P_CLOSE,
+	P_COMPLETE,
+	P_CANCEL,
+	P_TIME,
+	P_FAIL,
+	P_BUSY
+};
+
+static size_t p_slice(uint8_t *b, uint8_t op, uint8_t i, const uint8_t *d,
+		      size_t len)
+{
+	b[0] = op;
+	b[1] = i;
+	put16(b + 2, (unsigned)len);
+	memcpy(b + 4, d, len);
+	return 4 + len;
+}
+
+static size_t p_query(uint8_t *b, uint8_t asker, ldns_pkt *q)
+{
+	static uint8_t w[4096];
+
+	return p_slice(b, P_QUERY, asker, w, wire(q, w));
+}
+
+/* a lookup completed with getaddrinfo status index @st and @src */
+static size_t p_complete(uint8_t *b, uint8_t st, const uint8_t *src, size_t len)
+{
+	b[0] = P_COMPLETE;
+	b[1] = 0;
+	b[2] = st;
+	put16(b + 3, (unsigned)len);
+	memcpy(b + 5, src, len);
+	return 5 + len;
+}
+
+static void dns_proxy_seeds(void)
+{
+	static const char *const mx[] = {
+		"1 example.com. 3600 IN MX 10 mail.example.com.", NULL};
+	static const uint8_t addrs[] = {
+		11, 'e', 'x', 'a', 'm', 'p', 'l',  'e', '.',  'c',  'o', 'm',
+		0,  93,	 184, 216, 34,	1,   0x20, 1,	0x0d, 0xb8, 0,	 0,
+		0,  0,	 0,   0,   0,	0,   0,	   0,	0,    1};
+	static uint8_t w[4096], f[4096];
+	size_t m = 0, n;
+
+	/* A over UDP, the same again (coalesced), getaddrinfo answers */
+	m += p_query(buf + m, 0, query("www.Example.com.", LDNS_RR_TYPE_A, 1));
+	m += p_query(buf + m, 1, query("www.example.com.", LDNS_RR_TYPE_A, 0));
+	m += p_complete(buf + m, 0, addrs, sizeof(addrs));
+	m += p_query(buf + m, 2, query("www.example.com.", LDNS_RR_TYPE_A, 0));
+	put("dns_proxy", "a-coalesced-cached", buf, m);
+
+	/* MX upstream, answered; AAAA that does not exist (confirmed) */
+	m = p_query(buf, 0, query("example.com.", LDNS_RR_TYPE_MX, 1));
+	n = wire(reply("example.com.", LDNS_RR_TYPE_MX, 0, mx), w);
+	m += p_complete(buf + m, 0, w, n);
+	m += p_query(buf + m, 3, query("nope.example.", LDNS_RR_TYPE_AAAA, 0));
+	m += p_complete(buf + m, 1, NULL, 0);
+	m += p_complete(buf + m, 1, NULL, 0);
+	put("dns_proxy", "mx-nxdomain", buf, m);
+
+	/* a timeout, a cancel, and the overload of four pending */
+	m = 0;
+	for (int i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "h%d.example.", i);
+		m += p_query(buf + m, (uint8_t)i,
+			     query(name, LDNS_RR_TYPE_TXT, 0));
+	}
+	buf[m++] = P_CANCEL, buf[m++] = 1;
+	buf[m++] = P_TIME, buf[m++] = 30;
+	put("dns_proxy", "timeout-cancel-overload", buf, m);
+
+	/* DNS over TCP: two pipelined queries, then the end of stream */
+	m = 0;
+	buf[m++] = P_OPEN, buf[m++] = 0;
+	n = wire(query("example.org.", LDNS_RR_TYPE_ANY, 0), w);
+	put16(f, (unsigned)n);
+	memcpy(f + 2, w, n);
+	n += 2;
+	m += p_slice(buf + m, P_WRITE, 0, f, n);
+	n = wire(query("example.org.", LDNS_RR_TYPE_AXFR, 0), w);
+	put16(f, (unsigned)n);
+	memcpy(f + 2, w, n);
+	m += p_slice(buf + m, P_WRITE, 0, f, n + 2);
+	buf[m++] = P_EOF, buf[m++] = 0, buf[m++] = 0, buf[m++] = 0;
+	put("dns_proxy", "tcp-stream", buf, m);
 }
 
 /* ------------------------------------------------------------- resolv */
@@ -507,6 +648,7 @@ int main(int argc, char **argv)
 	nat_seeds(pk, len, n);
 	nat_mem_seeds(pk, len);
 	dns_seeds();
+	dns_proxy_seeds();
 	resolv_seeds();
 	put("prefix", "v4", "198.18.0.0/15", 13);
 	put("prefix", "v6", "fd7e:7475:6e::/48", 17);

@@ -7,9 +7,9 @@
  * and RSTs.
  *
  * Input: one byte picks the MTU, then packets, each a flags byte (bit 0:
- * make its checksums right), a 16-bit length and its bytes. Every packet the NAT emits must parse, carry valid
- * checksums and fit the MTU; at the end the NAT must open no flow and
- * close every handle it made.
+ * make its checksums right), a 16-bit length and its bytes. Every packet the
+ * NAT emits must parse, carry valid checksums and fit the MTU; at the end the
+ * NAT must open no flow and close every handle it made.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -57,6 +57,7 @@ int __real_socket(int domain, int type, int protocol);
 int __real_connect(int fd, const struct sockaddr *a, socklen_t len);
 ssize_t __real_recv(int fd, void *buf, size_t len, int flags);
 void __real_uv_close(uv_handle_t *h, uv_close_cb cb);
+int __real_close(int fd);
 int __real_uv_tcp_connect(uv_connect_t *req, uv_tcp_t *h,
 			  const struct sockaddr *addr, uv_connect_cb cb);
 int __real_uv_tcp_bind(uv_tcp_t *h, const struct sockaddr *a, unsigned f);
@@ -76,8 +77,9 @@ void fake_fail_next(enum fake_call c, int err)
 
 static void unexpected(const char *what)
 {
-	fprintf(stderr, "nat_fake: nat/ called %s, which the fake socket "
-			"layer does not cover\n",
+	fprintf(stderr,
+		"nat_fake: nat/ called %s, which the fake socket "
+		"layer does not cover\n",
 		what);
 	abort();
 }
@@ -105,8 +107,8 @@ int __wrap_uv_udp_connect(uv_udp_t *h, const struct sockaddr *addr)
 	if (e)
 		return e;
 	u = udp_find(h, true);
-	FZ_CHECK(addr && (addr->sa_family == AF_INET ||
-			  addr->sa_family == AF_INET6));
+	FZ_CHECK(addr &&
+		 (addr->sa_family == AF_INET || addr->sa_family == AF_INET6));
 	memcpy(&u->peer, addr,
 	       addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 					  : sizeof(struct sockaddr_in6));
@@ -253,7 +255,8 @@ int __wrap_connect(int fd, const struct sockaddr *a, socklen_t len)
 	int e;
 
 	if (!ping_find(fd))
-		unexpected("connect() on a socket it did not get from socket()");
+		unexpected(
+			"connect() on a socket it did not get from socket()");
 	e = take_fail(FAKE_PING_CONNECT);
 	if (e) {
 		errno = -e;
@@ -332,13 +335,17 @@ int __wrap_uv_tcp_connect(uv_connect_t *req, uv_tcp_t *h,
 
 	if (e)
 		return e;
-	FZ_CHECK(addr && (addr->sa_family == AF_INET ||
-			  addr->sa_family == AF_INET6));
+	FZ_CHECK(addr &&
+		 (addr->sa_family == AF_INET || addr->sa_family == AF_INET6));
 	v6 = addr->sa_family == AF_INET6;
 	addr = (const struct sockaddr *)(take_fail(FAKE_TCP_REFUSE)
 						 ? &refuse_addr[v6]
 						 : &lis_addr[v6]);
-	return __real_uv_tcp_connect(req, h, addr, cb);
+	e = __real_uv_tcp_connect(req, h, addr, cb);
+	/* a small send buffer, so that the NAT meets a full socket */
+	if (!e)
+		uv_send_buffer_size((uv_handle_t *)h, &(int){4096});
+	return e;
 }
 
 int __wrap_uv_tcp_bind(uv_tcp_t *h, const struct sockaddr *a, unsigned f)
@@ -372,8 +379,13 @@ static void far_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 
 static void far_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-	if (n < 0)
-		uv_read_stop(s); /* EOF or reset: the harness closes it */
+	if (n >= 0)
+		return;
+	/* EOF or reset: the harness closes it */
+	uv_read_stop(s);
+	for (size_t i = 0; i < n_far; i++)
+		if (fars[i].s == s)
+			fars[i].reading = false;
 }
 
 static void far_start(struct far *f)
@@ -391,8 +403,8 @@ static void accept_cb(uv_stream_t *server, int status)
 		return;
 	c = malloc(sizeof(*c));
 	FZ_CHECK(c && !uv_tcp_init(loop, c));
-	if (uv_accept(server, (uv_stream_t *)c) || !(f = far_add(
-			 (uv_stream_t *)c, true))) {
+	if (uv_accept(server, (uv_stream_t *)c) ||
+	    !(f = far_add((uv_stream_t *)c, true))) {
 		uv_close((uv_handle_t *)c, far_free_cb);
 		return;
 	}
@@ -442,6 +454,18 @@ static void far_shutdown_cb(uv_shutdown_t *req, int status)
 	free(req);
 }
 
+void fake_far_pause(size_t i, bool pause)
+{
+	if (i >= n_far || pause != fars[i].reading)
+		return;
+	if (pause) {
+		uv_read_stop(fars[i].s);
+		fars[i].reading = false;
+	} else {
+		far_start(&fars[i]);
+	}
+}
+
 void fake_far_shutdown(size_t i)
 {
 	uv_shutdown_t *req;
@@ -463,8 +487,7 @@ void fake_far_close(size_t i, bool reset)
 		return;
 	f = fars[i];
 	fars[i] = fars[--n_far];
-	if (f.tcp && reset &&
-	    !uv_tcp_close_reset((uv_tcp_t *)f.s, far_free_cb))
+	if (f.tcp && reset && !uv_tcp_close_reset((uv_tcp_t *)f.s, far_free_cb))
 		return;
 	uv_close((uv_handle_t *)f.s, far_free_cb);
 }
@@ -474,26 +497,23 @@ void fake_far_close(size_t i, bool reset)
 void __wrap_uv_close(uv_handle_t *h, uv_close_cb cb)
 {
 	struct fake_udp *u;
-	struct fake_ping *p;
-	uv_os_fd_t fd;
 
 	fake_clock_forget(h);
-	switch (h->type) {
-	case UV_UDP:
-		u = udp_find((uv_udp_t *)h, false);
-		if (u)
-			*u = udps[--n_udp];
-		break;
-	case UV_POLL:
-		if (!uv_fileno(h, &fd) && (p = ping_find(fd))) {
-			close(p->peer);
-			*p = pings[--n_ping];
-		}
-		break;
-	default:
-		break;
-	}
+	if (h->type == UV_UDP && (u = udp_find((uv_udp_t *)h, false)))
+		*u = udps[--n_udp];
 	__real_uv_close(h, cb);
+}
+
+/* a ping socket goes, on every path (icmp.c closes it itself) */
+int __wrap_close(int fd)
+{
+	struct fake_ping *p = ping_find(fd);
+
+	if (p) {
+		__real_close(p->peer);
+		*p = pings[--n_ping];
+	}
+	return __real_close(fd);
 }
 
 /* a bound socket that does not listen: a connect to it is refused */
@@ -508,8 +528,9 @@ static void make_refuser(int v6)
 	FZ_CHECK(!uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)a));
 	if (v6)
 		FZ_CHECK(!uv_ip6_addr("::1", 0, (struct sockaddr_in6 *)a));
-	FZ_CHECK(!bind(fd, (struct sockaddr *)a, v6 ? sizeof(struct sockaddr_in6)
-						    : sizeof(struct sockaddr_in)));
+	FZ_CHECK(!bind(fd, (struct sockaddr *)a,
+		       v6 ? sizeof(struct sockaddr_in6)
+			  : sizeof(struct sockaddr_in)));
 	FZ_CHECK(!getsockname(fd, (struct sockaddr *)a, &len));
 	/* kept open for the life of the process */
 }
@@ -525,6 +546,9 @@ static void listen_on(int v6)
 		FZ_CHECK(!uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)a));
 	FZ_CHECK(!uv_tcp_init(loop, &lis[v6]));
 	FZ_CHECK(!__real_uv_tcp_bind(&lis[v6], (struct sockaddr *)a, 0));
+	/* accepted connections inherit it: a far end that stops reading
+	 * fills up soon */
+	uv_recv_buffer_size((uv_handle_t *)&lis[v6], &(int){4096});
 	FZ_CHECK(!uv_listen((uv_stream_t *)&lis[v6], 64, accept_cb));
 	FZ_CHECK(!uv_tcp_getsockname(&lis[v6], (struct sockaddr *)a, &len));
 }
@@ -555,5 +579,10 @@ void fake_end(void)
 
 bool fake_all_closed(void)
 {
-	return !n_udp && !n_ping && !n_far && fake_clock_idle();
+	if (!n_udp && !n_ping && !n_far && fake_clock_idle())
+		return true;
+	fprintf(stderr, "nat_fake: left open: %zu UDP, %zu ping, %zu far, %s\n",
+		n_udp, n_ping, n_far,
+		fake_clock_idle() ? "no timer" : "timers");
+	return false;
 }

@@ -9,7 +9,8 @@
  *   connect, receive and send calls are recorded, and the harness hands
  *   them datagrams and errors through the callbacks nat/ registered.
  * - Ping sockets are one end of an AF_UNIX datagram socketpair: the
- *   harness writes replies into the other end and uv_poll does the rest.
+ *   harness writes replies into the other end and uv_poll does the rest;
+ *   close() of one closes the other end too.
  * - TCP connects go to a listener on 127.0.0.1 or ::1 that the harness
  *   runs, whatever address nat/ asked for; the accepted connections are
  *   the "far ends" the harness writes to, shuts and resets.
@@ -62,6 +63,8 @@ void fake_ping_error(size_t i, int err);
 size_t fake_far_count(void);
 void fake_far_adopt(int fd);
 void fake_far_write(size_t i, const uint8_t *data, size_t len);
+/* stop (or resume) reading what the NAT sends: its writes back up */
+void fake_far_pause(size_t i, bool pause);
 void fake_far_shutdown(size_t i);
 void fake_far_close(size_t i, bool reset);
 

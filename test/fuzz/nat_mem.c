@@ -8,10 +8,10 @@
  * arguments: a packet from the inside; the inside's answer to a TCP
  * segment the NAT sent (so that handshakes and data transfers happen
  * without guessing sequence numbers); a datagram, ping reply or error
- * from a destination; bytes, a shutdown or a reset from a TCP far end; a
- * failure of the next socket call; time passing; the stream to the
- * inside filling up and draining; a reply from the in-process UDP
- * service.
+ * from a destination; bytes, a shutdown, a reset or a pause in reading
+ * from a TCP far end; a failure of the next socket call; time passing;
+ * the stream to the inside filling up and draining; a reply from the
+ * in-process UDP service.
  *
  * Properties: every packet emitted parses, has valid checksums and fits
  * the MTU; flow counts stay within their limits; at the end nat_close()
@@ -20,6 +20,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ enum op {
 	OP_OUT_FULL,
 	OP_SERVICE_REPLY,
 	OP_SERVICE_REFUSE,
+	OP_FAR_PAUSE,
 	N_OPS,
 };
 
@@ -62,10 +64,10 @@ struct seg {
 };
 
 static const int errs[] = {
-	UV_ECONNREFUSED, UV_EHOSTUNREACH, UV_ENETUNREACH, UV_EACCES,
-	UV_EPERM,	 UV_EAGAIN,	  UV_EMSGSIZE,	  UV_ENOBUFS,
-	UV_EHOSTDOWN,	 UV_ENETDOWN,	  UV_EINVAL,	  UV_ECONNRESET,
-	UV_EADDRNOTAVAIL, UV_EMFILE,	  UV_ETIMEDOUT,	  UV_ENOTCONN,
+	UV_ECONNREFUSED,  UV_EHOSTUNREACH, UV_ENETUNREACH, UV_EACCES,
+	UV_EPERM,	  UV_EAGAIN,	   UV_EMSGSIZE,	   UV_ENOBUFS,
+	UV_EHOSTDOWN,	  UV_ENETDOWN,	   UV_EINVAL,	   UV_ECONNRESET,
+	UV_EADDRNOTAVAIL, UV_EMFILE,	   UV_ETIMEDOUT,   UV_ENOTCONN,
 };
 static const uint32_t mtus[] = {0, 1280, 1500, 65535};
 static const uint8_t svc4[4] = {198, 18, 0, 53};
@@ -104,8 +106,8 @@ static int emit(void *arg, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void svc_udp(void *arg, const struct nat_peer *from,
-		    const uint8_t *data, size_t len)
+static void svc_udp(void *arg, const struct nat_peer *from, const uint8_t *data,
+		    size_t len)
 {
 	memcpy(sink, data, len);
 	peer = *from;
@@ -143,6 +145,8 @@ static void count_handle(uv_handle_t *h, void *arg)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	/* as cmd/ does: a peer that has gone is an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&loop);
 	/* one world up and down, so that lasting descriptors exist */
 	fake_begin(&loop);
@@ -260,6 +264,9 @@ static void one_op(struct fz *in)
 		break;
 	case OP_SERVICE_REFUSE:
 		svc_refuse = true;
+		break;
+	case OP_FAR_PAUSE:
+		fake_far_pause(i, fz_u8(in) & 1);
 		break;
 	}
 }

@@ -7,7 +7,8 @@
  * every pointer and length stays inside the input, every checksum it
  * claims checks out (computed again here with csum.h), and what the NAT
  * would send back for it (a RST, an ICMP error, a UDP reply) parses again
- * and is addressed to the packet's source.
+ * and is addressed to the packet's source. The TCP options walk of
+ * nat/tcp_in.c runs on every TCP header too.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include "fuzz.h"
 #include "pkt.h"
 #include "pkt_check.h"
+#include "tcp_conn.h"
 
 static uint8_t out[PKT_HDR_ROOM + 65536];
 
@@ -68,11 +70,17 @@ static void answer(const struct pkt_info *o)
 				 o->ip, o->ip_len);
 	FZ_CHECK(n > 0);
 	check_reply(out, n, o, &pi);
-	FZ_CHECK(pi.proto == (o->family == AF_INET ? IPPROTO_ICMP
-						   : IPPROTO_ICMPV6));
+	FZ_CHECK(pi.proto ==
+		 (o->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6));
 	FZ_CHECK(o->family == AF_INET6 || n <= 20 + 8 + 60 + 8);
 	FZ_CHECK(n <= PKT_ICMP6_ERR_MAX);
 	if (o->proto == IPPROTO_TCP) {
+		struct tcp_syn_opts so;
+
+		/* the options walk of tcp_in.c: ASan watches its reads */
+		tcp_parse_syn_opts(o, &so);
+		FZ_CHECK(!so.has_wscale || o->tcp_hlen >= PKT_TCP_HLEN + 3);
+		FZ_CHECK(!so.has_mss || o->tcp_hlen >= PKT_TCP_HLEN + 4);
 		n = pkt_build_tcp_rst(out, sizeof(out), o);
 		FZ_CHECK(!n == !!(o->tcp_flags & PKT_TCP_RST));
 		if (n) {

@@ -122,12 +122,12 @@ static inline void fz_fix_csums(uint8_t *p, size_t len)
 		return;
 	}
 	pkt_put_be16(t + at, 0);
-	sum = proto == IPPROTO_ICMP ? 0
-				    : csum_pseudo(p[0] >> 4 == 4 ? AF_INET
-								 : AF_INET6,
-						  p + (p[0] >> 4 == 4 ? 12 : 8),
-						  p + (p[0] >> 4 == 4 ? 16 : 24),
-						  proto, (uint32_t)l4_len);
+	sum = proto == IPPROTO_ICMP
+		      ? 0
+		      : csum_pseudo(p[0] >> 4 == 4 ? AF_INET : AF_INET6,
+				    p + (p[0] >> 4 == 4 ? 12 : 8),
+				    p + (p[0] >> 4 == 4 ? 16 : 24), proto,
+				    (uint32_t)l4_len);
 	pkt_put_be16(t + at, csum_fold(csum_add(sum, t, l4_len)));
 }
 

@@ -123,17 +123,17 @@ static void test_config(void **state)
 	tp_ssh_cfg_init(&c);
 	assert_int_equal(tp_ssh_cfg_scan(path, "DevBox", "/home/u", &c), 0);
 	assert_int_equal(c.connect_timeout, 12);
-	assert_int_equal(c.alive_interval, 5);	/* first value wins */
+	assert_int_equal(c.alive_interval, 5); /* first value wins */
 	assert_int_equal(c.identities_only, 1);
 	assert_string_equal(c.identity_agent, "/home/u/agent.sock");
 	assert_int_equal(c.accept_new, 1);
-	assert_int_equal(c.alive_count, 7);	/* from the Include */
+	assert_int_equal(c.alive_count, 7); /* from the Include */
 
 	tp_ssh_cfg_init(&c);
 	assert_int_equal(tp_ssh_cfg_scan(path, "devnull", "/home/u", &c), 0);
-	assert_int_equal(c.alive_interval, 60);	/* vetoed by !devnull */
+	assert_int_equal(c.alive_interval, 60); /* vetoed by !devnull */
 	assert_int_equal(c.identities_only, -1);
-	assert_int_equal(c.alive_count, 9);	/* Match all */
+	assert_int_equal(c.alive_count, 9); /* Match all */
 
 	tp_ssh_cfg_init(&c);
 	assert_int_equal(tp_ssh_cfg_scan("/nonexistent/config", "x", "/", &c),
@@ -189,7 +189,7 @@ static void free_cb(uv_handle_t *h)
 /* a loopback TCP port: listening (never accepting), or closed */
 static int loopback_port(bool listening, int *fd)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -310,7 +310,7 @@ static void test_stop(void **state)
 static void test_bad_dest(void **state)
 {
 	uv_loop_t loop;
-	struct tp_ssh_opts o = { .dest = "user@" };
+	struct tp_ssh_opts o = {.dest = "user@"};
 	uv_stream_t *in = NULL, *out = NULL;
 	struct tp_ssh *s = NULL;
 
@@ -325,12 +325,9 @@ static void test_bad_dest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dest),
-		cmocka_unit_test(test_config),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_stop),
-		cmocka_unit_test(test_bad_dest),
+		cmocka_unit_test(test_dest),	cmocka_unit_test(test_config),
+		cmocka_unit_test(test_refused), cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stop),	cmocka_unit_test(test_bad_dest),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.c - the control socket of a running outside.
+ *
+ * Theory of operation: the socket is created by hand (socket, bind under
+ * umask 0177, listen) so that it is mode 0600 from its first moment, in a
+ * directory that must be ours and is forced to 0700; then libuv takes the
+ * descriptor. Both would already keep other users out, but the peer's
+ * credentials are checked as well (SO_PEERCRED, or getpeereid() where
+ * that is what the system has): root, whom no mode stops, is refused too.
+ *
+ * A connection is answered at once: the document is rendered into one
+ * buffer of at most TG_CONTROL_DOC_MAX bytes, written, and the connection
+ * closed; the client reads to EOF. At most CTL_CONNS connections are
+ * served at a time; more are closed unanswered.
+ *
+ * A socket file whose outside is gone (connect() is refused) is removed
+ * and replaced; one that answers belongs to a running outside, and the
+ * caller picks another name. On close the file is removed only if it is
+ * still the one we bound.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+
+#define CTL_CONNS 8
+
+struct ctl_conn {
+	uv_pipe_t pipe;
+	uv_write_t wr;
+	struct tg_control *c;
+	char *buf;
+	struct ctl_conn *next, **pprev;
+};
+
+struct tg_control {
+	uv_pipe_t listener;
+	tg_control_render_fn render;
+	void *arg;
+	struct ctl_conn *conns;
+	unsigned n_conns;
+	unsigned pending; /* uv_close() calls not yet called back */
+	bool closing;
+	ino_t ino;
+	dev_t dev;
+	uint64_t refused_log_ms;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+int tg_control_dir(unsigned i, char *buf, size_t cap)
+{
+	const char *base;
+	int r;
+
+	switch (i) {
+	case 0:
+		base = getenv("XDG_RUNTIME_DIR");
+		if (!base || base[0] != '/')
+			return -ENOENT;
+		r = snprintf(buf, cap, "%s/tungate", base);
+		break;
+	case 1:
+		/* systemd-logind's, when XDG_RUNTIME_DIR is not passed on
+		 * (sudo, some SSH sessions) */
+		r = snprintf(buf, cap, "/run/user/%lu/tungate",
+			     (unsigned long)geteuid());
+		break;
+	case 2:
+		base = getenv("HOME");
+		if (!base || base[0] != '/' || !strcmp(base, "/"))
+			return -ENOENT;
+		r = snprintf(buf, cap, "%s/.cache/tungate", base);
+		break;
+	case 3:
+		r = snprintf(buf, cap, "/tmp/tungate-%lu",
+			     (unsigned long)geteuid());
+		break;
+	default:
+		return -ERANGE;
+	}
+	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
+}
+
+void tg_control_safe_name(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	for (; *in && n + 1 < cap && n < TG_CONTROL_NAME_MAX; in++) {
+		char c = *in;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || strchr("._@:+-", c);
+
+		out[n] = ok && !(n == 0 && c == '.') ? c : '_';
+		n++;
+	}
+	out[n] = '\0';
+}
+
+int tg_control_sockaddr(const char *dir, const char *name, char *path,
+			size_t cap)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	int r = snprintf(path, cap, "%s/%s.sock", dir, name);
+
+	if (r < 0 || (size_t)r >= cap || (size_t)r >= max)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* @dir exists, is a directory of ours, and is 0700 (its parent too, if
+ * it is ~/.cache and missing) */
+static int ensure_dir(const char *dir, unsigned i)
+{
+	struct stat st;
+
+	if (i == 2) {
+		char parent[PATH_MAX];
+		char *slash;
+
+		snprintf(parent, sizeof(parent), "%s", dir);
+		slash = strrchr(parent, '/');
+		if (slash) {
+			*slash = '\0';
+			if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+				return -errno;
+		}
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -EPERM;
+	if ((st.st_mode & 077) && chmod(dir, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+static void sockaddr_of(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+}
+
+/* a socket at @path: 0 if gone (removed), -EADDRINUSE if it answers */
+static int clear_stale(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	sockaddr_of(&sa, path);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (errno != ECONNREFUSED && errno != ENOENT)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int bind_listen(struct tg_control *c)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	/* not for the children (--exec, ssh's ProxyCommand) */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	sockaddr_of(&sa, c->path);
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, CTL_CONNS) < 0 || lstat(c->path, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	c->ino = st.st_ino;
+	c->dev = st.st_dev;
+	return fd;
+}
+
+/* try one place: the listening socket, or -errno */
+static int open_in(struct tg_control *c, unsigned i, const char *name)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	r = tg_control_dir(i, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	r = tg_control_sockaddr(dir, name, c->path, sizeof(c->path));
+	if (r < 0)
+		return r;
+	r = ensure_dir(dir, i);
+	if (r < 0)
+		return r;
+	r = clear_stale(c->path);
+	if (r < 0)
+		return r;
+	return bind_listen(c);
+}
+
+/* the peer's user, or -errno */
+static int peer_uid(uv_pipe_t *p, uid_t *uid, long *pid)
+{
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)p, &fd) < 0)
+		return -EBADF;
+#ifdef SO_PEERCRED
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	*uid = cr.uid;
+	*pid = (long)cr.pid;
+#else
+	gid_t gid;
+
+	if (getpeereid(fd, uid, &gid) < 0)
+		return -errno;
+	*pid = -1;
+#endif
+	return 0;
+}
+
+static void conn_free_cb(uv_handle_t *h)
+{
+	struct ctl_conn *k = h->data;
+	struct tg_control *c = k->c;
+
+	free(k->buf);
+	free(k);
+	c->pending--;
+	if (c->closing && !c->pending)
+		free(c);
+}
+
+static void conn_close(struct ctl_conn *k)
+{
+	if (uv_is_closing((uv_handle_t *)&k->pipe))
+		return;
+	if (k->pprev) {
+		*k->pprev = k->next;
+		if (k->next)
+			k->next->pprev = k->pprev;
+		k->pprev = NULL;
+		k->c->n_conns--;
+	}
+	uv_close((uv_handle_t *)&k->pipe, conn_free_cb);
+}
+
+static void write_cb(uv_write_t *w, int status)
+{
+	struct ctl_conn *k = w->data;
+
+	if (status < 0 && status != UV_ECANCELED)
+		tg_debug("control socket: a client left early: %s",
+			 uv_strerror(status));
+	conn_close(k);
+}
+
+static void serve(struct ctl_conn *k)
+{
+	struct tg_control *c = k->c;
+	struct tg_json j;
+	uv_buf_t b;
+	int n;
+
+	k->buf = malloc(TG_CONTROL_DOC_MAX);
+	if (!k->buf) {
+		conn_close(k);
+		return;
+	}
+	tg_json_init(&j, k->buf, TG_CONTROL_DOC_MAX);
+	c->render(c->arg, &j);
+	n = tg_json_finish(&j);
+	if (n < 0) {
+		tg_json_init(&j, k->buf, TG_CONTROL_DOC_MAX);
+		tg_json_obj(&j, NULL);
+		tg_json_str(&j, "error", "the status does not fit");
+		tg_json_obj_end(&j);
+		n = tg_json_finish(&j);
+	}
+	b = uv_buf_init(k->buf, (unsigned)n);
+	k->wr.data = k;
+	if (uv_write(&k->wr, (uv_stream_t *)&k->pipe, &b, 1, write_cb) < 0)
+		conn_close(k);
+}
+
+/* same user only; a refusal is logged at most every 10 s */
+static bool allowed(struct ctl_conn *k)
+{
+	struct tg_control *c = k->c;
+	uint64_t now = uv_now(k->pipe.loop);
+	uid_t uid = (uid_t)-1;
+	long pid = -1;
+	int r = peer_uid(&k->pipe, &uid, &pid);
+
+	if (r == 0 && uid == geteuid())
+		return true;
+	if (!c->refused_log_ms || now - c->refused_log_ms >= 10000) {
+		c->refused_log_ms = now ? now : 1;
+		if (r < 0)
+			tg_warn("control socket: cannot tell who connected "
+				"(%s); refused",
+				strerror(-r));
+		else
+			tg_warn("control socket: refused uid %lu (pid %ld): "
+				"only uid %lu may ask",
+				(unsigned long)uid, pid,
+				(unsigned long)geteuid());
+	}
+	return false;
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+	struct tg_control *c = server->data;
+	struct ctl_conn *k;
+
+	if (status < 0 || c->closing)
+		return;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return;
+	k->c = c;
+	uv_pipe_init(server->loop, &k->pipe, 0);
+	k->pipe.data = k;
+	c->pending++;
+	if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0) {
+		conn_close(k);
+		return;
+	}
+	if (c->n_conns >= CTL_CONNS || !allowed(k)) {
+		conn_close(k);
+		return;
+	}
+	k->next = c->conns;
+	if (k->next)
+		k->next->pprev = &k->next;
+	k->pprev = &c->conns;
+	c->conns = k;
+	c->n_conns++;
+	serve(k);
+}
+
+int tg_control_open(uv_loop_t *loop, const char *name,
+		    tg_control_render_fn render, void *arg,
+		    struct tg_control **out)
+{
+	struct tg_control *c = calloc(1, sizeof(*c));
+	int fd = -ENOENT, err = -ENOENT, r;
+
+	if (!c)
+		return -ENOMEM;
+	c->render = render;
+	c->arg = arg;
+	for (unsigned i = 0; fd != -ERANGE; i++) {
+		fd = open_in(c, i, name);
+		if (fd >= 0 || fd == -EADDRINUSE)
+			break;
+		if (fd != -ENOENT && fd != -ERANGE) {
+			err = fd;
+			tg_debug("control socket: cannot use %s: %s", c->path,
+				 strerror(-fd));
+		}
+	}
+	if (fd < 0) {
+		free(c);
+		return fd == -EADDRINUSE ? fd : err;
+	}
+	uv_pipe_init(loop, &c->listener, 0);
+	c->listener.data = c;
+	r = uv_pipe_open(&c->listener, fd);
+	if (r < 0)
+		close(fd);
+	else
+		r = uv_listen((uv_stream_t *)&c->listener, CTL_CONNS,
+			      connection_cb);
+	if (r < 0) {
+		tg_control_close(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+const char *tg_control_path(const struct tg_control *c)
+{
+	return c->path;
+}
+
+static void listener_close_cb(uv_handle_t *h)
+{
+	struct tg_control *c = h->data;
+
+	c->pending--;
+	if (!c->pending)
+		free(c);
+}
+
+void tg_control_close(struct tg_control *c)
+{
+	struct stat st;
+
+	if (!c)
+		return;
+	c->closing = true;
+	while (c->conns)
+		conn_close(c->conns);
+	if (lstat(c->path, &st) == 0 && st.st_ino == c->ino &&
+	    st.st_dev == c->dev)
+		unlink(c->path);
+	c->pending++;
+	uv_close((uv_handle_t *)&c->listener, listener_close_cb);
+}

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# bench.sh - how fast tungate carries a container's traffic, beside the
+# kernel's own forwarding and OpenSSH's layer-3 tunnel, in one run.
+#
+#   test/bench/bench.sh [BINARY]        (make bench; as root)
+#
+# Theory of operation. The e2e world of test/e2e/lib.sh (cs = container,
+# local = developer's machine, lan = servers only local reaches) is built
+# once; lan gets an iperf3 server, nginx serving a small file and a 100 MB
+# one, and nsd serving bench.test. The same client programs then run in cs
+# against lan through each contender in turn:
+#
+#   direct      local forwards (ip_forward=1), no tunnel: the upper bound
+#   exec        tungate, outside --exec 'socat - TCP:cs:7400' (no crypto;
+#               lib.sh's tg_start_tunnel, socat given big buffers)
+#   ssh         tungate, outside --exec 'ssh ... tungate inside --stdio'
+#   ssh -w      OpenSSH's tun-device tunnel, cs routes lan through it
+#   raw ssh     dd | ssh 'cat >/dev/null' (and back): the SSH channel alone
+#
+# Every SSH contender uses the OpenSSH client from local to one sshd in cs
+# (root, a high port, temp keys) with the same cipher, $BENCH_CIPHER.
+# Metrics: iperf3 TCP upload and download, new connections per second (wrk,
+# Connection: close), a 100 MB download with curl, ping round trip, the
+# outside's (and inside's) CPU seconds per GB carried during the iperf3
+# runs, and DNS: dnsperf at full load (queries/s) and at a light fixed rate
+# (latency percentiles, from dnsperf -v), against nsd directly and against
+# the tunnel's DNS address (cached names). Every load is bounded in time;
+# lib.sh's trap removes everything. One table, with ratios to direct, then
+# the targets of issues 4 and 5 with pass/miss. A miss does not fail the
+# run: this is a measurement, not a test. Exit status 1 only when the world
+# cannot be built.
+#
+# Environment: BENCH_T (seconds per iperf3/wrk/dnsperf run, default 5),
+# BENCH_MB (curl download, default 100), BENCH_RAW_MB (raw channel, 2048),
+# BENCH_PERF=DIR (perf record the outside during the exec iperf3 runs into
+# DIR/perf-exec-{up,down}.data), TG_VERBOSE=1.
+#
+# shellcheck source-path=SCRIPTDIR disable=SC2317,SC2119
+TG_ID=${TG_ID:-tb$$}
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${1:-}" ]; then
+	TUNGATE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+	export TUNGATE
+fi
+# shellcheck source=../e2e/lib.sh
+. "$HERE/../e2e/lib.sh"
+# shellcheck source=measure.sh
+. "$HERE/measure.sh"
+
+BENCH_T=${BENCH_T:-5}
+BENCH_MB=${BENCH_MB:-100}
+BENCH_RAW_MB=${BENCH_RAW_MB:-2048}
+BENCH_CIPHER=aes128-gcm@openssh.com
+HTTP=8080 IPERF=5201 SSH_PORT=2222
+DNS_TUN=198.18.0.53
+# ssh -w: tun5 in cs and in local, a /30 of our own in 198.18/15
+WTUN=tun5 WTUN_CS=198.18.9.2 WTUN_LOCAL=198.18.9.1
+
+for c in iperf3 wrk dnsperf nginx nsd socat curl ping /usr/sbin/sshd; do
+	command -v "$c" >/dev/null || skip "$c is not installed (make deps)"
+done
+START=$SECONDS
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$LOAD" 'BEGIN { exit !(l > 0.5) }' &&
+	say "warning: load average $LOAD before the run: other work shares" \
+		"these $(nproc) cores and will lower the numbers"
+tg_setup
+TG_OUTSIDE_ARGS=() # DNS on, info logging: the defaults a user gets
+TG_INSIDE_ARGS=()
+
+# --- the world's extras ---------------------------------------------------
+
+# lan answers whatever comes from 198.18/15 through local (direct, ssh -w);
+# tungate's traffic comes from local's own address and needs none of it
+must ip -n "$NS_LAN" route add 198.18.0.0/15 via "$LOCAL_LAN4"
+for ns in "$NS_CS" "$NS_LOCAL"; do
+	# wrk's connections are many and short
+	tg_sysctl "$ns" net.ipv4.ip_local_port_range="10000 65000"
+done
+
+bench_servers # measure.sh: iperf3, nginx, nsd in lan
+bench_sshd    # measure.sh: sshd in cs, keys, the client's options
+
+# --- the contenders -------------------------------------------------------
+
+say "direct: local forwards (ip_forward=1)"
+tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=1
+if wait_for 5 in_ns "$NS_CS" ping -c 1 -W 1 "$LAN4"; then
+	bench_all direct "$LAN4"
+else
+	say "direct: cs cannot reach lan through local; skipped"
+fi
+tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=0
+
+say "tungate over --exec (socat, 256 KiB buffers, nodelay)"
+bench_socat_shim
+OLDPATH=$PATH
+export PATH=$T/bin:$PATH
+if tg_start_tunnel; then
+	BENCH_OUT_PID=$TG_OUTSIDE_PID BENCH_IN_PID=$TG_INSIDE_PID
+	bench_all exec "$DNS_TUN"
+	tg_stop_tunnel
+fi
+export PATH=$OLDPATH
+
+say "tungate over ssh ($BENCH_CIPHER)"
+if bench_start_ssh_tunnel; then
+	bench_all ssh "$DNS_TUN"
+	bench_stop_ssh_tunnel
+fi
+
+say "ssh -w (OpenSSH tun tunnel, $BENCH_CIPHER)"
+if bench_start_sshw; then
+	bench_all sshw ""
+	bench_stop_sshw
+fi
+
+say "raw ssh channel ($BENCH_CIPHER)"
+bench_raw_ssh
+
+bench_report
+say "done in $((SECONDS - START)) s"
+tg_done

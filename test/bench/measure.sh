@@ -1,0 +1,461 @@
+# shellcheck shell=bash source-path=SCRIPTDIR disable=SC2034,SC2154
+# SPDX-License-Identifier: MIT
+#
+# measure.sh - the servers, contenders and measurements of bench.sh.
+#
+# Theory of operation. Results go into the associative array R, keyed
+# "CONTENDER.METRIC" (e.g. R[exec.up] in Gbit/s); a measurement that could
+# not be taken leaves its key unset and prints one "# ... failed" line, so
+# the table shows "-" there and the run goes on. Every client is wrapped in
+# `timeout`, so no load outlives its slot. bench_report (report.sh) turns R
+# into the table. Sourced by bench.sh after lib.sh.
+
+declare -A R=()
+BENCH_OUT_PID='' BENCH_IN_PID=''
+
+# bench_servers - iperf3, nginx (a small file and a BENCH_MB one) and nsd
+# (bench.test: h1..h100) in lan; returns when all three answer
+bench_servers() {
+	local i
+	mkdir -p "$T/www" "$T/nginx/tmp"
+	head -c 512 /dev/zero | tr '\0' x >"$T/www/small"
+	head -c $((BENCH_MB << 20)) /dev/urandom >"$T/www/big"
+	cat >"$T/nginx.conf" <<-EOF
+		worker_processes 2;
+		daemon off;
+		pid $T/nginx/nginx.pid;
+		error_log $T/nginx.log warn;
+		events { worker_connections 8192; }
+		http {
+			access_log off;
+			sendfile on;
+			tcp_nopush on;
+			keepalive_timeout 30;
+			keepalive_requests 1000000;
+			client_body_temp_path $T/nginx/tmp/body;
+			proxy_temp_path $T/nginx/tmp/proxy;
+			fastcgi_temp_path $T/nginx/tmp/fastcgi;
+			uwsgi_temp_path $T/nginx/tmp/uwsgi;
+			scgi_temp_path $T/nginx/tmp/scgi;
+			server {
+				listen $LAN4:$HTTP backlog=4096 reuseport;
+				root $T/www;
+			}
+		}
+	EOF
+	tg_bg nginx "$NS_LAN" nginx -p "$T/nginx" -e "$T/nginx.log" \
+		-c "$T/nginx.conf"
+	tg_bg iperf3 "$NS_LAN" iperf3 -s -B "$LAN4" -p "$IPERF"
+
+	{
+		# shellcheck disable=SC2016
+		printf '$ORIGIN bench.test.\n$TTL 300\n'
+		printf '@ IN SOA ns admin 1 3600 600 86400 60\n@ IN NS ns\n'
+		printf 'ns IN A %s\n' "$LAN4"
+		for i in $(seq 1 100); do
+			printf 'h%d IN A 198.19.3.%d\n' "$i" "$i"
+		done
+	} >"$T/bench.zone"
+	for i in $(seq 1 100); do
+		echo "h$i.bench.test A"
+	done >"$T/queries"
+	cat >"$T/nsd.conf" <<-EOF
+		server:
+			ip-address: $LAN4
+			username: ""
+			chroot: ""
+			zonesdir: "$T"
+			database: ""
+			zonelistfile: "$T/nsd.zonelist"
+			xfrdfile: "$T/nsd.xfrd"
+			xfrdir: "$T"
+			pidfile: "$T/nsd.pid"
+			server-count: 1
+			verbosity: 1
+			# response rate limiting would answer a benchmark with TC
+			rrl-ratelimit: 0
+			rrl-whitelist-ratelimit: 0
+		remote-control:
+			control-enable: no
+		zone:
+			name: bench.test
+			zonefile: bench.zone
+	EOF
+	tg_bg nsd "$NS_LAN" nsd -d -c "$T/nsd.conf"
+
+	wait_for 10 tg_tcp_listening "$NS_LAN" "$HTTP" ||
+		die "nginx does not listen in lan (see nginx.log)"
+	wait_for 10 tg_tcp_listening "$NS_LAN" "$IPERF" ||
+		die "iperf3 does not listen in lan"
+	wait_for 10 in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short \
+		"@$LAN4" h1.bench.test A || die "nsd does not answer in lan"
+	in_ns "$NS_LOCAL" curl -s -m 5 -o /dev/null "http://$LAN4:$HTTP/small" ||
+		die "nginx does not serve /small"
+}
+
+# --- sshd in cs and the client's options -----------------------------------
+
+MADE_RUN_SSHD=0
+bench_on_exit() {
+	local rc=$?
+	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
+	(exit "$rc")
+	tg_on_exit
+}
+
+# bench_run_sshd - sshd wants /run/sshd (privilege separation) on every
+# connection; another test may remove its own, so make sure before each use
+bench_run_sshd() {
+	[ -d /run/sshd ] && return 0
+	mkdir -p /run/sshd && chmod 755 /run/sshd && MADE_RUN_SSHD=1
+}
+
+# bench_sshd - temp host and user keys, sshd as root in cs on SSH_PORT
+# (PermitTunnel for ssh -w, only BENCH_CIPHER), and SSH_CMD: the client
+# command line every SSH contender uses (no spaces in $T)
+bench_sshd() {
+	local s=$T/sshd h=$T/home
+	trap bench_on_exit EXIT
+	bench_run_sshd
+	must mkdir -p "$s" "$h"
+	must ssh-keygen -q -t ed25519 -N '' -C bench-host -f "$s/host"
+	must ssh-keygen -q -t ed25519 -N '' -C bench -f "$h/id"
+	cp "$h/id.pub" "$s/authorized_keys"
+	chown -R nobody:nogroup "$h"
+	chmod 700 "$h"
+	cat >"$s/config" <<-EOF
+		Port $SSH_PORT
+		ListenAddress $CS4
+		HostKey $s/host
+		PidFile $s/sshd.pid
+		UsePAM no
+		PermitRootLogin prohibit-password
+		AuthorizedKeysFile $s/authorized_keys
+		StrictModes no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PermitTunnel yes
+		Ciphers $BENCH_CIPHER
+		Compression no
+		PrintMotd no
+		PrintLastLog no
+		LogLevel ERROR
+	EOF
+	tg_bg sshd "$NS_CS" /usr/sbin/sshd -D -e -f "$s/config"
+	wait_for 10 tg_tcp_listening "$NS_CS" "$SSH_PORT" ||
+		die "sshd does not listen on $CS4:$SSH_PORT (see sshd.log)"
+	SSH_CMD="ssh -F /dev/null -c $BENCH_CIPHER -o Compression=no"
+	SSH_CMD+=" -i $h/id -o IdentitiesOnly=yes -o BatchMode=yes"
+	SSH_CMD+=" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+	SSH_CMD+=" -o LogLevel=ERROR -o ConnectTimeout=10 -p $SSH_PORT"
+	SSH_CMD+=" root@$CS4"
+}
+
+# as_user CMD... - run CMD in local as nobody, as the outside would
+as_user() {
+	in_ns "$NS_LOCAL" env HOME="$T/home" setpriv --reuid=nobody \
+		--regid=nogroup --clear-groups "$@"
+}
+
+# bench_socat_shim - $T/bin/socat: lib.sh's tunnel relay with 256 KiB
+# buffers and TCP_NODELAY. With socat's defaults (8 KiB reads, Nagle) the
+# relay, not tungate, is what the exec contender measures (~0.6 Gbit/s).
+# bench.sh puts $T/bin first in PATH for tg_start_tunnel only.
+bench_socat_shim() {
+	mkdir -p "$T/bin"
+	cat >"$T/bin/socat" <<-EOF
+		#!/bin/sh
+		# bench.sh: socat with big buffers, TCP_NODELAY on TCP addresses
+		n=\$#
+		while [ "\$n" -gt 0 ]; do
+			a=\$1
+			shift
+			n=\$((n - 1))
+			case \$a in TCP-LISTEN:* | TCP:*) a="\$a,nodelay" ;; esac
+			set -- "\$@" "\$a"
+		done
+		exec $(command -v socat) -b 262144 "\$@"
+	EOF
+	chmod 755 "$T/bin" "$T/bin/socat"
+}
+
+# --- the measurements ---------------------------------------------------------
+
+# cpu_ticks PID - utime + stime of PID (all its threads), in clock ticks
+cpu_ticks() {
+	local s f
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	s=${s##*) }
+	read -r -a f <<<"$s"
+	echo $((f[11] + f[12]))
+}
+
+# tun_bytes - bytes through cs's tungate0, both ways
+tun_bytes() {
+	local d=/sys/class/net/$TUN_DEV/statistics
+	in_ns "$NS_CS" sh -c "echo \$((\$(cat $d/rx_bytes) + \$(cat $d/tx_bytes)))"
+}
+
+# bench_iperf NAME up|down - iperf3 from cs to lan for BENCH_T seconds;
+# R[NAME.up|down] in Gbit/s, as the receiver counted it. One retry: the
+# server may still be draining the previous test through a slow tunnel.
+bench_iperf() {
+	local name=$1 dir=$2 rev='' bps='' perf='' try
+	[ "$dir" = down ] && rev=-R
+	if [ -n "${BENCH_PERF:-}" ] && [ "$name" = exec ]; then
+		mkdir -p "$BENCH_PERF"
+		perf record -q -F 999 -g -p "$BENCH_OUT_PID" \
+			-o "$BENCH_PERF/perf-$name-$dir.data" \
+			-- sleep "$BENCH_T" >/dev/null 2>&1 &
+		perf=$!
+	fi
+	for try in 1 2; do
+		bps=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) iperf3 \
+			-c "$LAN4" -p "$IPERF" -t "$BENCH_T" $rev -J \
+			2>/dev/null | python3 -c 'import json, sys
+print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' \
+			2>/dev/null)
+		[ -n "$bps" ] && break
+		sleep 2
+	done
+	[ -n "$perf" ] && wait "$perf"
+	if [ -n "$bps" ]; then
+		R[$name.$dir]=$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')
+	else
+		say "$name: iperf3 $dir failed"
+	fi
+	sleep 1
+}
+
+# bench_wrk NAME - new connections per second: wrk, one request per
+# connection, a 512-byte file
+bench_wrk() {
+	local out rps err
+	out=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) wrk -t 2 -c 32 \
+		-d "${BENCH_T}s" --timeout 2s -H 'Connection: close' \
+		"http://$LAN4:$HTTP/small" 2>&1)
+	rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' <<<"$out")
+	err=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' \n' ' ')
+	[ -n "$err" ] && say "$1: wrk: $err"
+	if [ -n "$rps" ]; then
+		R[$1.conns]=$rps
+	else
+		say "$1: wrk failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	fi
+}
+
+# bench_curl NAME - seconds to download the BENCH_MB file
+bench_curl() {
+	local out want=$((BENCH_MB << 20))
+	out=$(in_ns "$NS_CS" curl -s -o /dev/null -m 60 \
+		-w '%{time_total} %{size_download}' "http://$LAN4:$HTTP/big")
+	if [ "${out#* }" = "$want" ]; then
+		R[$1.curl]=$(awk -v t="${out%% *}" 'BEGIN { printf "%.3f", t }')
+	else
+		say "$1: curl download failed ($out)"
+	fi
+}
+
+# bench_ping NAME - average round trip of 20 pings, ms
+bench_ping() {
+	local avg
+	avg=$(in_ns "$NS_CS" ping -q -c 20 -i 0.2 -W 2 "$LAN4" |
+		awk -F/ '/^rtt/ { print $5 }')
+	if [ -n "$avg" ]; then
+		R[$1.ping]=$avg
+	else
+		say "$1: ping failed"
+	fi
+}
+
+# bench_dns NAME SERVER - dnsperf from cs: full load for BENCH_T seconds
+# (queries/s), then 3 s at 2000 queries/s with per-query latencies (p50,
+# p99 in ms). A first pass over the names fills any cache.
+bench_dns() {
+	local name=$1 srv=$2 out qps lost
+	in_ns "$NS_CS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -n 1 \
+		-t 2 >/dev/null 2>&1
+	out=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) dnsperf -s "$srv" \
+		-d "$T/queries" -l "$BENCH_T" -t 2 -q 100 2>&1)
+	qps=$(awk '/Queries per second:/ { printf "%d", $4 }' <<<"$out")
+	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
+	[ -n "$lost" ] && [ "$lost" != 0 ] && say "$name: dnsperf lost $lost"
+	if [ -n "$qps" ]; then
+		R[$name.dnsqps]=$qps
+	else
+		say "$name: dnsperf failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	fi
+	in_ns "$NS_CS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -l 3 \
+		-t 2 -Q 2000 -v >"$T/dnsperf-$name.v" 2>&1
+	# "> NOERROR h1.bench.test A 0.000123" per answer
+	awk '/^> NOERROR/ { print $NF * 1000 }' "$T/dnsperf-$name.v" |
+		sort -g >"$T/dnslat-$name"
+	if [ -s "$T/dnslat-$name" ]; then
+		R[$name.dns50]=$(pct "$T/dnslat-$name" 50)
+		R[$name.dns99]=$(pct "$T/dnslat-$name" 99)
+	else
+		say "$name: no latencies from dnsperf -v"
+	fi
+}
+
+# pct FILE P - the P-th percentile of FILE's sorted numbers, 3 decimals
+pct() {
+	awk -v p="$2" '{ v[NR] = $1 } END {
+		i = int((NR * p + 99) / 100); if (i < 1) i = 1
+		printf "%.3f", v[i] }' "$1"
+}
+
+# bench_all NAME DNS - every metric through the contender that is up now;
+# DNS is the server to ask ("" for none). The tunnel's CPU per GB when
+# BENCH_OUT_PID is set.
+bench_all() {
+	local name=$1 dns=$2 o0 i0 b0 o1 i1 b1 hz
+	if [ -n "$BENCH_OUT_PID" ]; then
+		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
+		b0=$(tun_bytes)
+	fi
+	bench_iperf "$name" up
+	bench_iperf "$name" down
+	if [ -n "$BENCH_OUT_PID" ]; then
+		o1=$(cpu_ticks "$BENCH_OUT_PID") i1=$(cpu_ticks "$BENCH_IN_PID")
+		b1=$(tun_bytes) hz=$(getconf CLK_TCK)
+		if [ "$b1" -gt "$b0" ]; then
+			R[$name.cpuout]=$(awk -v t=$((o1 - o0)) -v b=$((b1 - b0)) \
+				-v hz="$hz" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
+			R[$name.cpuin]=$(awk -v t=$((i1 - i0)) -v b=$((b1 - b0)) \
+				-v hz="$hz" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
+		fi
+	fi
+	bench_wrk "$name"
+	bench_curl "$name"
+	bench_ping "$name"
+	[ -n "$dns" ] && bench_dns "$name" "$dns"
+	BENCH_OUT_PID='' BENCH_IN_PID=''
+	say "$name: up ${R[$name.up]:--} down ${R[$name.down]:--} Gbit/s," \
+		"${R[$name.conns]:--} conns/s, ${BENCH_MB} MB in" \
+		"${R[$name.curl]:--} s, ping ${R[$name.ping]:--} ms"
+}
+
+# --- SSH contenders ---------------------------------------------------------------
+
+# bench_start_ssh_tunnel - the outside in local as nobody, its stream the
+# OpenSSH client running the inside through sshd in cs; returns when the
+# outside logs "inside is up". Sets BENCH_OUT_PID, BENCH_IN_PID.
+bench_start_ssh_tunnel() {
+	local log=$T/outside-ssh.log
+	bench_run_sshd
+	tg_bg outside-ssh "$NS_LOCAL" env HOME="$T/home" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$T/tungate" outside --exec "$SSH_CMD $T/tungate inside --stdio" \
+		--route "$LAN_NET4" --route "$LAN_NET6" "${TG_OUTSIDE_ARGS[@]}"
+	BENCH_SSH_OUT=$TG_LAST_PID
+	wait_for 30 bench_ssh_up_or_gone
+	if ! grep -q "inside is up" "$log"; then
+		say "the outside over ssh did not come up (see outside-ssh.log)"
+		return 1
+	fi
+	BENCH_OUT_PID=$BENCH_SSH_OUT
+	BENCH_IN_PID=$(pgrep -n -f "^$T/tungate inside --stdio")
+	[ -n "$BENCH_IN_PID" ] || say "no inside process found for its CPU time"
+	return 0
+}
+
+bench_ssh_up_or_gone() {
+	grep -q "inside is up" "$T/outside-ssh.log" || ! tg_alive "$BENCH_SSH_OUT"
+}
+
+bench_stop_ssh_tunnel() {
+	kill -TERM "$BENCH_SSH_OUT" 2>/dev/null
+	tg_wait_exit "$BENCH_SSH_OUT" 15 ||
+		say "the outside over ssh did not exit within 15 s"
+	wait_for 10 not pgrep -f "^$T/tungate inside" ||
+		say "the inside over ssh did not exit within 10 s"
+}
+
+# bench_start_sshw - OpenSSH's tun tunnel: tun5 on both ends (made here,
+# persistent, so that they can be addressed before ssh attaches), cs routes
+# lan through it, local forwards. The client runs as root in local: ssh -w
+# needs CAP_NET_ADMIN on both ends.
+bench_start_sshw() {
+	local ns
+	bench_run_sshd
+	for ns in "$NS_CS" "$NS_LOCAL"; do
+		must ip -n "$ns" tuntap add dev "$WTUN" mode tun
+		must ip -n "$ns" link set "$WTUN" up
+	done
+	must ip -n "$NS_CS" addr add "$WTUN_CS" peer "$WTUN_LOCAL" dev "$WTUN"
+	must ip -n "$NS_LOCAL" addr add "$WTUN_LOCAL" peer "$WTUN_CS" dev "$WTUN"
+	must ip -n "$NS_CS" route add "$LAN_NET4" dev "$WTUN" src "$WTUN_CS"
+	tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=1
+	# shellcheck disable=SC2086
+	tg_bg sshw "$NS_LOCAL" env HOME="$T/home" $SSH_CMD -N \
+		-o Tunnel=point-to-point -o ExitOnForwardFailure=yes \
+		-w "${WTUN#tun}:${WTUN#tun}"
+	BENCH_SSHW_PID=$TG_LAST_PID
+	if ! wait_for 15 in_ns "$NS_CS" ping -c 1 -W 1 "$LAN4"; then
+		say "ssh -w: cs cannot reach lan through $WTUN (see sshw.log)"
+		bench_stop_sshw
+		return 1
+	fi
+	ip -n "$NS_CS" route get "$LAN4" | grep -q "dev $WTUN" || {
+		say "ssh -w: lan is not routed through $WTUN in cs"
+		bench_stop_sshw
+		return 1
+	}
+	return 0
+}
+
+bench_stop_sshw() {
+	local ns
+	kill -TERM -- "-$BENCH_SSHW_PID" 2>/dev/null
+	wait_for 10 not tg_group_alive "$BENCH_SSHW_PID"
+	tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=0
+	for ns in "$NS_CS" "$NS_LOCAL"; do
+		ip -n "$ns" link del "$WTUN" 2>/dev/null
+	done
+	return 0
+}
+
+# ms_now - milliseconds since the epoch
+ms_now() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# bench_raw_ssh - BENCH_RAW_MB through one SSH channel each way, from
+# local as nobody, less the time of a bare `ssh true` (connection setup)
+bench_raw_ssh() {
+	local t0 t1 setup mb=$BENCH_RAW_MB
+	bench_run_sshd
+	t0=$(ms_now)
+	# shellcheck disable=SC2086
+	as_user timeout 20 $SSH_CMD true || {
+		say "raw ssh: cannot log in"
+		return 1
+	}
+	t1=$(ms_now)
+	setup=$((t1 - t0))
+	t0=$(ms_now)
+	# shellcheck disable=SC2086
+	as_user timeout 60 sh -c "dd if=/dev/zero bs=1M count=$mb 2>/dev/null |
+		$SSH_CMD 'cat >/dev/null'" && t1=$(ms_now) &&
+		R[raw.up]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+	t0=$(ms_now)
+	# shellcheck disable=SC2086
+	as_user timeout 60 $SSH_CMD "dd if=/dev/zero bs=1M count=$mb 2>/dev/null" \
+		>/dev/null && t1=$(ms_now) &&
+		R[raw.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+	say "raw ssh: up ${R[raw.up]:--} down ${R[raw.down]:--} Gbit/s" \
+		"(connection setup $setup ms, subtracted)"
+}
+
+# raw_gbps MB MS - Gbit/s
+raw_gbps() {
+	awk -v mb="$1" -v ms="$2" 'BEGIN {
+		if (ms < 1) ms = 1; printf "%.3f", mb * 1048576 * 8 / (ms / 1000) / 1e9 }'
+}
+
+# shellcheck source=report.sh
+. "$HERE/report.sh"
