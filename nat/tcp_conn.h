@@ -18,9 +18,9 @@
 #include "nat_internal.h"
 
 /* bytes for the inside, kept until it acknowledges them */
-#define TCP_OUT_CAP (1024 * 1024)
+#define TCP_OUT_CAP (2048 * 1024)
 /* bytes from the inside that the socket did not take at once */
-#define TCP_IN_CAP (512 * 1024)
+#define TCP_IN_CAP (2048 * 1024)
 /* our window scale: the window is counted in units of 128 bytes */
 #define TCP_RCV_SHIFT 7
 #define TCP_RTO_MIN_MS 200
@@ -141,11 +141,6 @@ struct nat_tcp {
 	size_t seg_cap;
 	struct nat_ratelimit full_rl;
 };
-
-static inline struct tcp_flow *tcp_flow_of(struct nat *n, uint32_t i)
-{
-	return &n->tcp->f[i];
-}
 
 static inline const struct flow_key *tcp_key(const struct tcp_flow *f)
 {

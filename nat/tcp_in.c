@@ -32,7 +32,7 @@
 
 /**
  * tcp_parse_syn_opts() - the options of the inside's SYN
- * @pi:		the parsed SYN (its header length is checked by pkt_parse())
+ * @pi:		the parsed SYN (pkt_parse() checked its header length)
  * @o:		result; options that are absent or malformed stay unset
  */
 void tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o)

@@ -8,14 +8,14 @@
  * handed to the emit callback at once, so nothing is allocated per
  * segment. tcp_output() sends what a flow owes: the SYN-ACK, data within
  * the inside's window (at most its MSS per segment: ~64 KiB over the TUN
- * MTU), the FIN, and an ACK if one is still owed after that, since every
- * segment carries the current ACK and window.
+ * MTU) and the FIN. Every segment carries the current ACK and window.
  *
  * ACKs for data from the inside are coalesced: receiving only marks the
  * flow and puts it on the pending list, which is served once per loop
  * turn (a uv_check, after all reads of that turn; a uv_idle keeps the
- * loop from sleeping meanwhile), so a burst of segments gets one ACK.
- * Duplicate and challenge ACKs go at once.
+ * loop from sleeping meanwhile): a pure ACK goes then if no segment has
+ * carried it meanwhile, so a burst of segments gets one ACK. Duplicate
+ * and challenge ACKs go at once.
  *
  * When emit says -ENOBUFS the stream is full: the table is marked blocked,
  * nothing is sent (and no segment built) until nat_out_ready(), and flows
@@ -23,7 +23,7 @@
  * that blocks again goes to the back, so that flows take turns.
  *
  * Loss: the stream is reliable, so a segment is lost only if the inside
- * drops it. One timer per flow (tcp_timer.c) with an RFC 6298 RTO (200 ms
+ * drops it. One deadline per flow (tcp_timer.c) with an RFC 6298 RTO (200 ms
  * at least, doubled per expiry, 60 s at most) retransmits the oldest
  * segment; three duplicate ACKs retransmit it at once; while recovering,
  * each partial ACK retransmits the next hole (RFC 6582, without the

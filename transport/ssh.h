@@ -42,9 +42,12 @@ struct tp_ssh_opts {
  * typedef tp_ssh_exit_cb - the session is over
  * @s:		handle
  * @status:	the remote command's exit status (0-255; 128+N when killed
- *		by signal N), or -errno when it did not run to its end
- *		(-ECONNREFUSED, -ETIMEDOUT, -EACCES: login or host key,
- *		-ECANCELED: stopped by us)
+ *		by signal N), or -errno when it did not run to its end:
+ *		-ENXIO (host name not resolved), -ECONNREFUSED,
+ *		-EHOSTUNREACH, -ETIMEDOUT (connect, login, or keepalives
+ *		unanswered), -ECONNRESET (connection lost), -EACCES (host
+ *		key or login refused: retrying will not help), -ENOEXEC or
+ *		-EIO (--install), -ECANCELED (stopped by us; @why is NULL)
  * @why:	NULL, or one line that says what went wrong and what to do
  * @data:	as given to tp_ssh_open()
  *

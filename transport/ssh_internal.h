@@ -23,7 +23,7 @@
 	(2u << 20) /* channel -> stream; also the window we \
 		    * grant the server, as OpenSSH's 2 MiB */
 #define TP_SSH_WHY 512
-#define TP_SSH_LINE 1024 /* one remote stderr line */
+#define TP_SSH_LINE 800 /* one remote stderr line: fits one log line */
 #define TP_SSH_SLICE_MS 200 /* longest single poll while waiting */
 
 /* [user@]host[:port] as the user typed it */

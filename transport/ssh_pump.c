@@ -332,8 +332,9 @@ static void pump_result(struct tp_ssh_run *r, const struct pump *p)
 		return;
 	} else if (r->sudo_password) {
 		tp_ssh_fail(r, r->status,
-			    "remote: sudo: a password is required; configure "
-			    "NOPASSWD for tungate there, or log in as root");
+			    "sudo on the remote asks for a password: allow "
+			    "tungate with NOPASSWD in sudoers there, or log in "
+			    "as root");
 	} else if (r->status == 127) {
 		tp_ssh_fail(
 			r, r->status,

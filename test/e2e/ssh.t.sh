@@ -62,6 +62,7 @@ ssh_sshd_config() {
 	cat <<-EOF
 		Port $SSH_PORT
 		ListenAddress $CS4
+		ListenAddress [$CS6]
 		HostKey $1
 		PidFile $S/sshd.pid
 		UsePAM no
@@ -79,10 +80,12 @@ ssh_sshd_config() {
 ssh_sshd_config "$S/host_a" >"$S/config_a"
 ssh_sshd_config "$S/host_b" >"$S/config_b"
 
+# the container's name, as the static binary resolves it: /etc/hosts
+echo "$CS4 devbox.tungate.test" >>"/etc/netns/$NS_LOCAL/hosts"
 cat >"$H/.ssh/config" <<EOF
 # the user's own config: an alias, as people write them
 Host devbox
-	HostName $CS4
+	HostName devbox.tungate.test
 	Port $SSH_PORT
 	User root
 	IdentityFile $H/.ssh/id_test
@@ -97,6 +100,8 @@ grep -v IdentityFile "$H/.ssh/config" >"$H/.ssh/config_agent"
 # the connection through a ProxyCommand (socat, as nobody, in local)
 sed "s|^\tUser root|\tUser root\n\tProxyCommand socat - TCP:%h:%p|" \
 	"$H/.ssh/config" >"$H/.ssh/config_proxy"
+# no alias: DEST is user@[address]:port
+printf 'Host *\n\tIdentityFile %s\n' "$H/.ssh/id_test" >"$H/.ssh/config_v6"
 # a server silent for 2 s is gone
 sed "s|ServerAliveInterval 5|ServerAliveInterval 1\n\tServerAliveCountMax 2|" \
 	"$H/.ssh/config" >"$H/.ssh/config_alive"
@@ -119,7 +124,8 @@ ssh_start_sshd() {
 # --- the outside ----------------------------------------------------------------
 
 SSH_N=0
-# ssh_outside [ARGS...] - start the outside as nobody over --ssh devbox;
+SSH_DEST=devbox
+# ssh_outside [ARGS...] - start the outside as nobody over --ssh $SSH_DEST;
 # sets OUT_PID and OUT_LOG. The agent socket only when AGENT_SOCK is set.
 ssh_outside() {
 	SSH_N=$((SSH_N + 1))
@@ -128,7 +134,7 @@ ssh_outside() {
 		env -u SSH_AUTH_SOCK HOME="$H" \
 		${AGENT_SOCK:+SSH_AUTH_SOCK=$AGENT_SOCK} \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$T/tungate" outside --ssh devbox \
+		"$T/tungate" outside --ssh "$SSH_DEST" \
 		--route "$LAN_NET4" --route "$LAN_NET6" \
 		"${TG_OUTSIDE_ARGS[@]}" "$@"
 	OUT_PID=$TG_LAST_PID
@@ -201,7 +207,7 @@ if check "--accept-new: the tunnel comes up over the Host alias" ssh_up; then
 	check "the outside runs as nobody" \
 		test "$(ps -o user= -p "$OUT_PID")" = nobody
 	check "--accept-new recorded the key in known_hosts" \
-		grep -q "^\[$CS4\]:$SSH_PORT ssh-ed25519 " "$KH"
+		grep -q "^\[devbox.tungate.test\]:$SSH_PORT ssh-ed25519 " "$KH"
 	ssh_traffic
 	check "the remote's stderr is logged with the host as prefix" \
 		grep -q "info: devbox: .*inside: " "$OUT_LOG"
@@ -226,6 +232,15 @@ check "changed host key: one line naming the file and line" \
 	ssh_last_line_has "host key verification failed" "CHANGED" \
 	"line 1 of $KH" "ssh-keygen"
 ssh_start_sshd "$S/config_a"
+
+SSH_DEST="root@[$CS6]:$SSH_PORT"
+ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_v6" --accept-new
+if check "user@[IPv6]:port without an alias: the tunnel comes up" ssh_up; then
+	check "UDP echo over IPv6 (IPv6 DEST)" \
+		tg_udp_echo "$NS_CS" "$LAN6" 7 100
+	check "the tunnel stops on SIGTERM (IPv6 DEST)" ssh_stop
+fi
+SSH_DEST=devbox
 
 # --- login ------------------------------------------------------------------------
 

@@ -626,41 +626,38 @@ static void test_download(void **state)
 	free(got);
 }
 
-/* the server stops reading: the window closes, nothing grows unbounded */
-static void test_window_shrinks(void **state)
+enum { CHUNK = 65000, LIMIT = 64 << 20 };
+
+/*
+ * The inside sends all the window allows until it stays shut; returns the
+ * bytes acknowledged (s->seq is just past them)
+ */
+static size_t fill_window(struct in *s, uint32_t start)
 {
-	struct ctx *c = *state;
-	struct in s = inside(c, AF_INET, 40030);
-	enum { CHUNK = 65000, LIMIT = 64 << 20 };
 	static uint8_t buf[CHUNK];
-	uint32_t start, edge, last_edge = 0;
+	uint32_t edge, last_edge = 0;
 	size_t acked = 0, len, step;
-	struct want w;
 	int zero_rounds = 0;
 
-	c->no_read = true;
-	handshake(&s);
-	start = s.seq;
 	while (zero_rounds < 3) {
-		/* everything the window allows, as a sender would */
-		edge = start + (uint32_t)acked + s.nat_wnd;
+		edge = start + (uint32_t)acked + s->nat_wnd;
 		/* small odd pieces once the buffer fills: edges off the
 		 * scale's grid must not make the NAT promise room it lacks */
-		step = s.nat_wnd < 300000 ? 1001 : CHUNK;
-		while ((int32_t)(edge - s.seq) > 0) {
-			len = edge - s.seq < step ? edge - s.seq : step;
-			fill(buf, len, s.seq - start);
-			in_data(&s, buf, len);
+		step = s->nat_wnd < 300000 ? 1001 : CHUNK;
+		while ((int32_t)(edge - s->seq) > 0) {
+			len = edge - s->seq < step ? edge - s->seq : step;
+			fill(buf, len, s->seq - start);
+			in_data(s, buf, len);
 			if (step != CHUNK)
 				break;
 		}
-		run_for(c, zero_rounds ? 50 : 1);
-		while (pop(c)) {
-			is_ours(&s);
+		run_for(s->c, zero_rounds ? 50 : 1);
+		while (pop(s->c)) {
+			is_ours(s);
 			assert_int_equal(P.tcp_flags, PKT_TCP_ACK);
 			acked = P.tcp_ack - start;
-			take_ack(&s);
-			edge = P.tcp_ack + s.nat_wnd;
+			take_ack(s);
+			edge = P.tcp_ack + s->nat_wnd;
 			/* RFC 7323 2.4: the right edge does not move left,
 			 * but by less than a unit of the scale (appendix F) */
 			if (last_edge)
@@ -668,10 +665,27 @@ static void test_window_shrinks(void **state)
 			last_edge = edge;
 		}
 		/* all within the window was taken */
-		assert_int_equal(s.seq - start, acked);
+		assert_int_equal(s->seq - start, acked);
 		assert_true(acked < LIMIT);
-		zero_rounds = s.nat_wnd ? 0 : zero_rounds + 1;
+		zero_rounds = s->nat_wnd ? 0 : zero_rounds + 1;
 	}
+	return acked;
+}
+
+/* the server stops reading: the window closes, nothing grows unbounded */
+static void test_window_shrinks(void **state)
+{
+	struct ctx *c = *state;
+	struct in s = inside(c, AF_INET, 40030);
+	static uint8_t buf[CHUNK];
+	uint32_t start;
+	size_t acked;
+	struct want w;
+
+	c->no_read = true;
+	handshake(&s);
+	start = s.seq;
+	acked = fill_window(&s, start);
 	/* bounded by the kernel's buffers and ours, far below the limit */
 	assert_true(acked > TCP_IN_CAP_MIN);
 	/* beyond a zero window nothing is taken */
@@ -1206,27 +1220,12 @@ static void svc_udp(void *arg, const struct nat_peer *from, const uint8_t *data,
 	c->udp_len = len;
 }
 
-static void test_service(void **state)
+/* TCP to the service: SYN-ACK at once (no connect), bytes through the
+ * socketpair, closed from both ends */
+static void service_tcp(struct ctx *c)
 {
-	struct nat_opts o = {.n_services = 1};
-	struct ctx *c;
-	struct in s;
-	uint8_t p[200];
-	size_t n;
+	struct in s = inside(c, AF_INET, 40160);
 
-	o.services[0] = (struct nat_service){
-		.family = AF_INET,
-		.port = 53,
-		.udp = svc_udp,
-		.tcp = svc_tcp,
-	};
-	memcpy(o.services[0].addr, T_SVC4, 4);
-	o.services[0].arg = &G;
-	c = new_ctx(&o);
-	*state = c;
-
-	/* TCP: SYN-ACK at once (no connect), bytes through the pair */
-	s = inside(c, AF_INET, 40160);
 	s.dst = T_SVC4; /* not allowed by the policy: services bypass it */
 	s.dport = 53;
 	in_syn(&s);
@@ -1251,8 +1250,14 @@ static void test_service(void **state)
 	s.ack++;
 	in_ack(&s);
 	assert_true(run_until(c, no_flows, NULL, 2000));
+}
 
-	/* UDP: to the callback, and nat_udp_reply() back */
+/* UDP to the service: to the callback, and nat_udp_reply() back */
+static void service_udp(struct ctx *c)
+{
+	uint8_t p[200];
+	size_t n;
+
 	n = t_udp(p, AF_INET, T_IN4, 5353, T_SVC4, 53, "ask", 3);
 	nat_from_tun(c->nat, p, n);
 	assert_int_equal(c->udp_calls, 1);
@@ -1271,6 +1276,25 @@ static void test_service(void **state)
 	assert_memory_equal(P.data, "answer", 6);
 	assert_int_equal(nat_udp_reply(c->nat, &c->udp_from, p, 70000),
 			 -EMSGSIZE);
+}
+
+static void test_service(void **state)
+{
+	struct nat_opts o = {.n_services = 1};
+	struct ctx *c;
+
+	o.services[0] = (struct nat_service){
+		.family = AF_INET,
+		.port = 53,
+		.arg = &G,
+		.udp = svc_udp,
+		.tcp = svc_tcp,
+	};
+	memcpy(o.services[0].addr, T_SVC4, 4);
+	c = new_ctx(&o);
+	*state = c;
+	service_tcp(c);
+	service_udp(c);
 }
 
 int main(void)
