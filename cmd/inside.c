@@ -427,6 +427,30 @@ static int check_addrs(const struct tun_plan *plan, char *why, size_t cap)
 	return -EADDRINUSE;
 }
 
+/*
+ * An earlier inside still holds the device: its outside reconnected (the
+ * old stream is dead but its keepalive has not said so yet). The newest
+ * outside wins: the old inside is asked to stop, and cleans up itself.
+ * Blocking here is bounded and happens once, before any traffic.
+ */
+static int take_over(const char *ifname, int *removed)
+{
+	long pid = 0;
+	int r = -EBUSY;
+
+	if (tun_state_owner(ifname, &pid) < 0 || pid == getpid() ||
+	    kill((pid_t)pid, SIGTERM) < 0)
+		return -EBUSY;
+	tg_warn("an earlier inside (pid %ld) still holds %s: stopping it, "
+		"this one takes over",
+		pid, ifname);
+	for (int i = 0; i < 100 && r == -EBUSY; i++) {
+		usleep(50 * 1000);
+		r = tun_recover(ifname, removed);
+	}
+	return r;
+}
+
 static int bring_up(struct inside *s, char *why, size_t cap)
 {
 	struct tun_plan plan;
@@ -434,6 +458,8 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	char what[96];
 
 	r = tun_recover(s->o->tun_name, &removed);
+	if (r == -EBUSY)
+		r = take_over(s->o->tun_name, &removed);
 	if (r < 0)
 		return errno_hint(r, why, cap,
 				  "cannot clean up an earlier run");

@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "frame.h"
@@ -51,6 +53,7 @@ static int run_mode(bool inside, int argc, char **argv)
 		return TG_EXIT_USAGE;
 	tg_log_init(o.log_level, inside ? "inside" : "outside");
 	raise_fd_limit();
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	return inside ? tg_inside_run(&o) : tg_outside_run(&o);
 }
 

@@ -23,8 +23,8 @@ enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
 	O_ALLOW, O_MTU, O_TIMEOUT, O_TUN_ADDR, O_DNS_ADDR, O_TUN, O_KEEP,
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
-	O_HELP, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
-	O_NAME, O_PCAP, O_PCAP_MAX,
+	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
+	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
 };
 
 static const struct option outside_longopts[] = {
@@ -33,6 +33,7 @@ static const struct option outside_longopts[] = {
 	{ "ssh", required_argument, NULL, O_SSH },
 	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
 	{ "accept-new", no_argument, NULL, O_ACCEPT_NEW },
+	{ "once", no_argument, NULL, O_ONCE },
 	{ "install", no_argument, NULL, O_INSTALL },
 	{ "install-binary", required_argument, NULL, O_INSTALL_BIN },
 	{ "route", required_argument, NULL, O_ROUTE },
@@ -48,6 +49,9 @@ static const struct option outside_longopts[] = {
 	{ "max-icmp-flows", required_argument, NULL, O_MAX_ICMP },
 	{ "max-tcp-flows", required_argument, NULL, O_MAX_TCP },
 	{ "udp-idle", required_argument, NULL, O_UDP_IDLE },
+	{ "max-buffer", required_argument, NULL, O_MAX_BUF },
+	{ "dns-cache-entries", required_argument, NULL, O_DNS_CACHE },
+	{ "dns-max-pending", required_argument, NULL, O_DNS_PENDING },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "pcap", required_argument, NULL, O_PCAP },
 	{ "pcap-max-bytes", required_argument, NULL, O_PCAP_MAX },
@@ -110,6 +114,10 @@ void tg_usage_outside(void)
 	       "tungate inside --stdio)\n"
 	       "  -F FILE               --ssh: this ssh config file instead "
 	       "of ~/.ssh/config\n"
+	       "  --once                --ssh: exit when the connection drops "
+	       "instead of\n"
+	       "                        reconnecting (1 s doubling to 30 s, "
+	       "with jitter)\n"
 	       "  --accept-new          --ssh: add an unknown host key to "
 	       "known_hosts without asking\n"
 	       "  --install             --ssh: upload this tungate to "
@@ -137,7 +145,13 @@ void tg_usage_outside(void)
 	       "  --timeout SEC         peer silent this long is gone "
 	       "(default %d)\n"
 	       "  --max-udp-flows N     --max-icmp-flows N  --max-tcp-flows N\n"
+	       "                        flows open at once (default 4096, "
+	       "1024, 4096)\n"
 	       "  --udp-idle SEC        idle UDP flows expire (default 180)\n"
+	       "  --max-buffer MB       TCP buffers of all connections "
+	       "together (default 256)\n"
+	       "  --dns-cache-entries N cached DNS answers (default 4096)\n"
+	       "  --dns-max-pending N   DNS queries in flight (default 1024)\n"
 	       "  --name NAME           this outside's name for `tungate "
 	       "status NAME` (default:\n"
 	       "                        the --ssh destination, or "
@@ -273,8 +287,11 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 		lo = 1280, hi = 65535;
 	else if (c == O_TIMEOUT || c == O_UDP_IDLE)
 		hi = 86400;
-	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP)
+	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP ||
+		 c == O_DNS_CACHE || c == O_DNS_PENDING)
 		hi = 1000000;
+	else if (c == O_MAX_BUF)
+		hi = 1024 * 1024; /* 1 TiB */
 	else if (c == O_TABLE)
 		lo = 1, hi = 0xfffffff0; /* not 0, local (255), main (254) */
 	else if (c == O_PREF)
@@ -290,6 +307,9 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 	case O_MAX_UDP: o->max_udp = v; break;
 	case O_MAX_ICMP: o->max_icmp = v; break;
 	case O_MAX_TCP: o->max_tcp = v; break;
+	case O_MAX_BUF: o->max_buf_bytes = (size_t)v << 20; break;
+	case O_DNS_CACHE: o->dns_cache = v; break;
+	case O_DNS_PENDING: o->dns_pending = v; break;
 	case O_TABLE: o->table = (uint32_t)v; break;
 	case O_PREF: o->pref = (uint32_t)v; break;
 	}
@@ -360,6 +380,7 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_REMOTE_CMD: o->remote_cmd = arg; return TG_PARSE_OK;
 	case 'F': o->ssh_config = arg; return TG_PARSE_OK;
 	case O_ACCEPT_NEW: o->accept_new = true; return TG_PARSE_OK;
+	case O_ONCE: o->once = true; return TG_PARSE_OK;
 	case O_INSTALL: o->install = true; return TG_PARSE_OK;
 	case O_INSTALL_BIN:
 		o->install_binary = arg;

@@ -24,6 +24,7 @@ struct tg_opts {
 	const char *ssh_config;		/* -F FILE */
 	const char *install_binary;	/* --install-binary PATH */
 	bool accept_new, install;	/* --accept-new, --install */
+	bool once;			/* --once: no reconnecting */
 
 	bool route_auto, route_default;
 	size_t n_routes, n_allow, n_keep;
@@ -42,6 +43,8 @@ struct tg_opts {
 	uint32_t table, pref;
 
 	size_t max_udp, max_icmp, max_tcp;
+	size_t max_buf_bytes;		/* --max-buffer MB; 0: default */
+	size_t dns_cache, dns_pending;	/* --dns-cache-entries, --dns-max-pending */
 	unsigned udp_idle_ms;
 	int log_level;
 

@@ -51,6 +51,8 @@ struct outside {
 	uv_timer_t child_timer;
 	struct tp_config cfg;
 	bool stopping, link_down, hello, child_running;
+	bool signalled;	/* stopped by the user: never reconnect */
+	int cause;	/* -errno that ended the session, for reconnecting */
 	int exit_code;
 	char why[512];
 	int64_t child_status;
@@ -58,7 +60,7 @@ struct outside {
 };
 
 static void finish(struct outside *s);
-static void log_summary(const struct nat_stats *ns);
+static void log_summary(const struct nat_stats *ns, uint64_t bad_frames);
 
 static void set_failure(struct outside *s, int code, const char *why)
 {
@@ -78,10 +80,13 @@ static void stop_begin(struct outside *s, int code, const char *why)
 	s->status = NULL;
 	if (s->nat) {
 		struct nat_stats ns;
+		struct tp_link_stats ls = { 0 };
 
 		nat_get_stats(s->nat, &ns);
-		if (ns.pkts_in || ns.pkts_out)
-			log_summary(&ns);
+		if (s->link)
+			tp_link_stats(s->link, &ls);
+		if (ns.pkts_in || ns.pkts_out || ls.bad_frames)
+			log_summary(&ns, ls.bad_frames);
 		nat_close(s->nat);
 		s->nat = NULL;
 	}
@@ -176,6 +181,9 @@ static void ssh_exit_cb(struct tp_ssh *x, int status, const char *why,
 {
 	struct outside *s = data;
 
+	/* the remote command ran and ended (not found, sudo refused, the
+	 * inside failed): that is no network trouble to retry */
+	s->cause = status < 0 ? status : 1;
 	/* before the handshake every end is a failure; after it, a lost
 	 * connection is, unless we were stopping anyway */
 	if (why && (!s->hello || (status < 0 && !s->stopping)))
@@ -268,6 +276,8 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	struct outside *s = tp_link_data(l);
 
 	s->link_down = true;
+	if (err && !s->cause)
+		s->cause = err;
 	if (s->stopping) {
 		if (err)
 			tg_debug("while stopping: %s", why);
@@ -291,6 +301,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 	struct outside *s = h->data;
 
 	tg_info("stopping on %s", strsignal(signum));
+	s->signalled = true;
 	stop_begin(s, TG_EXIT_OK, NULL);
 }
 
@@ -321,6 +332,7 @@ static struct nat *start_nat(struct outside *s)
 		.max_icmp_flows = o->max_icmp,
 		.max_tcp_flows = o->max_tcp,
 		.udp_idle_ms = o->udp_idle_ms,
+		.max_buf_bytes = o->max_buf_bytes,
 		.mtu = s->cfg.mtu,
 		.route_default = s->cfg.route_default,
 		.routes = s->cfg.routes,
@@ -331,7 +343,12 @@ static struct nat *start_nat(struct outside *s)
 	struct nat *n;
 
 	if (s->cfg.dns) {
-		s->dns = outside_dns_new(s->loop, &no, s->cfg.dns4,
+		struct dns_opts dopts = {
+			.cache_entries = o->dns_cache,
+			.max_pending = o->dns_pending,
+		};
+
+		s->dns = outside_dns_new(s->loop, &no, &dopts, s->cfg.dns4,
 					 s->cfg.dns6);
 		if (!s->dns)
 			return NULL;
@@ -392,17 +409,21 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 	}
 }
 
-static void log_summary(const struct nat_stats *ns)
+static void log_summary(const struct nat_stats *ns, uint64_t bad_frames)
 {
 	tg_info("packets from the inside %llu, to the inside %llu; dropped: "
 		"malformed %llu, unsupported %llu, refused %llu, stream full "
-		"%llu",
+		"%llu, bad frames %llu; TCP refused: %llu full, %llu over "
+		"--max-buffer",
 		(unsigned long long)ns->pkts_in,
 		(unsigned long long)ns->pkts_out,
 		(unsigned long long)ns->malformed,
 		(unsigned long long)ns->unsupported,
 		(unsigned long long)ns->refused,
-		(unsigned long long)ns->dropped_out);
+		(unsigned long long)ns->dropped_out,
+		(unsigned long long)bad_frames,
+		(unsigned long long)ns->tcp_refused_full,
+		(unsigned long long)ns->tcp_refused_mem);
 }
 
 static int run_loop(struct outside *s)
@@ -457,22 +478,110 @@ static int run_loop(struct outside *s)
 	return s->exit_code;
 }
 
-int tg_outside_run(const struct tg_opts *o)
+/* one session: a transport, a link, a NAT, until the stream ends */
+static int run_session(struct outside *s, const struct tg_opts *o)
 {
-	static struct outside s; /* large: the config's route array */
 	uv_loop_t loop;
 	int code;
 
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.loop = &loop;
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->loop = &loop;
 	if (uv_loop_init(&loop) < 0) {
 		tg_err("cannot start the event loop");
 		return TG_EXIT_FAIL;
 	}
-	code = run_loop(&s);
+	code = run_loop(s);
 	if (uv_loop_close(&loop) != 0)
 		tg_debug("event loop closed with handles still open");
+	return code;
+}
+
+/*
+ * Worth another try: the network or the far end went away, as it does
+ * when a laptop sleeps or changes networks. A refused login, a changed
+ * host key, a version mismatch or an inside that failed are not.
+ */
+static bool should_reconnect(const struct outside *s)
+{
+	if (s->o->transport != TG_TP_SSH || s->o->once || s->signalled ||
+	    !s->exit_code)
+		return false;
+	switch (s->cause) {
+	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
+	case -EHOSTUNREACH: case -ENETUNREACH: case -EPIPE: case -EAGAIN:
+	case -ENETDOWN: case -EHOSTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void wait_signal_cb(uv_signal_t *h, int signum)
+{
+	*(int *)h->data = signum;
+	uv_stop(h->loop);
+}
+
+static void wait_timer_cb(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+/* sleep @ms; false if a signal asked us to stop meanwhile */
+static bool backoff_wait(uint64_t ms)
+{
+	int signums[3] = { SIGINT, SIGTERM, SIGHUP }, got = 0;
+	uv_signal_t sig[3];
+	uv_timer_t timer;
+	uv_loop_t loop;
+
+	if (uv_loop_init(&loop) < 0)
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		uv_signal_init(&loop, &sig[i]);
+		sig[i].data = &got;
+		uv_signal_start(&sig[i], wait_signal_cb, signums[i]);
+	}
+	uv_timer_init(&loop, &timer);
+	uv_timer_start(&timer, wait_timer_cb, ms, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&sig[i], NULL);
+	uv_close((uv_handle_t *)&timer, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (got)
+		tg_info("stopping on %s", strsignal(got));
+	return !got;
+}
+
+int tg_outside_run(const struct tg_opts *o)
+{
+	static struct outside s; /* large: the config's route array */
+	unsigned attempt = 0;
+	uint64_t delay;
+	int code;
+
+	for (;;) {
+		code = run_session(&s, o);
+		if (!should_reconnect(&s))
+			break;
+		/* a session that came up starts the backoff afresh */
+		if (s.hello)
+			attempt = 0;
+		/* 1 s doubling to 30 s, with up to 25% jitter so that many
+		 * laptops waking at once do not reconnect in step */
+		delay = 1000ull << (attempt < 5 ? attempt : 5);
+		if (delay > 30000)
+			delay = 30000;
+		delay += (uint64_t)(rand() % (int)(delay / 4 + 1));
+		attempt++;
+		tg_warn("%s; reconnecting in %.1f s (attempt %u)", s.why,
+			(double)delay / 1000, attempt);
+		if (!backoff_wait(delay))
+			return TG_EXIT_OK;
+	}
 	if (code && s.why[0])
 		tg_err("%s", s.why);
 	return code;

@@ -417,3 +417,33 @@ int tun_recover(const char *ifname, int *removed)
 	fclose(f);
 	return err;
 }
+
+/**
+ * tun_state_owner() - the pid of the inside that wrote the state file of
+ * @ifname, from its first line
+ * @ifname:	device name the state file is keyed by
+ * @pid:	set to the pid
+ *
+ * Return: 0, -ENOENT when there is no state file, -EBADMSG when its first
+ * line names no pid
+ */
+int tun_state_owner(const char *ifname, long *pid)
+{
+	char path[PATH_MAX], line[128];
+	const char *p;
+	FILE *f;
+	int err;
+
+	err = tun_state_path(ifname, path, sizeof(path));
+	if (err)
+		return err;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = -EBADMSG;
+	if (fgets(line, sizeof(line), f) && (p = strstr(line, ", pid ")) &&
+	    sscanf(p, ", pid %ld", pid) == 1 && *pid > 1)
+		err = 0;
+	fclose(f);
+	return err;
+}

@@ -69,6 +69,12 @@ int tun_state_path(const char *ifname, char *buf, size_t cap);
 int tun_recover(const char *ifname, int *removed);
 
 /**
+ * tun_state_owner() - the pid of the inside that holds @ifname's state file
+ * Return: 0, -ENOENT or -EBADMSG
+ */
+int tun_state_owner(const char *ifname, long *pid);
+
+/**
  * tun_install() - configure the device and install the policy routing
  * @plan:	what to install
  * @warn:	called with one line for each skipped or overlapping prefix

@@ -45,7 +45,7 @@ for bin in "$@"; do
 	fi
 done
 
-TIMEOUT=${TG_TIMEOUT:-120}
+TIMEOUT=${TG_TIMEOUT:-300}
 TESTS=()
 for t in "$HERE"/*.t.sh; do
 	name=${t##*/}
