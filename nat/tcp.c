@@ -78,8 +78,8 @@ static void close_cb(uv_handle_t *h)
 	struct tcp_flow *f = nat_container_of(h, struct tcp_flow, u.h);
 	struct nat *n = f->n;
 
-	tcp_ring_free(&f->out);
-	tcp_ring_free(&f->in);
+	tcp_ring_free(n, &f->out);
+	tcp_ring_free(n, &f->in);
 	flow_free(&n->tcp->tab, f->idx);
 	nat_close_done(n);
 }
@@ -344,6 +344,22 @@ static void refuse_full(struct nat *n, const struct flow_key *k)
 		n->tcp->tab.live, more);
 }
 
+static void refuse_mem(struct nat *n, const struct flow_key *k)
+{
+	char buf[128], more[64] = "";
+	uint64_t quiet;
+
+	n->st.tcp_refused_mem++;
+	if (!nat_ratelimit(n, &n->tcp->full_rl, &quiet))
+		return;
+	nat_flow_str(k, buf, sizeof(buf));
+	if (quiet)
+		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
+			 quiet);
+	tg_warn("%s: refused: %zu MiB of TCP buffers in use (--max-buffer)%s",
+		buf, (size_t)(n->st.tcp_buf_bytes >> 20), more);
+}
+
 /* answer @pi with a RST, unless it is one */
 static void reset_pkt(struct nat *n, const struct pkt_info *pi)
 {
@@ -364,7 +380,13 @@ static void tcp_open(struct nat *n, const struct flow_key *k,
 		reset_pkt(n, pi);
 		return;
 	}
+	if (tcp_buf_left(n) < 2 * TCP_RING_MIN) {
+		refuse_mem(n, k);
+		reset_pkt(n, pi);
+		return;
+	}
 	i = flow_alloc(&t->tab, k, uv_now(n->loop));
+	flow_count(&t->tab, i, true, 0); /* the SYN */
 	flow_init(&t->f[i], n, i, pi);
 	if (svc)
 		open_service(&t->f[i], svc);
@@ -392,11 +414,16 @@ void nat_tcp_from_tun(struct nat *n, const struct pkt_info *pi)
 		      pi->dport);
 	i = flow_lookup(&n->tcp->tab, &k);
 	if (i != FLOW_NONE) {
+		flow_count(&n->tcp->tab, i, true, 0); /* bytes: tcp_in.c */
 		tcp_input(&n->tcp->f[i], pi);
 		return;
 	}
-	if (pi->tcp_flags & PKT_TCP_RST)
+	/* a RST for no flow is ignored (RFC 9293 3.10.7.1), but counted:
+	 * every packet from the inside shows up in some counter */
+	if (pi->tcp_flags & PKT_TCP_RST) {
+		n->st.unsupported++;
 		return;
+	}
 	svc = nat_service_find(n, pi->family, pi->dst, pi->dport);
 	if (!svc) {
 		v = nat_refuse(n, pi);
@@ -479,4 +506,28 @@ void nat_tcp_close(struct nat *n)
 uint32_t nat_tcp_live(const struct nat *n)
 {
 	return n->tcp->tab.live;
+}
+
+const struct flow_table *nat_tcp_table(const struct nat *n)
+{
+	return &n->tcp->tab;
+}
+
+const char *nat_tcp_state(const struct nat *n, uint32_t i)
+{
+	const struct tcp_flow *f = &n->tcp->f[i];
+	bool out_done = f->eof_out || f->fin_sent;
+
+	switch (f->state) {
+	case TS_CONNECTING:
+		return "connecting";
+	case TS_SYN_RCVD:
+		return "syn-received";
+	case TS_ESTABLISHED:
+		if (f->fin_in)
+			return out_done ? "closing" : "close-wait";
+		return out_done ? "fin-wait" : "established";
+	default:
+		return "closed";
+	}
 }
