@@ -47,7 +47,7 @@ UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/resolv
-UNIT_CMD       := test/unit/json test/unit/status
+UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
 	      $(UNIT_CMD)
 
@@ -81,7 +81,7 @@ $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
-$(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c,-lpthread)))
+$(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \

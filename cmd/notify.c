@@ -7,9 +7,13 @@
  * namespace); each message is one datagram of newline-separated
  * KEY=VALUE lines (READY=1, STATUS=..., STOPPING=1, WATCHDOG=1). With
  * WatchdogSec= systemd also sets WATCHDOG_USEC (and WATCHDOG_PID, the
- * process it means): we send WATCHDOG=1 every half of it from a loop
- * timer, so a wedged event loop gets the service restarted. Sends never
- * block (a full socket drops the message, as libsystemd's would fail).
+ * process it means): a loop timer sends WATCHDOG=1 every half of it, so a
+ * wedged event loop gets the service restarted. Sends never block (a full
+ * socket drops the message, as libsystemd's would fail).
+ *
+ * The environment is read once per process and then removed, so that
+ * state is file-static: it is the process's, as the variables were, and
+ * outlives the sessions (and loops) of a reconnecting outside.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,35 +28,36 @@
 #include "log.h"
 #include "notify.h"
 
-struct tg_notify {
-	int fd;
+static struct {
+	bool read; /* the environment was read */
+	bool warned;
+	int fd; /* -1: systemd is not listening */
 	struct sockaddr_un addr;
 	socklen_t addr_len;
-	uv_timer_t watchdog;
-	bool watchdog_on, warned;
+	uint64_t watchdog_ms;
+} ntf = {.fd = -1};
+
+struct tg_watchdog {
+	uv_timer_t timer;
 };
 
-static int notify_addr(struct tg_notify *n, const char *path)
+static int notify_addr(const char *path)
 {
 	size_t len = strlen(path);
 
 	if ((path[0] != '/' && path[0] != '@') || len < 2 ||
-	    len >= sizeof(n->addr.sun_path))
+	    len >= sizeof(ntf.addr.sun_path))
 		return -EINVAL;
-	memset(&n->addr, 0, sizeof(n->addr));
-	n->addr.sun_family = AF_UNIX;
-	memcpy(n->addr.sun_path, path, len);
-	n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	memset(&ntf.addr, 0, sizeof(ntf.addr));
+	ntf.addr.sun_family = AF_UNIX;
+	memcpy(ntf.addr.sun_path, path, len);
+	ntf.addr_len =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	if (path[0] == '@')
-		n->addr.sun_path[0] = '\0'; /* abstract: no trailing NUL */
+		ntf.addr.sun_path[0] = '\0'; /* abstract: no trailing NUL */
 	else
-		n->addr_len++;
+		ntf.addr_len++;
 	return 0;
-}
-
-static void watchdog_cb(uv_timer_t *t)
-{
-	tg_notify_send(t->data, "WATCHDOG=1");
 }
 
 /* WATCHDOG_USEC, if it is meant for this process: the interval in ms */
@@ -75,54 +80,45 @@ static uint64_t watchdog_ms(void)
 	return v ? v : 1;
 }
 
-struct tg_notify *tg_notify_new(uv_loop_t *loop)
+bool tg_notify_init(void)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	uint64_t wd = watchdog_ms();
-	struct tg_notify *n;
+	int fd;
 
+	if (ntf.read)
+		return ntf.fd >= 0;
+	ntf.read = true;
 	if (!path || !*path)
-		return NULL;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return NULL;
-	if (notify_addr(n, path) < 0) {
+		return false;
+	if (notify_addr(path) < 0) {
 		tg_warn("NOTIFY_SOCKET '%s' is not a socket path; not "
 			"notifying systemd",
 			path);
-		free(n);
-		return NULL;
+		return false;
 	}
-	n->fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	if (n->fd < 0 || fcntl(n->fd, F_SETFD, FD_CLOEXEC) < 0 ||
-	    fcntl(n->fd, F_SETFL, O_NONBLOCK) < 0) {
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		tg_warn("cannot notify systemd: %s", strerror(errno));
-		if (n->fd >= 0)
-			close(n->fd);
-		free(n);
-		return NULL;
+		if (fd >= 0)
+			close(fd);
+		return false;
 	}
+	ntf.fd = fd;
+	ntf.watchdog_ms = watchdog_ms();
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
-	uv_timer_init(loop, &n->watchdog);
-	n->watchdog.data = n;
-	if (wd) {
-		n->watchdog_on = true;
-		uv_timer_start(&n->watchdog, watchdog_cb, wd, wd);
-		tg_debug("systemd watchdog: WATCHDOG=1 every %llu ms",
-			 (unsigned long long)wd);
-	}
-	return n;
+	return true;
 }
 
-void tg_notify_send(struct tg_notify *n, const char *fmt, ...)
+void tg_notify_send(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	int len;
 
-	if (!n)
+	if (ntf.fd < 0)
 		return;
 	va_start(ap, fmt);
 	len = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -131,25 +127,44 @@ void tg_notify_send(struct tg_notify *n, const char *fmt, ...)
 		return;
 	if ((size_t)len >= sizeof(msg))
 		len = sizeof(msg) - 1;
-	if (sendto(n->fd, msg, (size_t)len, 0, (struct sockaddr *)&n->addr,
-		   n->addr_len) < 0 &&
-	    !n->warned) {
-		n->warned = true;
+	if (sendto(ntf.fd, msg, (size_t)len, 0, (struct sockaddr *)&ntf.addr,
+		   ntf.addr_len) < 0 &&
+	    !ntf.warned) {
+		ntf.warned = true;
 		tg_warn("cannot notify systemd: %s", strerror(errno));
 	}
 }
 
-static void free_cb(uv_handle_t *h)
+static void watchdog_cb(uv_timer_t *t)
 {
-	struct tg_notify *n = h->data;
-
-	close(n->fd);
-	free(n);
+	tg_notify_send("WATCHDOG=1");
 }
 
-void tg_notify_close(struct tg_notify *n)
+struct tg_watchdog *tg_watchdog_start(uv_loop_t *loop)
 {
-	if (!n)
-		return;
-	uv_close((uv_handle_t *)&n->watchdog, free_cb);
+	struct tg_watchdog *w;
+
+	if (ntf.fd < 0 || !ntf.watchdog_ms)
+		return NULL;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	uv_timer_init(loop, &w->timer);
+	w->timer.data = w;
+	uv_timer_start(&w->timer, watchdog_cb, ntf.watchdog_ms,
+		       ntf.watchdog_ms);
+	tg_debug("systemd watchdog: WATCHDOG=1 every %llu ms",
+		 (unsigned long long)ntf.watchdog_ms);
+	return w;
+}
+
+static void free_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void tg_watchdog_stop(struct tg_watchdog *w)
+{
+	if (w)
+		uv_close((uv_handle_t *)&w->timer, free_cb);
 }

@@ -2,32 +2,42 @@
 /*
  * notify.h - the systemd notification protocol (sd_notify(3)), without
  * libsystemd: datagrams of "KEY=VALUE" lines to $NOTIFY_SOCKET, and
- * WATCHDOG=1 every half $WATCHDOG_USEC while the loop runs.
+ * WATCHDOG=1 every half $WATCHDOG_USEC while a loop runs.
+ *
+ * systemd talks to the process, which may run several sessions (the
+ * outside reconnects), each on its own event loop: the socket is the
+ * process's, a watchdog timer belongs to one loop.
  */
 #ifndef TG_NOTIFY_H
 #define TG_NOTIFY_H
 
+#include <stdbool.h>
 #include <uv.h>
 
-struct tg_notify;
+struct tg_watchdog;
 
 /**
- * tg_notify_new() - read NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID,
- * remove them from the environment (children must not notify in our
- * name), and start the watchdog timer on @loop if one is asked for
- * Return: the notifier, or NULL when not run by systemd (or on failure,
- * logged)
+ * tg_notify_init() - on the first call, read NOTIFY_SOCKET, WATCHDOG_USEC
+ * and WATCHDOG_PID and remove them from the environment (children must
+ * not notify in our name); later calls do nothing
+ * Return: true if systemd is listening
  */
-struct tg_notify *tg_notify_new(uv_loop_t *loop);
+bool tg_notify_init(void);
 
 /**
- * tg_notify_send() - one message, e.g. "READY=1\nSTATUS=up"; a failure is
- * logged once. @n may be NULL (then nothing happens).
+ * tg_notify_send() - one message, e.g. "READY=1\nSTATUS=up"; nothing if
+ * systemd is not listening; a failure is logged once
  */
-void tg_notify_send(struct tg_notify *n, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void tg_notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/** tg_notify_close() - stop the watchdog; freed once libuv closed it */
-void tg_notify_close(struct tg_notify *n);
+/**
+ * tg_watchdog_start() - send WATCHDOG=1 from @loop every half
+ * WATCHDOG_USEC, so that a wedged loop gets the service restarted
+ * Return: the timer, or NULL if no watchdog was asked for
+ */
+struct tg_watchdog *tg_watchdog_start(uv_loop_t *loop);
+
+/** tg_watchdog_stop() - stop it; freed once libuv closed it (NULL: no-op) */
+void tg_watchdog_stop(struct tg_watchdog *w);
 
 #endif

@@ -29,6 +29,7 @@
 #include "nat.h"
 #include "outside_dns.h"
 #include "outside_status.h"
+#include "notify.h"
 #include "outside_routes.h"
 #include "ssh.h"
 #include "stream.h"
@@ -532,12 +533,14 @@ static void wait_timer_cb(uv_timer_t *t)
 static bool backoff_wait(uint64_t ms)
 {
 	int signums[3] = { SIGINT, SIGTERM, SIGHUP }, got = 0;
+	struct tg_watchdog *wd;
 	uv_signal_t sig[3];
 	uv_timer_t timer;
 	uv_loop_t loop;
 
 	if (uv_loop_init(&loop) < 0)
 		return false;
+	wd = tg_watchdog_start(&loop); /* systemd's, while we wait */
 	for (size_t i = 0; i < 3; i++) {
 		uv_signal_init(&loop, &sig[i]);
 		sig[i].data = &got;
@@ -549,6 +552,7 @@ static bool backoff_wait(uint64_t ms)
 	for (size_t i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&sig[i], NULL);
 	uv_close((uv_handle_t *)&timer, NULL);
+	tg_watchdog_stop(wd);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	if (got)
@@ -579,6 +583,8 @@ int tg_outside_run(const struct tg_opts *o)
 		attempt++;
 		tg_warn("%s; reconnecting in %.1f s (attempt %u)", s.why,
 			(double)delay / 1000, attempt);
+		tg_notify_send("STATUS=%s; reconnecting in %.1f s", s.why,
+			       (double)delay / 1000);
 		if (!backoff_wait(delay))
 			return TG_EXIT_OK;
 	}

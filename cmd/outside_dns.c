@@ -115,11 +115,12 @@ static void add_service(struct nat_opts *no, struct outside_dns *d, int family,
 }
 
 struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
+				    const struct dns_opts *dopts,
 				    const uint8_t dns4[4],
 				    const uint8_t dns6[16])
 {
 	struct outside_dns *d = calloc(1, sizeof(*d));
-	struct dns_opts o = { 0 };
+	struct dns_opts o = *dopts;
 
 	if (!d)
 		return NULL;

@@ -15,10 +15,11 @@ struct outside_dns;
 
 /**
  * outside_dns_new() - start the proxy; fill @no's services for the
- * addresses @dns4 and @dns6, port 53
+ * addresses @dns4 and @dns6, port 53; @dopts: the proxy's limits (copied)
  * Return: the service, or NULL on allocation failure
  */
 struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
+				    const struct dns_opts *dopts,
 				    const uint8_t dns4[4],
 				    const uint8_t dns6[16]);
 

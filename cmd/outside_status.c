@@ -33,26 +33,22 @@
 #include "outside_status.h"
 #include "pcap.h"
 
-/* TEMP: until nat/ has these */
-struct nat_flow_info {
-	uint8_t proto, family;
-	uint8_t src[16], dst[16];
-	uint16_t sport, dport;
-	const char *state;
-	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
-	uint64_t created_ms, last_ms;
-};
-static void nat_foreach_flow(const struct nat *n,
-			     void (*cb)(void *arg,
-					const struct nat_flow_info *fi),
-			     void *arg)
-{
-}
 #define STATUS_TICK_MS 1000
 #define STATUS_NOTIFY_TICKS 10
 #define STATUS_MAX_ROWS (1u << 20)
 /* what must fit after the tables: the closing of the document */
 #define STATUS_TAIL_RESERVE 4096
+
+/*
+ * What outlives a session: the outside reconnects with a new loop, a new
+ * NAT and a new status each time, but systemd and the user see one
+ * process.
+ */
+static struct {
+	time_t started;
+	unsigned sessions;
+	bool ready_sent;
+} proc;
 
 struct outside_status {
 	uv_loop_t *loop;
@@ -63,10 +59,10 @@ struct outside_status {
 	struct tp_link *link;
 	struct tg_control *ctl;
 	struct tg_pcap *pcap;
-	struct tg_notify *notify;
+	struct tg_watchdog *watchdog;
 	uv_timer_t tick;
 	unsigned ticks;
-	time_t started, connected, up;
+	time_t connected, up;
 	char name[TG_CONTROL_NAME_MAX + 8];
 	char inside_version[64];
 	char ready[256];
@@ -163,7 +159,10 @@ static void render_traffic(struct outside_status *st, struct tg_json *j,
 	tg_json_u64(j, "udp_evicted", ns->udp_evicted);
 	tg_json_u64(j, "icmp_evicted", ns->icmp_evicted);
 	tg_json_u64(j, "tcp_table_full", ns->tcp_refused_full);
+	tg_json_u64(j, "tcp_buffer_full", ns->tcp_refused_mem);
+	tg_json_u64(j, "tcp_buffer_cut", ns->tcp_buf_short);
 	tg_json_obj_end(j);
+	tg_json_u64(j, "tcp_buffer_bytes", ns->tcp_buf_bytes);
 	tg_json_u64(j, "icmp_errors_sent", ns->icmp_errors_sent);
 
 	tg_json_obj(j, "flows");
@@ -389,10 +388,10 @@ static void render(void *arg, struct tg_json *j)
 	tg_json_str(j, "peer", peer_name(st->o));
 	tg_json_str(j, "inside_version",
 		    st->connected ? st->inside_version : NULL);
-	tg_json_i64(j, "started", (int64_t)st->started);
+	tg_json_i64(j, "started", (int64_t)proc.started);
 	time_or_null(j, "connected", st->connected);
 	time_or_null(j, "up_since", st->up);
-	tg_json_u64(j, "reconnects", 0);
+	tg_json_u64(j, "reconnects", proc.sessions ? proc.sessions - 1 : 0);
 	tg_json_u64(j, "mtu", st->cfg->mtu);
 	render_routes(st, j);
 	render_traffic(st, j, &ns);
@@ -411,7 +410,7 @@ static void notify_status(struct outside_status *st)
 	struct nat_stats ns = {0};
 	char line[sizeof(st->sd_status)];
 
-	if (!st->notify || !st->up)
+	if (!st->up)
 		return;
 	if (st->nat)
 		nat_get_stats(st->nat, &ns);
@@ -423,7 +422,7 @@ static void notify_status(struct outside_status *st)
 	if (!strcmp(line, st->sd_status))
 		return;
 	memcpy(st->sd_status, line, sizeof(line));
-	tg_notify_send(st->notify, "STATUS=%s", line);
+	tg_notify_send("STATUS=%s", line);
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -442,15 +441,18 @@ static int open_pcap(struct outside_status *st)
 
 	if (!o->pcap)
 		return 0;
-	r = tg_pcap_open(&st->pcap, o->pcap, o->pcap_max_bytes);
+	/* a reconnection goes on in the same file */
+	r = tg_pcap_open(&st->pcap, o->pcap, o->pcap_max_bytes,
+			 proc.sessions > 1);
 	if (r < 0) {
 		tg_err("--pcap %s: cannot create the file: %s", o->pcap,
 		       strerror(-r));
 		return r;
 	}
-	tg_info("capturing every packet of the tunnel into %s (at most %llu "
-		"bytes)",
-		o->pcap, (unsigned long long)o->pcap_max_bytes);
+	if (proc.sessions == 1)
+		tg_info("capturing every packet of the tunnel into %s (at most "
+			"%llu bytes)",
+			o->pcap, (unsigned long long)o->pcap_max_bytes);
 	return 0;
 }
 
@@ -512,14 +514,21 @@ struct outside_status *outside_status_new(uv_loop_t *loop,
 	st->cfg = cfg;
 	st->nat = nat;
 	st->dns = dns;
-	st->started = time(NULL);
+	tg_notify_init();
+	if (!proc.started)
+		proc.started = time(NULL);
+	proc.sessions++;
 	if (open_pcap(st) < 0 || open_control(st) < 0) {
 		tg_pcap_close(st->pcap);
 		free(st);
 		return NULL;
 	}
-	st->notify = tg_notify_new(loop);
-	tg_notify_send(st->notify, "STATUS=connecting to %s", peer_name(o));
+	if (proc.sessions > 1)
+		tg_notify_send("STATUS=reconnecting to %s (attempt %u)",
+			       peer_name(o), proc.sessions - 1);
+	else
+		tg_notify_send("STATUS=connecting to %s", peer_name(o));
+	st->watchdog = tg_watchdog_start(loop);
 	uv_timer_init(loop, &st->tick);
 	st->tick.data = st;
 	uv_timer_start(&st->tick, tick_cb, STATUS_TICK_MS, STATUS_TICK_MS);
@@ -545,8 +554,7 @@ void outside_status_hello(struct outside_status *st, const char *version)
 		return;
 	st->connected = time(NULL);
 	snprintf(st->inside_version, sizeof(st->inside_version), "%s", version);
-	tg_notify_send(st->notify,
-		       "STATUS=connected to the inside (tungate %s); waiting "
+	tg_notify_send("STATUS=connected to the inside (tungate %s); waiting "
 		       "for its routes",
 		       version);
 }
@@ -564,10 +572,10 @@ void outside_status_ready(struct outside_status *st, const uint8_t *text,
 		st->ready[i] =
 			text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
 	st->ready[n] = '\0';
-	if (!st->up)
-		tg_notify_send(st->notify, "READY=1\nSTATUS=up: %s", st->ready);
-	else
-		tg_notify_send(st->notify, "STATUS=up: %s", st->ready);
+	/* READY=1 once per process: a reconnection is not a new start */
+	tg_notify_send("%sSTATUS=up: %s", proc.ready_sent ? "" : "READY=1\n",
+		       st->ready);
+	proc.ready_sent = true;
 	if (!st->up)
 		st->up = time(NULL);
 }
@@ -581,9 +589,13 @@ void outside_status_close(struct outside_status *st, const char *why)
 {
 	if (!st)
 		return;
-	tg_notify_send(st->notify, "STOPPING=1\nSTATUS=stopping%s%s",
-		       why ? ": " : "", why ? why : "");
-	tg_notify_close(st->notify);
+	/* a failure may be followed by a reconnection (or an exit, which
+	 * systemd sees by itself): only a clean stop is STOPPING=1 */
+	if (why)
+		tg_notify_send("STATUS=the stream ended: %s", why);
+	else
+		tg_notify_send("STOPPING=1\nSTATUS=stopping");
+	tg_watchdog_stop(st->watchdog);
 	tg_control_close(st->ctl);
 	tg_pcap_close(st->pcap);
 	uv_close((uv_handle_t *)&st->tick, free_cb);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,7 +62,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes)
+/* @p->fd holds a capture already: go on after it, or start it */
+static int pcap_start(struct tg_pcap *p, bool append)
 {
 	struct pcap_file_hdr h = {
 		.magic = 0xa1b2c3d4,
@@ -70,6 +72,27 @@ int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes)
 		.snaplen = PCAP_SNAPLEN,
 		.network = LINKTYPE_RAW,
 	};
+	struct stat st;
+	bool reg;
+
+	if (fstat(p->fd, &st) < 0)
+		return -errno;
+	/* a pipe (--pcap >(wireshark -k -i -)) is neither cut nor measured */
+	reg = S_ISREG(st.st_mode);
+	p->size = p->st.bytes = sizeof(h);
+	if (append && (!reg || (uint64_t)st.st_size >= sizeof(h))) {
+		if (reg)
+			p->size = p->st.bytes = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (reg && ftruncate(p->fd, 0) < 0)
+		return -errno;
+	return write_all(p->fd, (const uint8_t *)&h, sizeof(h));
+}
+
+int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes,
+		 bool append)
+{
 	struct tg_pcap *p = malloc(sizeof(*p));
 	int r;
 
@@ -77,21 +100,19 @@ int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes)
 		free(p);
 		return -ENOMEM;
 	}
-	p->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	memset(&p->st, 0, sizeof(p->st));
+	p->max = max_bytes;
+	p->used = 0;
+	p->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (p->fd < 0) {
 		r = -errno;
 		goto fail;
 	}
-	r = write_all(p->fd, (const uint8_t *)&h, sizeof(h));
+	r = pcap_start(p, append);
 	if (r < 0) {
 		close(p->fd);
 		goto fail;
 	}
-	memset(&p->st, 0, sizeof(p->st));
-	p->max = max_bytes;
-	p->size = sizeof(h);
-	p->st.bytes = sizeof(h);
-	p->used = 0;
 	*out = p;
 	return 0;
 fail:

@@ -28,10 +28,13 @@ struct tg_pcap_stats {
  * @out:	the writer
  * @path:	file name
  * @max_bytes:	the file never grows beyond this (0: no limit)
+ * @append:	keep what @path holds (a capture of this process's earlier
+ *		session), write after it
  *
  * Return: 0 or -errno
  */
-int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes);
+int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes,
+		 bool append);
 
 /**
  * tg_pcap_write() - one packet, stamped with the current time; buffered

@@ -159,7 +159,11 @@ static int find_socket(const char *name, struct sock_path *out)
 		if (tg_control_dir(i, dir, sizeof(dir)) < 0)
 			continue;
 		if (!name) {
+			/* the first place with outsides is where this
+			 * environment's outsides go */
 			scan_dir(dir, found, &n, &stale);
+			if (n)
+				break;
 			continue;
 		}
 		tg_control_safe_name(name, out->name, sizeof(out->name));

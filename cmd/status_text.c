@@ -248,19 +248,37 @@ static void summary_pcap(const struct tg_jdoc *d, struct tg_sbuf *o)
 struct col {
 	const char *head;
 	bool right, flex;
+	int drop; /* when too wide: dropped in this order (1 first); 0 never */
 };
 
 struct table {
 	const struct col *cols;
 	int ncols, nrows;
 	char (*cell)[MAXCOLS][CELL];
-	int w[MAXCOLS];
+	int w[MAXCOLS]; /* 0: column dropped */
+	int sep; /* blanks between columns */
 };
 
+static int total_width(const struct table *t)
+{
+	int total = 0, shown = 0;
+
+	for (int c = 0; c < t->ncols; c++)
+		if (t->w[c]) {
+			total += t->w[c];
+			shown++;
+		}
+	return total + (shown ? shown - 1 : 0) * t->sep;
+}
+
+/*
+ * Column widths: as wide as the content; too wide for @width, first one
+ * blank between columns instead of two, then the droppable columns go,
+ * then the widest flexible column gives way, a column at a time.
+ */
 static void fit(struct table *t, int width)
 {
-	int total = 0;
-
+	t->sep = 2;
 	for (int c = 0; c < t->ncols; c++) {
 		t->w[c] = (int)strlen(t->cols[c].head);
 		for (int r = 0; r < t->nrows; r++) {
@@ -269,10 +287,15 @@ static void fit(struct table *t, int width)
 			if (n > t->w[c])
 				t->w[c] = n;
 		}
-		total += t->w[c] + (c ? 2 : 0);
 	}
-	/* the widest flexible column gives way, a column at a time */
-	while (width > 0 && total > width) {
+	if (width <= 0 || total_width(t) <= width)
+		return;
+	t->sep = 1;
+	for (int rank = 1; rank <= 2 && total_width(t) > width; rank++)
+		for (int c = 0; c < t->ncols; c++)
+			if (t->cols[c].drop == rank)
+				t->w[c] = 0;
+	while (total_width(t) > width) {
 		int wide = -1;
 
 		for (int c = 0; c < t->ncols; c++)
@@ -282,7 +305,6 @@ static void fit(struct table *t, int width)
 		if (wide < 0)
 			break;
 		t->w[wide]--;
-		total--;
 	}
 }
 
@@ -303,15 +325,21 @@ static void put_cell(struct tg_sbuf *o, const char *s, int w, bool right,
 
 static void print_table(struct tg_sbuf *o, struct table *t, int width)
 {
+	int last = 0;
+
 	fit(t, width);
+	for (int c = 0; c < t->ncols; c++)
+		if (t->w[c])
+			last = c;
 	for (int r = -1; r < t->nrows; r++) {
 		for (int c = 0; c < t->ncols; c++) {
 			const char *s = r < 0 ? t->cols[c].head : t->cell[r][c];
 
+			if (!t->w[c])
+				continue;
 			if (c)
-				tg_sbuf_printf(o, "  ");
-			put_cell(o, s, t->w[c], t->cols[c].right,
-				 c == t->ncols - 1);
+				tg_sbuf_printf(o, "%*s", t->sep, "");
+			put_cell(o, s, t->w[c], t->cols[c].right, c == last);
 		}
 		tg_sbuf_printf(o, "\n");
 	}
@@ -331,10 +359,10 @@ static void endpoint(char *out, const char *addr, uint64_t port, bool v6,
 }
 
 static const struct col conn_cols[] = {
-	{"PROTO", false, false},      {"INSIDE", false, true},
-	{"DESTINATION", false, true}, {"STATE", false, false},
-	{"SENT", true, false},	      {"RCVD", true, false},
-	{"AGE", true, false},	      {"IDLE", true, false},
+	{"PROTO", false, false, 0},	 {"INSIDE", false, true, 0},
+	{"DESTINATION", false, true, 0}, {"STATE", false, false, 0},
+	{"SENT", true, false, 0},	 {"RCVD", true, false, 0},
+	{"AGE", true, false, 1},	 {"IDLE", true, false, 2},
 };
 
 static void conn_row(const struct tg_jdoc *d, int f, char (*row)[CELL])
@@ -363,8 +391,9 @@ static void conn_row(const struct tg_jdoc *d, int f, char (*row)[CELL])
 }
 
 static const struct col dns_cols[] = {
-	{"NAME", false, true}, {"TYPE", false, false}, {"ANSWER", false, true},
-	{"TTL", true, false},  {"HITS", true, false},
+	{"NAME", false, true, 0},   {"TYPE", false, false, 0},
+	{"ANSWER", false, true, 0}, {"TTL", true, false, 2},
+	{"HITS", true, false, 1},
 };
 
 static void dns_row(const struct tg_jdoc *d, int e, char (*row)[CELL])
@@ -440,7 +469,7 @@ static void tables(const struct tg_jdoc *d, struct tg_sbuf *o, int width,
 		       jnum(d, 0, "connections_total"), jnum(d, fl, "udp"),
 		       jnum(d, fl, "icmp"), jnum(d, fl, "tcp"));
 	if (sc < (int)jnum(d, 0, "connections_total"))
-		tg_sbuf_printf(o, ", the %d most recently active shown", sc);
+		tg_sbuf_printf(o, "; %d shown", sc);
 	tg_sbuf_printf(o, "\n");
 	if (table_of(d, ca, sc, conn_cols, 8, conn_row, &t) == 0) {
 		print_table(o, &t, width);
@@ -449,7 +478,7 @@ static void tables(const struct tg_jdoc *d, struct tg_sbuf *o, int width,
 	tg_sbuf_printf(o, "\nDNS CACHE  %" PRIu64 " entries",
 		       jnum(d, 0, "dns_cache_total"));
 	if (sd < (int)jnum(d, 0, "dns_cache_total"))
-		tg_sbuf_printf(o, ", the %d most recently used shown", sd);
+		tg_sbuf_printf(o, "; %d shown", sd);
 	tg_sbuf_printf(o, "\n");
 	if (table_of(d, da, sd, dns_cols, 5, dns_row, &t) == 0) {
 		print_table(o, &t, width);

@@ -139,7 +139,8 @@ uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
 	f = &t->nodes[i];
 	t->free_head = f->next;
 	f->key = *k;
-	f->last = now;
+	f->last = f->created = now;
+	f->bytes_in = f->bytes_out = f->pkts_in = f->pkts_out = 0;
 	f->state = FLOW_LIVE;
 	b = flow_hash(t, k);
 	f->hnext = t->buckets[b];

@@ -31,6 +31,9 @@ enum flow_state { FLOW_FREE = 0, FLOW_LIVE, FLOW_CLOSING };
 struct flow_node {
 	struct flow_key key;
 	uint64_t last; /* time of the last packet either way, ms */
+	uint64_t created; /* when flow_alloc() made it, ms */
+	/* payload bytes and packets from / to the inside, for status */
+	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
 	uint32_t hnext; /* hash chain */
 	uint32_t prev, next; /* LRU list (oldest first), or the free list */
 	uint8_t state;
@@ -87,6 +90,21 @@ uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k);
  */
 uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
 		    uint64_t now);
+
+/** flow_count() - @bytes of payload crossed slot @i, @in from the inside */
+static inline void flow_count(struct flow_table *t, uint32_t i, bool in,
+			      size_t bytes)
+{
+	struct flow_node *f = &t->nodes[i];
+
+	if (in) {
+		f->bytes_in += bytes;
+		f->pkts_in++;
+	} else {
+		f->bytes_out += bytes;
+		f->pkts_out++;
+	}
+}
 
 /** flow_touch() - mark a LIVE slot used at @now: it becomes newest */
 void flow_touch(struct flow_table *t, uint32_t i, uint64_t now);

@@ -78,7 +78,8 @@ static void icmp_reply(struct icmp_flow *f, uint8_t *m, size_t len)
 		return;
 	}
 	flow_touch(&n->icmp_tab, f->idx, uv_now(n->loop));
-	nat_emit(n, start, out);
+	if (nat_emit(n, start, out))
+		flow_count(&n->icmp_tab, f->idx, false, len - PKT_ICMP_HLEN);
 }
 
 /* an error the socket reports for an earlier echo request */
@@ -280,6 +281,9 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi)
 		icmp_fail(n, pi, errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
 		return;
 	}
+	/* the echo's data, as for UDP the datagram's */
+	flow_count(&n->icmp_tab, i, true,
+		   pi->l4_len > PKT_ICMP_HLEN ? pi->l4_len - PKT_ICMP_HLEN : 0);
 	f->last_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len
 							    : NAT_QUOTE_MAX);
 	memcpy(f->last, pi->ip, f->last_len);

@@ -37,6 +37,8 @@ static void nat_defaults(struct nat_opts *o)
 		o->max_icmp_flows = 1024;
 	if (!o->max_tcp_flows)
 		o->max_tcp_flows = 4096;
+	if (!o->max_buf_bytes)
+		o->max_buf_bytes = (size_t)256 << 20;
 	if (!o->udp_idle_ms)
 		o->udp_idle_ms = 180000;
 	if (!o->icmp_idle_ms)
@@ -492,4 +494,45 @@ int nat_set_routes(struct nat *n, bool route_default,
 	n->opts.routes = n->policy.routes;
 	n->opts.n_routes = n_routes;
 	return 0;
+}
+
+/* the live slots of @t; @tcp: their state is the TCP table's */
+static void foreach_in(const struct nat *n, const struct flow_table *t,
+		       bool tcp,
+		       void (*cb)(void *arg, const struct nat_flow_info *fi),
+		       void *arg)
+{
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		const struct flow_node *f = &t->nodes[i];
+		struct nat_flow_info fi;
+
+		if (f->state != FLOW_LIVE)
+			continue;
+		memset(&fi, 0, sizeof(fi));
+		fi.proto = f->key.proto;
+		fi.family = f->key.family;
+		memcpy(fi.src, f->key.src, sizeof(fi.src));
+		memcpy(fi.dst, f->key.dst, sizeof(fi.dst));
+		fi.sport = f->key.sport;
+		fi.dport = f->key.dport;
+		fi.state = tcp ? nat_tcp_state(n, i) : "active";
+		fi.bytes_in = f->bytes_in;
+		fi.bytes_out = f->bytes_out;
+		fi.pkts_in = f->pkts_in;
+		fi.pkts_out = f->pkts_out;
+		fi.created_ms = f->created;
+		fi.last_ms = f->last;
+		cb(arg, &fi);
+	}
+}
+
+void nat_foreach_flow(const struct nat *n,
+		      void (*cb)(void *arg, const struct nat_flow_info *fi),
+		      void *arg)
+{
+	if (n->closing)
+		return;
+	foreach_in(n, &n->udp_tab, false, cb, arg);
+	foreach_in(n, &n->icmp_tab, false, cb, arg);
+	foreach_in(n, nat_tcp_table(n), true, cb, arg);
 }

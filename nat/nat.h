@@ -62,6 +62,8 @@ struct nat_opts {
 	size_t max_tcp_flows;	 /* default 4096 */
 	unsigned udp_idle_ms;	 /* default 180000 */
 	unsigned icmp_idle_ms;	 /* default 30000 */
+	/* bytes of TCP buffers across all flows, default 256 MiB (tcp_buf.c) */
+	size_t max_buf_bytes;
 	uint32_t mtu;		 /* largest packet to the inside, default 65520 */
 	bool route_default;	 /* every destination is offered */
 	const struct tg_prefix *routes; /* offered prefixes, if not default */
@@ -82,6 +84,9 @@ struct nat_stats {
 	uint64_t udp_flows, icmp_flows, tcp_flows; /* open now */
 	uint64_t udp_evicted, icmp_evicted, tcp_refused_full;
 	uint64_t icmp_errors_sent;
+	uint64_t tcp_buf_bytes;	/* TCP buffer memory held now */
+	uint64_t tcp_buf_short;	/* buffers cut or refused by the budget */
+	uint64_t tcp_refused_mem; /* SYNs reset: the budget is spent */
 };
 
 /**
@@ -123,6 +128,30 @@ int nat_udp_reply(struct nat *n, const struct nat_peer *to,
 void nat_out_ready(struct nat *n);
 
 void nat_get_stats(const struct nat *n, struct nat_stats *s);
+
+/* One open flow, for people (`tungate status`). */
+struct nat_flow_info {
+	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t src[16];	/* the inside's address */
+	uint8_t dst[16];	/* the destination's */
+	uint16_t sport;		/* the inside's port; ICMP: the echo id */
+	uint16_t dport;		/* ICMP: 0 */
+	const char *state;	/* TCP: "connecting", "syn-received",
+				 * "established", "fin-wait", "close-wait",
+				 * "closing"; else "active" */
+	uint64_t bytes_in, bytes_out;	/* payload from / to the inside */
+	uint64_t pkts_in, pkts_out;	/* packets from / to the inside */
+	uint64_t created_ms, last_ms;	/* loop time (uv_now) */
+};
+
+/**
+ * nat_foreach_flow() - call @cb for every open flow (TCP, UDP, ICMP),
+ * in no particular order; @cb must not call into the NAT
+ */
+void nat_foreach_flow(const struct nat *n,
+		      void (*cb)(void *arg, const struct nat_flow_info *fi),
+		      void *arg);
 
 /**
  * nat_close() - close every flow's socket and the timers; @n is freed once

@@ -177,6 +177,9 @@ int nat_tcp_init(struct nat *n);
 void nat_tcp_free(struct nat *n);
 void nat_tcp_close(struct nat *n);
 uint32_t nat_tcp_live(const struct nat *n);
+/** nat_tcp_state() - the state of live TCP slot @i, in words */
+const char *nat_tcp_state(const struct nat *n, uint32_t i);
+const struct flow_table *nat_tcp_table(const struct nat *n);
 void nat_tcp_out_ready(struct nat *n);
 
 #endif

@@ -180,7 +180,9 @@ static void flow_init(struct tcp_flow *f, struct nat *n, uint32_t i,
 	f->snd_wl1 = f->irs;
 	f->snd_wl2 = f->iss;
 	f->rto = TCP_RTO_INIT_MS;
-	f->out.cap = TCP_OUT_CAP;
+	/* starts small, grows while the inside is slower than the socket */
+	f->out.cap = TCP_RING_MIN;
+	f->out.max = TCP_OUT_CAP;
 	/* without scaling the window cannot offer more than 64 KiB */
 	f->in.cap = f->rcv_shift ? TCP_IN_CAP : 0xffff;
 	f->syn_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len

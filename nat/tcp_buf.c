@@ -10,6 +10,29 @@
  * readers see it as at most two pieces (before and after the wrap), which
  * suits uv_write() and the copy into a segment alike. An empty ring starts
  * over at offset 0, so that reads into it get the longest piece.
+ *
+ * Memory budget: all rings of all flows together hold at most
+ * --max-buffer bytes (nat_opts.max_buf_bytes, default 256 MiB; without it
+ * 4096 flows could take 4 MiB each). The ring for the inside starts at
+ * TCP_RING_MIN and doubles, up to its maximum, each time it fills (the
+ * inside is slower than the destination), if the budget has room; when it
+ * cannot grow, reading from the destination waits, as for a full ring
+ * (growth leaves two minimal rings free, for a new connection). A
+ * ring asks for its memory when first used; if its full capacity does not
+ * fit what is left, it takes half of what is left (so that the next flow
+ * finds some too), at least TCP_RING_MIN; if not even that fits, none:
+ * - the ring for the inside: reading from the destination waits for room
+ *   as it does when the ring is full; a smaller ring means a smaller burst
+ *   in flight. With no ring at all the flow cannot carry the destination's
+ *   bytes and is reset (tcp_sock.c).
+ * - the ring for the socket: bytes the socket did not take at once are
+ *   not acknowledged, and the inside sends them again (retransmission);
+ *   the window it was offered may exceed the smaller ring, which costs
+ *   retransmissions, never data.
+ * New connections are refused with a RST while less than two minimal
+ * rings are left (tcp.c), so flows already open rarely meet a refusal.
+ * Each cut or refusal counts in tcp_buf_short; the bytes held are
+ * tcp_buf_bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,20 +40,77 @@
 
 #include "tcp_conn.h"
 
-/**
- * tcp_ring_alloc() - give @r its memory, if it has none yet
- * Return: 0 or -ENOMEM
- */
-int tcp_ring_alloc(struct tcp_ring *r)
+/** tcp_buf_left() - bytes of the budget not given to a ring */
+size_t tcp_buf_left(const struct nat *n)
 {
-	if (r->buf)
-		return 0;
-	r->buf = malloc(r->cap);
-	return r->buf ? 0 : -ENOMEM;
+	size_t used = (size_t)n->st.tcp_buf_bytes;
+
+	return used < n->opts.max_buf_bytes ? n->opts.max_buf_bytes - used : 0;
 }
 
-void tcp_ring_free(struct tcp_ring *r)
+/**
+ * tcp_ring_alloc() - give @r its memory, if it has none yet, within the
+ * budget: @r->cap may shrink to what is left
+ * @n:		NAT, whose budget pays
+ * @r:		ring, empty
+ *
+ * Return: 0 or -ENOMEM
+ */
+int tcp_ring_alloc(struct nat *n, struct tcp_ring *r)
 {
+	size_t left = tcp_buf_left(n);
+	uint32_t min = r->cap < TCP_RING_MIN ? r->cap : TCP_RING_MIN;
+
+	if (r->buf)
+		return 0;
+	if (left < r->cap) {
+		n->st.tcp_buf_short++;
+		if (left < min)
+			return -ENOMEM;
+		r->cap = (uint32_t)(left / 2 < min ? min : left / 2);
+	}
+	r->buf = malloc(r->cap);
+	if (!r->buf)
+		return -ENOMEM;
+	n->st.tcp_buf_bytes += r->cap;
+	return 0;
+}
+
+/**
+ * tcp_ring_grow() - double @r's capacity, up to @r->max, within the budget
+ * @n:		NAT, whose budget pays
+ * @r:		ring with memory; its data moves to the new memory, head at 0
+ *
+ * Return: 0, -ENOSPC (at its maximum), or -ENOMEM (budget or malloc)
+ */
+int tcp_ring_grow(struct nat *n, struct tcp_ring *r)
+{
+	uint32_t cap = r->cap * 2 > r->max ? r->max : r->cap * 2;
+	uint8_t *p;
+
+	if (!r->buf || cap <= r->cap)
+		return -ENOSPC;
+	/* growing never takes the last two minimal rings: a new flow's */
+	if (tcp_buf_left(n) < cap - r->cap + 2 * TCP_RING_MIN) {
+		n->st.tcp_buf_short++;
+		return -ENOMEM;
+	}
+	p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	tcp_ring_get(r, 0, p, r->len);
+	free(r->buf);
+	n->st.tcp_buf_bytes += cap - r->cap;
+	r->buf = p;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+void tcp_ring_free(struct nat *n, struct tcp_ring *r)
+{
+	if (r->buf)
+		n->st.tcp_buf_bytes -= r->cap;
 	free(r->buf);
 	r->buf = NULL;
 	r->head = r->len = 0;

@@ -30,8 +30,10 @@
 #define TCP_MAX_RETRIES 10
 #define TCP_SYNACK_RETRIES 6
 #define TCP_KEEPALIVE_S 60
-/* reading resumes once this much of the buffer for the inside is free */
-#define TCP_READ_RESUME (TCP_OUT_CAP / 4)
+/* reading resumes once this part of the buffer for the inside is free */
+#define TCP_READ_RESUME(cap) ((cap) / 4)
+/* the smallest ring the buffer budget hands out (tcp_buf.c) */
+#define TCP_RING_MIN (64 * 1024)
 /* the largest MSS we announce (RFC 9293 3.7.1: 65535 - 40) */
 #define TCP_MSS_MAX 65495
 /* the inside's MSS when its SYN names none (RFC 9293 3.7.1) */
@@ -47,6 +49,7 @@
 struct tcp_ring {
 	uint8_t *buf;
 	uint32_t cap, head, len;
+	uint32_t max; /* tcp_ring_grow() doubles @cap up to this */
 };
 
 enum tcp_state {
@@ -156,8 +159,10 @@ static inline uint16_t tcp_rcv_mss(const struct nat *n, int family)
 }
 
 /* tcp_buf.c */
-int tcp_ring_alloc(struct tcp_ring *r);
-void tcp_ring_free(struct tcp_ring *r);
+size_t tcp_buf_left(const struct nat *n);
+int tcp_ring_alloc(struct nat *n, struct tcp_ring *r);
+int tcp_ring_grow(struct nat *n, struct tcp_ring *r);
+void tcp_ring_free(struct nat *n, struct tcp_ring *r);
 static inline uint32_t tcp_ring_room(const struct tcp_ring *r)
 {
 	return r->cap - r->len;

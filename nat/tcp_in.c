@@ -227,6 +227,7 @@ static void data_input(struct tcp_flow *f, const struct pkt_info *pi)
 			return;
 		}
 		f->rcv_nxt += taken;
+		f->n->tcp->tab.nodes[f->idx].bytes_in += taken;
 		if (taken < len)
 			fin = false;
 	}

@@ -133,6 +133,8 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 		t->blocked = true;
 	else if (!r)
 		f->ack_now = false;
+	if (!r)
+		t->tab.nodes[f->idx].pkts_out++;
 	return r;
 }
 

@@ -36,7 +36,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	uint32_t room = 0;
 	uint8_t *p = NULL;
 
-	if (!tcp_ring_alloc(&f->out))
+	if (!tcp_ring_alloc(f->n, &f->out))
 		p = tcp_ring_tail(&f->out, &room);
 	*buf = uv_buf_init((char *)p, room);
 }
@@ -47,7 +47,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	if (nread > 0) {
 		tcp_ring_commit(&f->out, (uint32_t)nread);
-		if (!tcp_ring_room(&f->out))
+		f->n->tcp->tab.nodes[f->idx].bytes_out += (uint64_t)nread;
+		if (!tcp_ring_room(&f->out) && tcp_ring_grow(f->n, &f->out))
 			stop_reading(f);
 		tcp_output(f);
 		return;
@@ -83,7 +84,7 @@ void tcp_sock_resume(struct tcp_flow *f)
 {
 	if (f->reading || f->eof_out || f->state == TS_CLOSED ||
 	    f->state == TS_CONNECTING ||
-	    tcp_ring_room(&f->out) < TCP_READ_RESUME)
+	    tcp_ring_room(&f->out) < TCP_READ_RESUME(f->out.cap))
 		return;
 	if (tcp_sock_read(f))
 		tcp_abort(f, "cannot read from the socket");
@@ -167,7 +168,7 @@ int tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
 			return r;
 	}
 	/* no memory for the ring: the inside will send it again */
-	if (done < len && !tcp_ring_alloc(&f->in)) {
+	if (done < len && !tcp_ring_alloc(f->n, &f->in)) {
 		done += tcp_ring_put(&f->in, p + done, len - done);
 		r = start_write(f);
 		if (r)

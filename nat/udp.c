@@ -93,7 +93,8 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		n->st.dropped_out++;
 		return;
 	}
-	nat_emit(n, start, len);
+	if (nat_emit(n, start, len))
+		flow_count(&n->udp_tab, f->idx, false, (size_t)nread);
 }
 
 /* make @k's flow: on error, nothing is left to close */
@@ -249,6 +250,7 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 		udp_fail(n, pi, r);
 		return;
 	}
+	flow_count(&n->udp_tab, i, true, pi->data_len);
 	f->last_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len
 							    : NAT_QUOTE_MAX);
 	memcpy(f->last, pi->ip, f->last_len);

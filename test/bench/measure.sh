@@ -259,13 +259,13 @@ bench_curl() {
 	fi
 }
 
-# bench_ping NAME - average round trip of 20 pings, ms
+# bench_ping NAME - round trip of 20 pings, ms: average and minimum
 bench_ping() {
-	local avg
-	avg=$(in_ns "$NS_CS" ping -q -c 20 -i 0.2 -W 2 "$LAN4" |
-		awk -F/ '/^rtt/ { print $5 }')
-	if [ -n "$avg" ]; then
-		R[$1.ping]=$avg
+	local rtt
+	rtt=$(in_ns "$NS_CS" ping -q -c 20 -i 0.2 -W 2 "$LAN4" |
+		awk -F'[/ ]' '/^rtt/ { print $8, $7 }')
+	if [ -n "$rtt" ]; then
+		R[$1.ping]=${rtt% *} R[$1.pingmin]=${rtt#* }
 	else
 		say "$1: ping failed"
 	fi
@@ -313,6 +313,8 @@ pct() {
 # BENCH_OUT_PID is set.
 bench_all() {
 	local name=$1 dns=$2 o0 i0 b0 o1 i1 b1 hz
+	# first, while the path is idle: the latency a tunnel adds at rest
+	bench_ping "$name"
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
 		b0=$(tun_bytes)
@@ -331,7 +333,6 @@ bench_all() {
 	fi
 	bench_wrk "$name"
 	bench_curl "$name"
-	bench_ping "$name"
 	[ -n "$dns" ] && bench_dns "$name" "$dns"
 	BENCH_OUT_PID='' BENCH_IN_PID=''
 	say "$name: up ${R[$name.up]:--} down ${R[$name.down]:--} Gbit/s," \
@@ -341,38 +342,40 @@ bench_all() {
 
 # --- SSH contenders ---------------------------------------------------------------
 
-# bench_start_ssh_tunnel - the outside in local as nobody, its stream the
-# OpenSSH client running the inside through sshd in cs; returns when the
-# outside logs "inside is up". Sets BENCH_OUT_PID, BENCH_IN_PID.
-bench_start_ssh_tunnel() {
-	local log=$T/outside-ssh.log
+# bench_start_cmd_tunnel NAME CMD [PREFIX...] - the outside in local,
+# run under PREFIX (e.g. setpriv to nobody), its stream `--exec CMD`;
+# returns when it logs "inside is up". Sets BENCH_OUT_PID, BENCH_IN_PID
+# (for the CPU times) and BENCH_CMD_OUT (for the stop).
+bench_start_cmd_tunnel() {
+	local name=$1 exec=$2
+	shift 2
 	bench_run_sshd
-	tg_bg outside-ssh "$NS_LOCAL" env HOME="$T/home" \
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$T/tungate" outside --exec "$SSH_CMD $T/tungate inside --stdio" \
+	BENCH_CMD_LOG=$T/outside-$name.log
+	tg_bg "outside-$name" "$NS_LOCAL" env HOME="$T/home" "$@" \
+		"$T/tungate" outside --exec "$exec" \
 		--route "$LAN_NET4" --route "$LAN_NET6" "${TG_OUTSIDE_ARGS[@]}"
-	BENCH_SSH_OUT=$TG_LAST_PID
-	wait_for 30 bench_ssh_up_or_gone
-	if ! grep -q "inside is up" "$log"; then
-		say "the outside over ssh did not come up (see outside-ssh.log)"
+	BENCH_CMD_OUT=$TG_LAST_PID
+	wait_for 30 bench_cmd_up_or_gone
+	if ! grep -q "inside is up" "$BENCH_CMD_LOG"; then
+		say "$name: the outside did not come up (see outside-$name.log)"
 		return 1
 	fi
-	BENCH_OUT_PID=$BENCH_SSH_OUT
+	BENCH_OUT_PID=$BENCH_CMD_OUT
 	BENCH_IN_PID=$(pgrep -n -f "^$T/tungate inside --stdio")
-	[ -n "$BENCH_IN_PID" ] || say "no inside process found for its CPU time"
+	[ -n "$BENCH_IN_PID" ] || say "$name: no inside process for its CPU time"
 	return 0
 }
 
-bench_ssh_up_or_gone() {
-	grep -q "inside is up" "$T/outside-ssh.log" || ! tg_alive "$BENCH_SSH_OUT"
+bench_cmd_up_or_gone() {
+	grep -q "inside is up" "$BENCH_CMD_LOG" || ! tg_alive "$BENCH_CMD_OUT"
 }
 
-bench_stop_ssh_tunnel() {
-	kill -TERM "$BENCH_SSH_OUT" 2>/dev/null
-	tg_wait_exit "$BENCH_SSH_OUT" 15 ||
-		say "the outside over ssh did not exit within 15 s"
+bench_stop_cmd_tunnel() {
+	kill -TERM "$BENCH_CMD_OUT" 2>/dev/null
+	tg_wait_exit "$BENCH_CMD_OUT" 15 ||
+		say "the outside did not exit within 15 s"
 	wait_for 10 not pgrep -f "^$T/tungate inside" ||
-		say "the inside over ssh did not exit within 10 s"
+		say "the inside did not exit within 10 s"
 }
 
 # bench_start_sshw - OpenSSH's tun tunnel: tun5 on both ends (made here,

@@ -10,8 +10,9 @@
 # issues 4 and 5 with the measured ratio and pass/miss. Pure awk
 # arithmetic; a missing value prints "-" and its target "n/a".
 
-COLS=(direct exec ssh sshw raw)
-HEADS=("direct" "tungate exec" "tungate ssh" "ssh -w" "raw ssh")
+COLS=(direct exec pipe ssh sshw raw)
+HEADS=("direct" "tungate exec" "tungate pipe" "tungate ssh" "ssh -w"
+	"raw ssh")
 
 # ratio A B - A/B with 2 decimals, or empty when either is missing
 ratio() {
@@ -85,6 +86,7 @@ bench_report() {
 	row "new connections/s" conns rate
 	row "${BENCH_MB} MB download (curl), s" curl time
 	row "ping RTT avg, ms" ping ping
+	row "ping RTT min, ms" pingmin ping
 	row "outside CPU s per GB" cpuout plain
 	row "inside CPU s per GB" cpuin plain
 	row "DNS queries/s (cached)" dnsqps rate
