@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -606,6 +607,24 @@ static void signal_cb(uv_signal_t *h, int signum)
 	stop_begin(s, TG_EXIT_OK, NULL);
 }
 
+/*
+ * Under sshd stderr is a pipe that sshd drains only while its client is
+ * alive: a blocking log line would hang an inside whose stream died, after
+ * its cleanup and before its exit. A lost log line is the lesser harm.
+ */
+static void stderr_nonblocking(void)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(STDERR_FILENO, &st) < 0 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	fl = fcntl(STDERR_FILENO, F_GETFL);
+	if (fl >= 0)
+		fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
+}
+
 int tg_inside_run(const struct tg_opts *o)
 {
 	static struct inside s; /* large: the config's route array */
@@ -623,6 +642,7 @@ int tg_inside_run(const struct tg_opts *o)
 	s.o = o;
 	s.loop = &loop;
 	s.tun_fd = -1;
+	stderr_nonblocking();
 	find_ssh_client(&s);
 	if (uv_loop_init(&loop) < 0) {
 		tg_err("cannot start the event loop");

@@ -301,38 +301,6 @@ if check "keepalive: the tunnel comes up" ssh_up; then
 	wait_for 10 in_ns "$NS_LOCAL" ping -c 1 -W 1 "$CS4" >/dev/null
 fi
 
-# --- reconnection ---------------------------------------------------------------
-
-# without --once the outside reconnects: the link is down for 10 s, then
-# back; the new inside takes over from the stranded one
-one_inside() {
-	[ "$(pgrep -a -x tungate | grep -c "$T/tungate inside")" = 1 ]
-}
-up_again() { [ "$(grep -c "inside is up" "$OUT_LOG")" -ge 2 ]; }
-one_rule_set() {
-	[ "$(ip -n "$NS_CS" rule show | grep -c "lookup $TG_TABLE")" = 1 ]
-}
-ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_reconnect"
-if check "reconnect: the tunnel comes up" ssh_up; then
-	must ip -n "$NS_LOCAL" link set "$IF_LC" down
-	check "reconnect: the drop is noticed and retried" \
-		wait_for 20 grep -q "reconnecting in" "$OUT_LOG"
-	sleep 10
-	must ip -n "$NS_LOCAL" link set "$IF_LC" up
-	check "reconnect: the tunnel comes up again" \
-		wait_for 60 up_again
-	check "reconnect: one line per attempt" \
-		test "$(grep -c 'reconnecting in' "$OUT_LOG")" -ge 1
-	check "reconnect: UDP flows again" \
-		wait_for 10 tg_udp_echo "$NS_CS" "$LAN4" 7 64
-	# the first inside ends when sshd closes its session or, at the
-	# latest, at its own keepalive timeout (30 s)
-	check "reconnect: only the new inside is left in cs" \
-		wait_for 45 one_inside
-	check "reconnect: one set of rules in cs" wait_for 10 one_rule_set
-	check "reconnect: the tunnel stops on SIGTERM" ssh_stop
-fi
-
 # --- the remote command -------------------------------------------------------
 
 ssh_outside --remote-command "/nonexistent/tungate inside --stdio"
