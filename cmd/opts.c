@@ -25,6 +25,7 @@ enum {
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
+	O_GRACE,
 };
 
 static const struct option outside_longopts[] = {
@@ -43,6 +44,7 @@ static const struct option outside_longopts[] = {
 	{ "peer", required_argument, NULL, O_PEER },
 	{ "mtu", required_argument, NULL, O_MTU },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "grace", required_argument, NULL, O_GRACE },
 	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
 	{ "dns-addr", required_argument, NULL, O_DNS_ADDR },
 	{ "max-udp-flows", required_argument, NULL, O_MAX_UDP },
@@ -72,6 +74,7 @@ static const struct option inside_longopts[] = {
 	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
 	{ "dns-addr", required_argument, NULL, O_DNS_ADDR },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "grace", required_argument, NULL, O_GRACE },
 	{ "table", required_argument, NULL, O_TABLE },
 	{ "pref", required_argument, NULL, O_PREF },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -144,6 +147,10 @@ void tg_usage_outside(void)
 	       "  --dns-addr ADDR       tunnel DNS address (default %s, %s)\n"
 	       "  --timeout SEC         peer silent this long is gone "
 	       "(default %d)\n"
+	       "  --grace SEC           a dropped stream's connections wait "
+	       "this long for the\n"
+	       "                        reconnection to resume them (default "
+	       "%d; 0: never)\n"
 	       "  --max-udp-flows N     --max-icmp-flows N  --max-tcp-flows N\n"
 	       "                        flows open at once (default 4096, "
 	       "1024, 4096)\n"
@@ -163,7 +170,8 @@ void tg_usage_outside(void)
 	       "  -v, --verbose         more logging (twice: per packet)\n"
 	       "  -q, --quiet           errors only\n",
 	       TG_DEFAULT_MTU, TG_DEFAULT_TUN4, TG_DEFAULT_TUN6,
-	       TG_DEFAULT_DNS4, TG_DEFAULT_DNS6, TG_DEFAULT_TIMEOUT_S);
+	       TG_DEFAULT_DNS4, TG_DEFAULT_DNS6, TG_DEFAULT_TIMEOUT_S,
+	       TG_DEFAULT_GRACE_S);
 }
 
 void tg_usage_inside(void)
@@ -189,11 +197,15 @@ void tg_usage_inside(void)
 	       "(default 7466)\n"
 	       "  --timeout SEC         peer silent this long is gone "
 	       "(default %d)\n"
+	       "  --grace SEC           after the stream drops, keep the "
+	       "device and routes this\n"
+	       "                        long for the outside to resume "
+	       "(default %d; 0: never)\n"
 	       "  -v, --verbose         more logging\n"
 	       "  -q, --quiet           errors only\n",
 	       TG_DEFAULT_TUN_NAME, TG_DEFAULT_MTU, TG_DEFAULT_TUN4,
 	       TG_DEFAULT_TUN6, TG_DEFAULT_DNS4, TG_DEFAULT_DNS6,
-	       TG_DEFAULT_TIMEOUT_S);
+	       TG_DEFAULT_TIMEOUT_S, TG_DEFAULT_GRACE_S);
 }
 
 static int usage_error(bool inside, const char *fmt, ...)
@@ -287,6 +299,8 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 		lo = 1280, hi = 65535;
 	else if (c == O_TIMEOUT || c == O_UDP_IDLE)
 		hi = 86400;
+	else if (c == O_GRACE)
+		lo = 0, hi = 86400;
 	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP ||
 		 c == O_DNS_CACHE || c == O_DNS_PENDING)
 		hi = 1000000;
@@ -303,6 +317,7 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 	switch (c) {
 	case O_MTU: o->mtu = (uint32_t)v; break;
 	case O_TIMEOUT: o->timeout_ms = (unsigned)v * 1000; break;
+	case O_GRACE: o->grace_ms = (unsigned)v * 1000; break;
 	case O_UDP_IDLE: o->udp_idle_ms = (unsigned)v * 1000; break;
 	case O_MAX_UDP: o->max_udp = v; break;
 	case O_MAX_ICMP: o->max_icmp = v; break;
@@ -449,6 +464,7 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 	o->dns = -1;
 	o->tun_name = TG_DEFAULT_TUN_NAME;
 	o->timeout_ms = TG_DEFAULT_TIMEOUT_S * 1000;
+	o->grace_ms = TG_DEFAULT_GRACE_S * 1000;
 	o->log_level = TG_LOG_INFO;
 	o->pcap_max_bytes = TG_DEFAULT_PCAP_MAX;
 	set_default_addrs(o);

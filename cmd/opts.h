@@ -40,6 +40,8 @@ struct tg_opts {
 	uint8_t tun4[4], tun6[16], dns4[4], dns6[16];
 	const char *tun_name;
 	unsigned timeout_ms;
+	unsigned grace_ms;		/* --grace: how long a dropped stream's
+				 * session waits to resume; 0: never */
 	uint32_t table, pref;
 
 	size_t max_udp, max_icmp, max_tcp;
@@ -61,6 +63,7 @@ struct tg_opts {
 #define TG_DEFAULT_MTU 65520
 #define TG_DEFAULT_TUN_NAME "tungate0"
 #define TG_DEFAULT_TIMEOUT_S 30
+#define TG_DEFAULT_GRACE_S 120
 #define TG_DEFAULT_PCAP_MAX (100ull << 20)
 
 enum tg_parse { TG_PARSE_OK = 0, TG_PARSE_EXIT = 1, TG_PARSE_USAGE = 2 };
