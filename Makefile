@@ -1,7 +1,7 @@
 # tungate - see README.md. `make` builds the static binary ./tungate.
 .SUFFIXES:
 
-VERSION   := 0.1.0
+VERSION   := 0.2.0
 CC        ?= cc
 LIBDIR    := /usr/lib/x86_64-linux-gnu
 
@@ -23,11 +23,12 @@ NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
-		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c
+		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c \
+		 tun/track.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c dns/resolv.c
 CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
-		 cmd/inside.c cmd/outside_routes.c
+		 cmd/inside.c cmd/inside_resume.c cmd/outside_routes.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
 		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
@@ -48,8 +49,9 @@ UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/resolv
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
+UNIT_TUN       := test/unit/track
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
-	      $(UNIT_CMD)
+	      $(UNIT_CMD) $(UNIT_TUN)
 
 all: tungate
 
@@ -81,6 +83,7 @@ $(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
+$(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(COMMON_SRC) tun/track.c nat/csum.c)))
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)

@@ -37,10 +37,12 @@
 #include <uv.h>
 
 #include "config.h"
+#include "inside_resume.h"
 #include "link.h"
 #include "resolv.h"
 #include "log.h"
 #include "stream.h"
+#include "track.h"
 #include "tun.h"
 #include "tungate.h"
 
@@ -49,6 +51,7 @@
 #define MAX_KEEP (TG_MAX_PREFIXES + TP_CONFIG_MAX_KEEP + 1)
 #define ENVIRON_MAX 65536 /* of a parent's environment, read at most */
 #define SSH_ANCESTORS 2 /* sudo, then what ran sudo */
+#define RST_SETTLE_US 20000 /* for the kernel to take the RSTs in */
 
 struct inside {
 	uv_loop_t *loop;
@@ -69,11 +72,47 @@ struct inside {
 	int exit_code;
 	char why[512];
 	uint64_t tun_write_drops;
+
+	/* session resume: see the top of the file */
+	uint8_t session[TP_SESSION_LEN], peer_session[TP_SESSION_LEN];
+	struct inside_resume *resume;
+	struct tun_track *track;
+	uv_timer_t grace_timer;
+	bool grace_init, waiting, can_hand_off, ready_sent;
+	uint64_t drop_ms;
+	unsigned drops, resumes;
 };
+
+static int tun_write_fn(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct inside *s = arg;
+
+	return (int)write(s->tun_fd, pkt, len);
+}
+
+/* the tunnel is going away: its connections end with a RST, not a hang */
+static void reset_connections(struct inside *s)
+{
+	size_t n;
+
+	if (!s->track || s->tun_fd < 0 || !s->st)
+		return;
+	n = tun_track_reset_all(s->track, tun_write_fn, s);
+	if (!n)
+		return;
+	tg_info("reset %zu TCP connection%s of this container that went "
+		"through %s",
+		n, n == 1 ? "" : "s", s->ifname);
+	usleep(RST_SETTLE_US);
+}
 
 static void inside_cleanup(struct inside *s)
 {
 	int r;
+
+	inside_resume_close(s->resume);
+	s->resume = NULL;
+	reset_connections(s);
 
 	if (s->resolv_applied) {
 		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
@@ -113,6 +152,8 @@ static void finish(struct inside *s)
 	for (size_t i = 0; i < 3; i++)
 		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
 			uv_close((uv_handle_t *)&s->sig[i], NULL);
+	if (s->grace_init && !uv_is_closing((uv_handle_t *)&s->grace_timer))
+		uv_close((uv_handle_t *)&s->grace_timer, NULL);
 }
 
 static void stop_begin(struct inside *s, int code, const char *why)
@@ -143,7 +184,7 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (int i = 0; i < TUN_BATCH; i++) {
-		uint8_t *p = tp_link_reserve(s->link, mtu);
+		uint8_t *p = s->link ? tp_link_reserve(s->link, mtu) : NULL;
 		ssize_t n;
 
 		if (!p) {
@@ -157,6 +198,8 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events)
 			continue;
 		if (n <= 0)
 			return;
+		if (s->track)
+			tun_track_out(s->track, p, (size_t)n);
 		tp_link_commit(s->link, TP_F_PACKET, (size_t)n);
 	}
 }
@@ -175,6 +218,8 @@ static void write_tun(struct inside *s, const uint8_t *pkt, size_t len)
 {
 	if (s->tun_fd < 0)
 		return;
+	if (s->track)
+		tun_track_in(s->track, pkt, len);
 	/* a full TUN queue drops, as a congested router would: TCP recovers */
 	if (write(s->tun_fd, pkt, len) < 0) {
 		s->tun_write_drops++;
@@ -520,13 +565,60 @@ static void on_update(struct inside *s, const uint8_t *data, size_t len)
 			added, removed, tun_installed_routes(s->st), s->ifname);
 }
 
+static void send_ready(struct inside *s, bool resumed)
+{
+	struct tp_ready rd = {.flags = resumed ? TP_READY_RESUMED : 0};
+	uint8_t buf[sizeof(rd) + 8];
+	int n;
+
+	memcpy(rd.session, s->session, TP_SESSION_LEN);
+	snprintf(rd.text, sizeof(rd.text), "%s up, mtu %u, %zu route%s%s",
+		 s->ifname, s->cfg.mtu, tun_installed_routes(s->st),
+		 tun_installed_routes(s->st) == 1 ? "" : "s",
+		 s->cfg.route_default ? " (default)" : "");
+	n = tp_ready_encode(&rd, buf, sizeof(buf));
+	if (n > 0 && tp_link_send(s->link, TP_F_READY, buf, (size_t)n) == 0)
+		s->ready_sent = true;
+	if (!resumed)
+		tg_info("%s", rd.text);
+}
+
+static int offer_cb(void *arg, struct resume_offer *o);
+
+/* a session the outside can resume: wait for its next stream here */
+static void resume_listen(struct inside *s)
+{
+	char path[128], id[TP_SESSION_STRLEN];
+	int r;
+
+	if (!s->o->grace_ms || tp_session_none(s->peer_session))
+		return;
+	memcpy(s->session, s->peer_session, TP_SESSION_LEN);
+	r = inside_resume_path(s->o->tun_name, path, sizeof(path));
+	if (r == 0)
+		r = inside_resume_listen(s->loop, path, offer_cb, s,
+					 &s->resume);
+	if (r < 0) {
+		tg_warn("cannot wait for resumed streams (%s): a dropped "
+			"stream ends this session",
+			strerror(-r));
+		return;
+	}
+	s->track = tun_track_new(0);
+	tg_debug("session %s: a dropped stream waits %u s to resume",
+		 tp_session_str(s->session, id), s->o->grace_ms / 1000);
+}
+
 static void on_config(struct inside *s, const uint8_t *data, size_t len)
 {
-	char why[400], ready[200];
+	char why[400];
 	int r;
 
 	if (s->configured) {
 		on_update(s, data, len);
+		/* the first CONFIG on a resumed stream */
+		if (!s->ready_sent)
+			send_ready(s, true);
 		return;
 	}
 	s->configured = true;
@@ -547,12 +639,8 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 	s->poll_init = true;
 	uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
 	s->polling = true;
-	snprintf(ready, sizeof(ready), "%s up, mtu %u, %zu route%s%s",
-		 s->ifname, s->cfg.mtu, tun_installed_routes(s->st),
-		 tun_installed_routes(s->st) == 1 ? "" : "s",
-		 s->cfg.route_default ? " (default)" : "");
-	tg_info("%s", ready);
-	tp_link_send(s->link, TP_F_READY, ready, strlen(ready));
+	resume_listen(s);
+	send_ready(s, false);
 }
 
 static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
@@ -570,9 +658,90 @@ static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
 		tg_debug("ignoring frame type %u from the outside", type);
 }
 
+/*
+ * The outside reconnected and sshd started us: if an inside waits with
+ * this session, it takes our stream and we are done. Nothing has been
+ * touched yet, so there is nothing to clean up.
+ */
+static bool hand_off(struct inside *s, struct tp_link *l)
+{
+	struct resume_offer o = {.pid = getpid(), .fd_err = STDERR_FILENO};
+	char path[128], id[TP_SESSION_STRLEN];
+	const uint8_t *rest;
+	long pid = 0;
+	int r;
+
+	if (!s->can_hand_off || !s->o->grace_ms ||
+	    tp_session_none(s->peer_session) ||
+	    inside_resume_path(s->o->tun_name, path, sizeof(path)) < 0 ||
+	    tp_link_detach(l, &o.fd_in, &o.fd_out, &rest, &o.rest_len) < 0)
+		return false;
+	memcpy(o.session, s->peer_session, TP_SESSION_LEN);
+	o.ssh_client = s->ssh_client;
+	o.rest = (uint8_t *)rest;
+	r = inside_resume_offer(path, &o, &pid);
+	tp_session_str(s->peer_session, id);
+	if (r == -ESRCH)
+		tg_info("the inside (pid %ld) that waited on %s had another "
+			"session: it stops, this one starts session %s",
+			pid, s->o->tun_name, id);
+	else if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
+		tg_warn("cannot hand the stream to the waiting inside: %s; "
+			"starting afresh",
+			strerror(-r));
+	if (r < 0)
+		return false;
+	tg_info("handed the stream to the inside (pid %ld) that resumes "
+		"session %s",
+		pid, id);
+	return true;
+}
+
 static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 {
+	struct inside *s = tp_link_data(l);
+
 	tg_debug("connected to the outside (tungate %s)", peer->version);
+	memcpy(s->peer_session, peer->session, TP_SESSION_LEN);
+	if (s->configured || !hand_off(s, l))
+		return;
+	s->stopping = true;
+	s->link_down = true;
+	finish(s);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+	struct inside *s = t->data;
+
+	tg_warn("the outside did not come back within %u s: ending the "
+		"session",
+		s->o->grace_ms / 1000);
+	stop_begin(s, TG_EXIT_OK, NULL);
+}
+
+/* the stream broke: keep everything for the grace period */
+static void wait_for_resume(struct inside *s, const char *why)
+{
+	tg_warn("%s; keeping %s and its routes for %u s for the outside to "
+		"resume",
+		why, s->ifname, s->o->grace_ms / 1000);
+	tp_link_close(s->link);
+	s->link = NULL;
+	if (s->polling) {
+		/* the kernel's queue holds, then drops: TCP recovers */
+		uv_poll_stop(&s->tun_poll);
+		s->polling = false;
+	}
+	s->waiting = true;
+	s->drops++;
+	s->drop_ms = uv_now(s->loop);
+	if (!s->grace_init) {
+		uv_timer_init(s->loop, &s->grace_timer);
+		s->grace_timer.data = s;
+		s->grace_init = true;
+	}
+	uv_timer_start(&s->grace_timer, grace_cb, s->o->grace_ms, 0);
 }
 
 static void down_cb(struct tp_link *l, int err, const char *why)
@@ -582,6 +751,10 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	s->link_down = true;
 	if (s->stopping) {
 		finish(s);
+		return;
+	}
+	if (s->resume && !tp_link_goodbye_received(l)) {
+		wait_for_resume(s, why);
 		return;
 	}
 	if (err)
@@ -598,14 +771,6 @@ static const struct tp_link_ops link_ops = {
 	.drain_cb = drain_cb,
 	.down_cb = down_cb,
 };
-
-static void signal_cb(uv_signal_t *h, int signum)
-{
-	struct inside *s = h->data;
-
-	tg_info("stopping on %s", strsignal(signum));
-	stop_begin(s, TG_EXIT_OK, NULL);
-}
 
 /*
  * Under sshd stderr is a pipe that sshd drains only while its client is
@@ -625,15 +790,107 @@ static void stderr_nonblocking(void)
 		fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
 }
 
+static void link_opts_fill(struct inside *s, struct tp_link_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->role = TP_ROLE_INSIDE;
+	lo->timeout_ms = s->o->timeout_ms;
+	lo->peer_name = "outside";
+}
+
+/* carry on over the new stream; the old one is dead or about to be */
+static int take_stream(struct inside *s, struct resume_offer *o)
+{
+	struct tp_link_opts lo;
+	uv_stream_t *in, *out;
+	int r;
+
+	/* our log lines go to the new session's stderr from now on */
+	dup2(o->fd_err, STDERR_FILENO);
+	close(o->fd_err);
+	stderr_nonblocking();
+	if (s->link)
+		tp_link_close(s->link);
+	s->link = NULL;
+	r = tp_fd_open(s->loop, o->fd_in, o->fd_out, &in, &out);
+	if (r < 0)
+		return r;
+	link_opts_fill(s, &lo);
+	lo.resumed = true;
+	lo.rest = o->rest;
+	lo.rest_len = o->rest_len;
+	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
+	if (!s->link)
+		return -ENOMEM;
+	s->link_down = false;
+	s->ready_sent = false;
+	if (o->ssh_client.family)
+		s->ssh_client = o->ssh_client;
+	if (s->poll_init && !s->polling) {
+		uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
+		s->polling = true;
+	}
+	return tp_link_start(s->link);
+}
+
+static int offer_cb(void *arg, struct resume_offer *o)
+{
+	struct inside *s = arg;
+	bool waiting = s->waiting;
+	int r;
+
+	if (memcmp(o->session, s->session, TP_SESSION_LEN)) {
+		close(o->fd_in);
+		close(o->fd_out);
+		close(o->fd_err);
+		tg_info("a new outside started another session: this one "
+			"ends");
+		stop_begin(s, TG_EXIT_OK, NULL);
+		return -ESRCH;
+	}
+	s->waiting = false;
+	if (s->grace_init)
+		uv_timer_stop(&s->grace_timer);
+	s->resumes++;
+	r = take_stream(s, o);
+	if (r < 0) {
+		tg_warn("cannot take the resumed stream: %s", strerror(-r));
+		s->link_down = true;
+		stop_begin(s, TG_EXIT_FAIL, "the resumed stream failed");
+		return 0;
+	}
+	if (waiting)
+		tg_info("session resumed after %.1f s (drop %u), stream from "
+			"pid %ld",
+			(double)(uv_now(s->loop) - s->drop_ms) / 1000, s->drops,
+			(long)o->pid);
+	else
+		tg_info("session resumed on a new stream from pid %ld (the "
+			"old one had not timed out yet)",
+			(long)o->pid);
+	return 0;
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct inside *s = h->data;
+
+	tg_info("stopping on %s", strsignal(signum));
+	stop_begin(s, TG_EXIT_OK, NULL);
+}
+
+static bool handoff_fd(int fd)
+{
+	uv_handle_type t = uv_guess_handle(fd);
+
+	return t == UV_NAMED_PIPE || t == UV_TCP;
+}
+
 int tg_inside_run(const struct tg_opts *o)
 {
 	static struct inside s; /* large: the config's route array */
 	int signums[3] = {SIGINT, SIGTERM, SIGHUP};
-	struct tp_link_opts lo = {
-		.role = TP_ROLE_INSIDE,
-		.timeout_ms = o->timeout_ms,
-		.peer_name = "outside",
-	};
+	struct tp_link_opts lo;
 	uv_stream_t *in, *out;
 	uv_loop_t loop;
 	int r;
@@ -644,6 +901,9 @@ int tg_inside_run(const struct tg_opts *o)
 	s.tun_fd = -1;
 	stderr_nonblocking();
 	find_ssh_client(&s);
+	link_opts_fill(&s, &lo);
+	/* only fds that another process can poll can be handed over */
+	s.can_hand_off = handoff_fd(STDIN_FILENO) && handoff_fd(STDOUT_FILENO);
 	if (uv_loop_init(&loop) < 0) {
 		tg_err("cannot start the event loop");
 		return TG_EXIT_FAIL;
@@ -672,6 +932,7 @@ int tg_inside_run(const struct tg_opts *o)
 	inside_cleanup(&s);
 	if (uv_loop_close(&loop) != 0)
 		tg_debug("event loop closed with handles still open");
+	tun_track_free(s.track);
 	if (s.tun_write_drops)
 		tg_info("%llu packets dropped: the TUN queue was full",
 			(unsigned long long)s.tun_write_drops);

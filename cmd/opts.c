@@ -45,6 +45,9 @@ static const struct option outside_longopts[] = {
 	{ "mtu", required_argument, NULL, O_MTU },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "grace", required_argument, NULL, O_GRACE },
+	{ "tun", required_argument, NULL, O_TUN },
+	{ "table", required_argument, NULL, O_TABLE },
+	{ "pref", required_argument, NULL, O_PREF },
 	{ "tun-addr", required_argument, NULL, O_TUN_ADDR },
 	{ "dns-addr", required_argument, NULL, O_DNS_ADDR },
 	{ "max-udp-flows", required_argument, NULL, O_MAX_UDP },
@@ -129,6 +132,12 @@ void tg_usage_outside(void)
 	       "run that\n"
 	       "  --install-binary PATH the Linux tungate that --install "
 	       "uploads (default: this one)\n"
+	       "  --tun NAME  --table N  --pref N\n"
+	       "                        --ssh: options of the inside (see "
+	       "tungate inside --help),\n"
+	       "                        added to the remote command; so are "
+	       "--timeout, --grace\n"
+	       "                        and -v when given\n"
 	       "  --route CIDR|auto|default\n"
 	       "                        prefixes offered to the inside "
 	       "(repeatable; default auto:\n"
@@ -316,8 +325,14 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 				   flag, s);
 	switch (c) {
 	case O_MTU: o->mtu = (uint32_t)v; break;
-	case O_TIMEOUT: o->timeout_ms = (unsigned)v * 1000; break;
-	case O_GRACE: o->grace_ms = (unsigned)v * 1000; break;
+	case O_TIMEOUT:
+		o->timeout_ms = (unsigned)v * 1000;
+		o->timeout_given = true;
+		break;
+	case O_GRACE:
+		o->grace_ms = (unsigned)v * 1000;
+		o->grace_given = true;
+		break;
 	case O_UDP_IDLE: o->udp_idle_ms = (unsigned)v * 1000; break;
 	case O_MAX_UDP: o->max_udp = v; break;
 	case O_MAX_ICMP: o->max_icmp = v; break;
@@ -408,7 +423,10 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 		return add_prefix(in, flag, arg, o->allow, &o->n_allow);
 	case O_KEEP:
 	case O_PEER: return add_prefix(in, flag, arg, o->keep, &o->n_keep);
-	case O_TUN: o->tun_name = arg; break;
+	case O_TUN:
+		o->tun_name = arg;
+		o->tun_given = true;
+		break;
 	case O_TUN_ADDR:
 		if (!set_addr(arg, o->tun4, o->tun6, &o->tun4_given,
 			      &o->tun6_given))
@@ -437,6 +455,11 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 
 static int check_complete(const struct tg_opts *o)
 {
+	const char *inside_only = o->tun_given ? "--tun"
+				  : o->table   ? "--table"
+				  : o->pref    ? "--pref"
+					       : NULL;
+
 	if (o->transport == TG_TP_NONE && o->inside)
 		return usage_error(true, "--stdio is required");
 	if (o->transport == TG_TP_NONE)
@@ -451,7 +474,51 @@ static int check_complete(const struct tg_opts *o)
 				   o->ssh_config ? "-F"
 				   : o->accept_new ? "--accept-new"
 						   : "--install");
+	if (!o->inside && o->transport != TG_TP_SSH && inside_only)
+		return usage_error(false,
+				   "%s is an option of the inside: it goes "
+				   "with --ssh; with --exec or --stdio, give it "
+				   "to `tungate inside` in its own command",
+				   inside_only);
 	return TG_PARSE_OK;
+}
+
+/* one flag and its number for the remote command; @i is the next word */
+static size_t add_num(struct tg_opts *o, size_t i, const char *flag,
+		      unsigned long v)
+{
+	char *num = o->inside_nums[i / 2];
+
+	snprintf(num, sizeof(o->inside_nums[0]), "%lu", v);
+	o->inside_args[i] = flag;
+	o->inside_args[i + 1] = num;
+	return i + 2;
+}
+
+/*
+ * outside --ssh: what the user gave of the inside's options goes on to it,
+ * so that `tungate outside --ssh box --tun t1` is what it looks like;
+ * values the inside would take anyway stay off its command line
+ */
+static void set_inside_args(struct tg_opts *o)
+{
+	size_t i = 0;
+
+	if (o->tun_given) {
+		o->inside_args[i++] = "--tun";
+		o->inside_args[i++] = o->tun_name;
+	}
+	if (o->table)
+		i = add_num(o, i, "--table", o->table);
+	if (o->pref)
+		i = add_num(o, i, "--pref", o->pref);
+	if (o->timeout_given)
+		i = add_num(o, i, "--timeout", o->timeout_ms / 1000);
+	if (o->grace_given)
+		i = add_num(o, i, "--grace", o->grace_ms / 1000);
+	for (int l = TG_LOG_INFO; l < o->log_level; l++)
+		o->inside_args[i++] = "-v";
+	o->inside_args[i] = NULL;
 }
 
 int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
@@ -502,5 +569,8 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 				   argv[optind]);
 	if (o->log_level > TG_LOG_TRACE)
 		o->log_level = TG_LOG_TRACE;
-	return check_complete(o);
+	r = check_complete(o);
+	if (r == TG_PARSE_OK && !inside && o->transport == TG_TP_SSH)
+		set_inside_args(o);
+	return r;
 }

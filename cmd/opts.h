@@ -12,6 +12,8 @@
 #include "prefix.h"
 
 #define TG_MAX_PREFIXES 256
+/* --tun, --table, --pref, --timeout, --grace: flag and value; -v twice */
+#define TG_INSIDE_ARGS_MAX 13
 
 enum tg_transport { TG_TP_NONE, TG_TP_STDIO, TG_TP_EXEC, TG_TP_SSH };
 
@@ -42,7 +44,13 @@ struct tg_opts {
 	unsigned timeout_ms;
 	unsigned grace_ms;		/* --grace: how long a dropped stream's
 				 * session waits to resume; 0: never */
-	uint32_t table, pref;
+	uint32_t table, pref;		/* 0: not given */
+	bool tun_given, timeout_given, grace_given;
+	/* outside --ssh: the inside's options that the user gave (--tun,
+	 * --table, --pref, --timeout, --grace, -v), as words to append to
+	 * the remote command; NULL-terminated (for tp_ssh_opts.inside_args) */
+	const char *inside_args[TG_INSIDE_ARGS_MAX];
+	char inside_nums[5][12];	/* their numbers: [i / 2] for word i + 1 */
 
 	size_t max_udp, max_icmp, max_tcp;
 	size_t max_buf_bytes;		/* --max-buffer MB; 0: default */

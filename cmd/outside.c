@@ -2,18 +2,33 @@
 /*
  * outside.c - `tungate outside`: the developer's machine's side.
  *
- * Theory of operation: one libuv loop. The transport (stdio or a child's
- * stdio) gives two streams; the link speaks the frame protocol over them.
+ * Theory of operation: one libuv loop for the whole run. The NAT, the DNS
+ * service, the route watcher and the status socket live as long as the
+ * process; a stream (the transport and the link over it) comes and goes.
  * When the inside's HELLO arrives we send CONFIG (routes, addresses, MTU);
- * from then on every PACKET frame goes into the NAT, and every packet the
- * NAT builds goes back as a PACKET frame. When the link's write buffer is
- * full the NAT is told (-ENOBUFS) and resumes on drain_cb.
+ * when its READY arrives, PACKET frames flow both ways between the link
+ * and the NAT. While there is no ready link the NAT's emit callback says
+ * -ENOBUFS, as for a full stream: TCP keeps its data and waits, UDP
+ * replies are dropped.
  *
- * Shutdown is one path whatever the cause (signal, peer gone, error):
- * stop_begin() closes the NAT, says goodbye if the link is still up, then
- * closes the link, then ends the child (SIGTERM, SIGKILL after 2 s), and
- * the loop runs dry. The one line that explains a failure is printed last,
- * after the loop, so it is the last thing the user sees.
+ * A stream that breaks (network change, sleep, sshd restart) is not the
+ * end with --ssh: the outside reconnects with exponential backoff. Each
+ * run has a session id (128 random bits, in our HELLO). If the stream was
+ * up, the session waits for --grace seconds: the NAT keeps every flow,
+ * and the inside, which keeps its TUN device, takes the new stream over
+ * from the inside that sshd starts (inside_resume.c). Its READY says
+ * whether it resumed our session: then the NAT goes back to the oldest
+ * unacknowledged byte of each connection (nat_resume) and both kernels'
+ * TCP recover what the drop lost. An inside that started afresh, or a
+ * grace period that ran out, resets the NAT's flows (nat_reset) and the
+ * next stream is a new session.
+ *
+ * Shutdown is one path whatever the cause (signal, goodbye, a failure not
+ * worth a retry): stop_begin() closes the NAT and the services, says
+ * goodbye if the link is still up, then stream_finish() closes the link,
+ * ends the child or waits for the SSH thread, and stream_done() closes the
+ * last handles so the loop runs dry. The one line that explains a failure
+ * is printed last, after the loop, so it is the last thing the user sees.
  */
 #include <errno.h>
 #include <signal.h>
@@ -37,30 +52,36 @@
 #include "tungate.h"
 
 #define CHILD_KILL_MS 2000
+#define BACKOFF_MAX_MS 30000
 
 struct outside {
 	uv_loop_t *loop;
 	const struct tg_opts *o;
-	struct tp_link *link;
+	/* for the whole run */
 	struct nat *nat;
 	struct outside_dns *dns;
 	struct outside_routes *routes;
 	struct outside_status *status;
-	struct tp_exec *exec;
-	struct tp_ssh *ssh;
 	uv_signal_t sig[3];
-	uv_timer_t child_timer;
+	uv_timer_t child_timer, retry_timer, grace_timer;
 	struct tp_config cfg;
-	bool stopping, link_down, hello, child_running;
+	uint8_t session[TP_SESSION_LEN]; /* zeros: --grace 0, no resume */
+	bool stopping;	/* the run ends */
 	bool signalled;	/* stopped by the user: never reconnect */
-	int cause;	/* -errno that ended the session, for reconnecting */
+	bool outage;	/* the session waits for a stream to resume it */
+	uint64_t outage_ms;
+	unsigned attempt, drops, resumes;
 	int exit_code;
 	char why[512];
-	int64_t child_status;
-	int child_signal;
+	/* this stream */
+	struct tp_link *link;
+	struct tp_exec *exec;
+	struct tp_ssh *ssh;
+	bool link_down, hello, ready, child_running, ending;
+	int cause;	/* -errno that ended the stream, for reconnecting */
 };
 
-static void finish(struct outside *s);
+static void stream_finish(struct outside *s);
 static void log_summary(const struct nat_stats *ns, uint64_t bad_frames);
 
 static void set_failure(struct outside *s, int code, const char *why)
@@ -71,6 +92,36 @@ static void set_failure(struct outside *s, int code, const char *why)
 	snprintf(s->why, sizeof(s->why), "%s", why);
 }
 
+static void status_session(struct outside *s)
+{
+	outside_status_session(s->status, s->session, s->drops, s->resumes,
+			       s->outage ? s->outage_ms : 0);
+}
+
+/* a fresh session id; zeros when sessions do not resume */
+static void new_session(struct outside *s)
+{
+	memset(s->session, 0, sizeof(s->session));
+	if (s->o->grace_ms &&
+	    uv_random(NULL, NULL, s->session, sizeof(s->session), 0, NULL) < 0)
+		memset(s->session, 0, sizeof(s->session));
+}
+
+/* the stream ends; the run goes on if stream_done() says so */
+static void stream_end(struct outside *s, int code, const char *why)
+{
+	if (s->ending)
+		return;
+	s->ending = true;
+	set_failure(s, code, why);
+	if (s->link && !s->link_down)
+		tp_link_goodbye(s->link, code != 0,
+				code ? why : "the outside is stopping");
+	else
+		stream_finish(s);
+}
+
+/* the run ends: the NAT and services close, then the stream */
 static void stop_begin(struct outside *s, int code, const char *why)
 {
 	if (s->stopping)
@@ -97,11 +148,10 @@ static void stop_begin(struct outside *s, int code, const char *why)
 	}
 	outside_routes_close(s->routes);
 	s->routes = NULL;
-	if (s->link && !s->link_down)
-		tp_link_goodbye(s->link, code != 0,
-				code ? why : "the outside is stopping");
-	else
-		finish(s);
+	uv_timer_stop(&s->retry_timer);
+	uv_timer_stop(&s->grace_timer);
+	s->ending = false; /* a goodbye now, even if the stream was ending */
+	stream_end(s, code, why);
 }
 
 static void child_timer_cb(uv_timer_t *t)
@@ -114,14 +164,117 @@ static void child_timer_cb(uv_timer_t *t)
 	}
 }
 
-/* the link is down or closed: end the child, then the rest */
-static void finish(struct outside *s)
+static void close_handles(struct outside *s)
 {
-	outside_status_close(s->status, NULL);
-	s->status = NULL;
-	outside_routes_close(s->routes);
-	s->routes = NULL;
+	if (uv_is_closing((uv_handle_t *)&s->retry_timer))
+		return;
+	uv_close((uv_handle_t *)&s->child_timer, NULL);
+	uv_close((uv_handle_t *)&s->retry_timer, NULL);
+	uv_close((uv_handle_t *)&s->grace_timer, NULL);
+	for (size_t i = 0; i < 3; i++)
+		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
+			uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
+/*
+ * Worth another try: the network or the far end went away, as it does
+ * when a laptop sleeps or changes networks. A refused login, a changed
+ * host key, a version mismatch or an inside that failed are not.
+ */
+static bool should_reconnect(const struct outside *s)
+{
+	if (s->o->transport != TG_TP_SSH || s->o->once || s->signalled ||
+	    s->stopping || !s->exit_code)
+		return false;
+	switch (s->cause) {
+	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
+	case -EHOSTUNREACH: case -ENETUNREACH: case -EPIPE: case -EAGAIN:
+	case -ENETDOWN: case -EHOSTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void connect_stream(struct outside *s);
+
+static void retry_cb(uv_timer_t *t)
+{
+	connect_stream(t->data);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+	struct outside *s = t->data;
+	size_t n = nat_reset(s->nat);
+
+	tg_warn("the session was not resumed within %u s: %zu TCP "
+		"connection%s reset; the next stream starts a new session",
+		s->o->grace_ms / 1000, n, n == 1 ? "" : "s");
+	s->outage = false;
+	new_session(s);
+	status_session(s);
+}
+
+/* the stream dropped: keep the session for --grace, try again later */
+static void schedule_retry(struct outside *s)
+{
+	uint64_t delay;
+	size_t n;
+
+	if (s->ready) {
+		s->attempt = 0; /* a stream that came up starts afresh */
+		s->drops++;
+		if (s->o->grace_ms) {
+			s->outage = true;
+			s->outage_ms = uv_now(s->loop);
+			uv_timer_start(&s->grace_timer, grace_cb,
+				       s->o->grace_ms, 0);
+			tg_warn("the stream dropped: the session waits %u s "
+				"for a new one to resume it",
+				s->o->grace_ms / 1000);
+		} else if ((n = nat_reset(s->nat)) > 0) {
+			tg_warn("the stream dropped: %zu TCP connection%s "
+				"reset (--grace 0)",
+				n, n == 1 ? "" : "s");
+		}
+		status_session(s);
+	}
+	/* 1 s doubling to 30 s, with up to 25% jitter so that many laptops
+	 * waking at once do not reconnect in step */
+	delay = 1000ull << (s->attempt < 5 ? s->attempt : 5);
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	delay += (uint64_t)(rand() % (int)(delay / 4 + 1));
+	s->attempt++;
+	tg_warn("%s; reconnecting in %.1f s (attempt %u)", s->why,
+		(double)delay / 1000, s->attempt);
+	tg_notify_send("STATUS=%s; reconnecting in %.1f s", s->why,
+		       (double)delay / 1000);
+	s->exit_code = 0;
+	s->why[0] = '\0';
+	uv_timer_start(&s->retry_timer, retry_cb, delay, 0);
+}
+
+/* the stream is closed and its transport gone */
+static void stream_done(struct outside *s)
+{
+	if (s->stopping) {
+		close_handles(s);
+		return;
+	}
+	if (should_reconnect(s)) {
+		schedule_retry(s);
+		return;
+	}
+	stop_begin(s, s->exit_code, NULL);
+}
+
+/* close the link, then wait for the transport to end */
+static void stream_finish(struct outside *s)
+{
 	if (s->link) {
+		outside_status_link(s->status, NULL);
 		tp_link_close(s->link);
 		s->link = NULL;
 	}
@@ -142,10 +295,8 @@ static void finish(struct outside *s)
 		tp_exec_close(s->exec);
 		s->exec = NULL;
 	}
-	uv_close((uv_handle_t *)&s->child_timer, NULL);
-	for (size_t i = 0; i < 3; i++)
-		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
-			uv_close((uv_handle_t *)&s->sig[i], NULL);
+	uv_timer_stop(&s->child_timer);
+	stream_done(s);
 }
 
 static void exec_exit_cb(struct tp_exec *x, int64_t status, int term_signal,
@@ -155,8 +306,6 @@ static void exec_exit_cb(struct tp_exec *x, int64_t status, int term_signal,
 	char why[256];
 
 	s->child_running = false;
-	s->child_status = status;
-	s->child_signal = term_signal;
 	if (status || (term_signal && !s->stopping)) {
 		if (term_signal)
 			snprintf(why, sizeof(why),
@@ -172,8 +321,8 @@ static void exec_exit_cb(struct tp_exec *x, int64_t status, int term_signal,
 		else
 			tg_info("%s", why);
 	}
-	if (s->stopping && !s->link)
-		finish(s);
+	if (s->ending && !s->link)
+		stream_finish(s);
 }
 
 /* the SSH session is over; the stream sees EOF right after this */
@@ -191,18 +340,26 @@ static void ssh_exit_cb(struct tp_ssh *x, int status, const char *why,
 		set_failure(s, TG_EXIT_FAIL, why);
 	else if (why)
 		tg_info("%s", why);
-	if (s->stopping && !s->link)
-		finish(s);
+	if (s->ending && !s->link)
+		stream_finish(s);
+}
+
+static void ssh_prompt_cb(void *data, bool waiting)
+{
+	struct outside *s = data;
+
+	if (s->link)
+		tp_link_hold(s->link, waiting);
 }
 
 static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct outside *s = arg;
-
 	int r;
 
-	if (!s->link || s->link_down)
-		return -EPIPE;
+	/* no stream, or not ready yet: hold on as if it were full */
+	if (!s->link || s->link_down || !s->ready)
+		return -ENOBUFS;
 	r = tp_link_send(s->link, TP_F_PACKET, pkt, len);
 	if (r == 0)
 		outside_status_packet(s->status, pkt, len);
@@ -232,6 +389,45 @@ static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 	send_config(s);
 }
 
+/* READY: the inside is up, resumed our session or started afresh */
+static void on_ready(struct outside *s, const uint8_t *data, size_t len)
+{
+	struct tp_ready rd;
+	bool resumed;
+	size_t n;
+
+	if (tp_ready_decode(&rd, data, len) < 0) {
+		tg_warn("ignoring a malformed READY from the inside");
+		return;
+	}
+	resumed = (rd.flags & TP_READY_RESUMED) &&
+		  !tp_session_none(s->session) &&
+		  !memcmp(rd.session, s->session, TP_SESSION_LEN);
+	s->ready = true;
+	if (s->outage) {
+		s->outage = false;
+		uv_timer_stop(&s->grace_timer);
+		if (resumed) {
+			s->resumes++;
+			tg_info("session resumed after %.1f s: the "
+				"connections carry on",
+				(double)(uv_now(s->loop) - s->outage_ms) /
+					1000);
+			nat_resume(s->nat);
+		} else if ((n = nat_reset(s->nat)) > 0) {
+			tg_warn("the inside started a new session: %zu TCP "
+				"connection%s reset",
+				n, n == 1 ? "" : "s");
+		}
+		status_session(s);
+	}
+	tg_info("inside is up%s: %s", resumed ? " again" : "", rd.text);
+	/* after the log line: tests and people read READY=1 as "it said so" */
+	outside_status_ready(s->status, (const uint8_t *)rd.text,
+			     strlen(rd.text));
+	nat_out_ready(s->nat);
+}
+
 /* the offer changed: a second CONFIG updates the inside's routes */
 static void routes_cb(void *arg)
 {
@@ -256,8 +452,8 @@ static void frame_cb(struct tp_link *l, uint8_t type, const uint8_t *data,
 			nat_from_tun(s->nat, data, len);
 		break;
 	case TP_F_READY:
-		tg_info("inside is up: %.*s", (int)len, (const char *)data);
-		outside_status_ready(s->status, data, len);
+		if (s->nat)
+			on_ready(s, data, len);
 		break;
 	default:
 		tg_debug("ignoring frame type %u from the inside", type);
@@ -268,7 +464,7 @@ static void drain_cb(struct tp_link *l)
 {
 	struct outside *s = tp_link_data(l);
 
-	if (s->nat)
+	if (s->nat && s->ready)
 		nat_out_ready(s->nat);
 }
 
@@ -279,15 +475,15 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	s->link_down = true;
 	if (err && !s->cause)
 		s->cause = err;
-	if (s->stopping) {
+	if (s->stopping || s->ending) {
 		if (err)
 			tg_debug("while stopping: %s", why);
-		finish(s);
+		stream_finish(s);
 		return;
 	}
 	if (!err)
 		tg_info("%s", why);
-	stop_begin(s, err ? TG_EXIT_FAIL : TG_EXIT_OK, err ? why : NULL);
+	stream_end(s, err ? TG_EXIT_FAIL : TG_EXIT_OK, err ? why : NULL);
 }
 
 static const struct tp_link_ops link_ops = {
@@ -393,6 +589,9 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 			.install = o->install,
 			.install_binary = o->install_binary,
 			.timeout_ms = o->timeout_ms,
+			.inside_args = o->inside_args,
+			.prompt_cb = ssh_prompt_cb,
+			.prompt_data = s,
 		};
 
 		r = tp_ssh_open(s->loop, &so, ssh_exit_cb, s, in, out,
@@ -427,15 +626,38 @@ static void log_summary(const struct nat_stats *ns, uint64_t bad_frames)
 		(unsigned long long)ns->tcp_refused_mem);
 }
 
-static int run_loop(struct outside *s)
+/* a new stream: the transport, then the link over it */
+static void connect_stream(struct outside *s)
 {
 	uv_stream_t *in, *out;
-	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct tp_link_opts lo = {
 		.role = TP_ROLE_OUTSIDE,
 		.timeout_ms = s->o->timeout_ms,
 		.peer_name = "inside",
+		.session = s->session,
 	};
+
+	s->link_down = s->hello = s->ready = s->ending = false;
+	s->child_running = false;
+	s->cause = 0;
+	if (open_transport(s, &in, &out) < 0) {
+		/* bad arguments, or no resources: no retry helps */
+		s->exit_code = s->o->transport == TG_TP_SSH ? TG_EXIT_USAGE
+							    : TG_EXIT_FAIL;
+		stop_begin(s, s->exit_code, NULL);
+		return;
+	}
+	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
+	outside_status_link(s->status, s->link);
+	if (!s->link || tp_link_start(s->link) < 0) {
+		s->link_down = true;
+		stream_end(s, TG_EXIT_FAIL, "cannot start the stream");
+	}
+}
+
+static int run_loop(struct outside *s)
+{
+	int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 
 	if (build_config(s) < 0)
 		return TG_EXIT_FAIL;
@@ -453,141 +675,37 @@ static int run_loop(struct outside *s)
 		uv_signal_start(&s->sig[i], signal_cb, signums[i]);
 	}
 	uv_timer_init(s->loop, &s->child_timer);
-	s->child_timer.data = s;
+	uv_timer_init(s->loop, &s->retry_timer);
+	uv_timer_init(s->loop, &s->grace_timer);
+	s->child_timer.data = s->retry_timer.data = s->grace_timer.data = s;
+	new_session(s);
 	s->status = outside_status_new(s->loop, s->o, &s->cfg, s->nat, s->dns);
-	if (!s->status) {
+	if (!s->status)
 		stop_begin(s, TG_EXIT_FAIL, NULL);
-		uv_run(s->loop, UV_RUN_DEFAULT);
-		return TG_EXIT_FAIL;
-	}
-	if (open_transport(s, &in, &out) < 0) {
-		s->stopping = true;
-		nat_close(s->nat);
-		s->nat = NULL;
-		finish(s);
-		uv_run(s->loop, UV_RUN_DEFAULT);
-		return s->o->transport == TG_TP_SSH ? TG_EXIT_USAGE
-						    : TG_EXIT_FAIL;
-	}
-	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
-	outside_status_link(s->status, s->link);
-	if (!s->link || tp_link_start(s->link) < 0) {
-		s->link_down = true;
-		stop_begin(s, TG_EXIT_FAIL, "cannot start the stream");
+	else {
+		status_session(s);
+		connect_stream(s);
 	}
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	return s->exit_code;
 }
 
-/* one session: a transport, a link, a NAT, until the stream ends */
-static int run_session(struct outside *s, const struct tg_opts *o)
+int tg_outside_run(const struct tg_opts *o)
 {
+	static struct outside s; /* large: the config's route array */
 	uv_loop_t loop;
 	int code;
 
-	memset(s, 0, sizeof(*s));
-	s->o = o;
-	s->loop = &loop;
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.loop = &loop;
 	if (uv_loop_init(&loop) < 0) {
 		tg_err("cannot start the event loop");
 		return TG_EXIT_FAIL;
 	}
-	code = run_loop(s);
+	code = run_loop(&s);
 	if (uv_loop_close(&loop) != 0)
 		tg_debug("event loop closed with handles still open");
-	return code;
-}
-
-/*
- * Worth another try: the network or the far end went away, as it does
- * when a laptop sleeps or changes networks. A refused login, a changed
- * host key, a version mismatch or an inside that failed are not.
- */
-static bool should_reconnect(const struct outside *s)
-{
-	if (s->o->transport != TG_TP_SSH || s->o->once || s->signalled ||
-	    !s->exit_code)
-		return false;
-	switch (s->cause) {
-	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
-	case -EHOSTUNREACH: case -ENETUNREACH: case -EPIPE: case -EAGAIN:
-	case -ENETDOWN: case -EHOSTDOWN:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static void wait_signal_cb(uv_signal_t *h, int signum)
-{
-	*(int *)h->data = signum;
-	uv_stop(h->loop);
-}
-
-static void wait_timer_cb(uv_timer_t *t)
-{
-	uv_stop(t->loop);
-}
-
-/* sleep @ms; false if a signal asked us to stop meanwhile */
-static bool backoff_wait(uint64_t ms)
-{
-	int signums[3] = { SIGINT, SIGTERM, SIGHUP }, got = 0;
-	struct tg_watchdog *wd;
-	uv_signal_t sig[3];
-	uv_timer_t timer;
-	uv_loop_t loop;
-
-	if (uv_loop_init(&loop) < 0)
-		return false;
-	wd = tg_watchdog_start(&loop); /* systemd's, while we wait */
-	for (size_t i = 0; i < 3; i++) {
-		uv_signal_init(&loop, &sig[i]);
-		sig[i].data = &got;
-		uv_signal_start(&sig[i], wait_signal_cb, signums[i]);
-	}
-	uv_timer_init(&loop, &timer);
-	uv_timer_start(&timer, wait_timer_cb, ms, 0);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	for (size_t i = 0; i < 3; i++)
-		uv_close((uv_handle_t *)&sig[i], NULL);
-	uv_close((uv_handle_t *)&timer, NULL);
-	tg_watchdog_stop(wd);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	if (got)
-		tg_info("stopping on %s", strsignal(got));
-	return !got;
-}
-
-int tg_outside_run(const struct tg_opts *o)
-{
-	static struct outside s; /* large: the config's route array */
-	unsigned attempt = 0;
-	uint64_t delay;
-	int code;
-
-	for (;;) {
-		code = run_session(&s, o);
-		if (!should_reconnect(&s))
-			break;
-		/* a session that came up starts the backoff afresh */
-		if (s.hello)
-			attempt = 0;
-		/* 1 s doubling to 30 s, with up to 25% jitter so that many
-		 * laptops waking at once do not reconnect in step */
-		delay = 1000ull << (attempt < 5 ? attempt : 5);
-		if (delay > 30000)
-			delay = 30000;
-		delay += (uint64_t)(rand() % (int)(delay / 4 + 1));
-		attempt++;
-		tg_warn("%s; reconnecting in %.1f s (attempt %u)", s.why,
-			(double)delay / 1000, attempt);
-		tg_notify_send("STATUS=%s; reconnecting in %.1f s", s.why,
-			       (double)delay / 1000);
-		if (!backoff_wait(delay))
-			return TG_EXIT_OK;
-	}
 	if (code && s.why[0])
 		tg_err("%s", s.why);
 	return code;

@@ -4,13 +4,17 @@
  * systemd notifications.
  *
  * Theory of operation: outside.c tells this file what happens (the link
- * exists, a packet crossed, the inside said HELLO, then READY, the outside
- * stops); everything else is read when asked. A client of the control
- * socket gets the document of README.md's "Status" section, rendered on
- * the spot from the link's, the NAT's and the DNS proxy's own counters
- * and tables, so nothing is counted twice and nothing costs anything
- * while nobody asks. Tables are sorted by recent activity; rows that do
- * not fit the document's bound are left out and counted (the *_total
+ * exists or is gone, a packet crossed, the inside said HELLO, then READY,
+ * the session dropped or resumed, the outside stops); everything else is
+ * read when asked. A status may live across streams: each new stream
+ * brings a new link (the old one is freed, so it is forgotten at once),
+ * a new HELLO and READY; the state is that of the current stream, and
+ * "reconnecting" once a stream that was up is gone. A client of the
+ * control socket gets the document of README.md's "Status" section,
+ * rendered on the spot from the link's, the NAT's and the DNS proxy's own
+ * counters and tables, so nothing is counted twice and nothing costs
+ * anything while nobody asks. Tables are sorted by recent activity; rows that
+ * do not fit the document's bound are left out and counted (the *_total
  * fields), so the document is always whole.
  *
  * A one-second timer flushes the capture file (so tcpdump can read it
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "frame.h"
 #include "log.h"
 #include "notify.h"
 #include "outside_status.h"
@@ -63,6 +68,12 @@ struct outside_status {
 	uv_timer_t tick;
 	unsigned ticks;
 	time_t connected, up;
+	/* this stream: HELLO and READY seen since its link */
+	bool hello_seen, ready_seen;
+	unsigned hellos;
+	uint8_t session[TP_SESSION_LEN];
+	unsigned drops, resumes;
+	uint64_t outage_since_ms;
 	char name[TG_CONTROL_NAME_MAX + 8];
 	char inside_version[64];
 	char ready[256];
@@ -97,9 +108,11 @@ static const char *peer_name(const struct tg_opts *o)
 
 static const char *state_name(const struct outside_status *st)
 {
-	if (st->up)
+	if (st->ready_seen && !st->outage_since_ms)
 		return "up";
-	return st->connected ? "configuring" : "connecting";
+	if (st->up)
+		return "reconnecting";
+	return st->hello_seen ? "configuring" : "connecting";
 }
 
 /* ------------------------------------------------------------ document */
@@ -370,6 +383,31 @@ static void time_or_null(struct tg_json *j, const char *key, time_t t)
 		tg_json_null(j, key);
 }
 
+static void render_session(struct outside_status *st, struct tg_json *j)
+{
+	char id[TP_SESSION_STRLEN];
+	uint64_t now = uv_now(st->loop), since = st->outage_since_ms;
+
+	if (tp_session_none(st->session))
+		tg_json_null(j, "session");
+	else
+		tg_json_str(j, "session", tp_session_str(st->session, id));
+	/* "drops" is taken: the packets dropped */
+	tg_json_u64(j, "stream_drops", st->drops);
+	tg_json_u64(j, "resumes", st->resumes);
+	if (since)
+		tg_json_u64(j, "outage_ms", now > since ? now - since : 0);
+	else
+		tg_json_null(j, "outage_ms");
+}
+
+/* streams that reached the inside again, whether the status lived on
+ * (resume) or was made anew (before it) */
+static unsigned reconnects(const struct outside_status *st)
+{
+	return proc.sessions - 1 + (st->hellos > 1 ? st->hellos - 1 : 0);
+}
+
 static void render(void *arg, struct tg_json *j)
 {
 	struct outside_status *st = arg;
@@ -391,7 +429,8 @@ static void render(void *arg, struct tg_json *j)
 	tg_json_i64(j, "started", (int64_t)proc.started);
 	time_or_null(j, "connected", st->connected);
 	time_or_null(j, "up_since", st->up);
-	tg_json_u64(j, "reconnects", proc.sessions ? proc.sessions - 1 : 0);
+	tg_json_u64(j, "reconnects", reconnects(st));
+	render_session(st, j);
 	tg_json_u64(j, "mtu", st->cfg->mtu);
 	render_routes(st, j);
 	render_traffic(st, j, &ns);
@@ -410,7 +449,7 @@ static void notify_status(struct outside_status *st)
 	struct nat_stats ns = {0};
 	char line[sizeof(st->sd_status)];
 
-	if (!st->up)
+	if (strcmp(state_name(st), "up"))
 		return;
 	if (st->nat)
 		nat_get_stats(st->nat, &ns);
@@ -537,8 +576,14 @@ struct outside_status *outside_status_new(uv_loop_t *loop,
 
 void outside_status_link(struct outside_status *st, struct tp_link *l)
 {
-	if (st)
-		st->link = l;
+	if (!st)
+		return;
+	/* a new stream (or none): its HELLO and READY are still to come */
+	if (l != st->link) {
+		st->hello_seen = false;
+		st->ready_seen = false;
+	}
+	st->link = l;
 }
 
 void outside_status_packet(struct outside_status *st, const uint8_t *pkt,
@@ -553,6 +598,8 @@ void outside_status_hello(struct outside_status *st, const char *version)
 	if (!st)
 		return;
 	st->connected = time(NULL);
+	st->hello_seen = true;
+	st->hellos++;
 	snprintf(st->inside_version, sizeof(st->inside_version), "%s", version);
 	tg_notify_send("STATUS=connected to the inside (tungate %s); waiting "
 		       "for its routes",
@@ -576,8 +623,26 @@ void outside_status_ready(struct outside_status *st, const uint8_t *text,
 	tg_notify_send("%sSTATUS=up: %s", proc.ready_sent ? "" : "READY=1\n",
 		       st->ready);
 	proc.ready_sent = true;
+	/* let the next tick send the counters again */
+	st->sd_status[0] = '\0';
+	st->ready_seen = true;
 	if (!st->up)
 		st->up = time(NULL);
+}
+
+void outside_status_session(struct outside_status *st, const uint8_t *id,
+			    unsigned drops, unsigned resumes,
+			    uint64_t outage_since_ms)
+{
+	if (!st)
+		return;
+	if (id)
+		memcpy(st->session, id, TP_SESSION_LEN);
+	else
+		memset(st->session, 0, TP_SESSION_LEN);
+	st->drops = drops;
+	st->resumes = resumes;
+	st->outage_since_ms = outage_since_ms;
 }
 
 static void free_cb(uv_handle_t *h)

@@ -3,7 +3,9 @@
  * outside_status.h - what the outside shows of itself: the control
  * socket that `tungate status` reads, the packet capture (--pcap), and
  * systemd's notifications. outside.c calls these at the moments they
- * describe; each is a no-op for what is not enabled.
+ * describe; each is a no-op for what is not enabled, and for a NULL
+ * status. The status may outlive a stream: the link, HELLO and READY are
+ * told again for each new one.
  */
 #ifndef TG_OUTSIDE_STATUS_H
 #define TG_OUTSIDE_STATUS_H
@@ -39,19 +41,44 @@ struct outside_status *outside_status_new(uv_loop_t *loop,
 					  struct nat *nat,
 					  struct outside_dns *dns);
 
-/** outside_status_link() - the link exists: its counters are shown */
+/**
+ * outside_status_link() - the stream's link, whose counters are shown
+ * @st:		the status
+ * @l:		the new link; NULL when the link is gone (it is not read
+ *		again): the stream counters show zero until the next one
+ */
 void outside_status_link(struct outside_status *st, struct tp_link *l);
 
 /** outside_status_packet() - a packet crossed the tunnel (for --pcap) */
 void outside_status_packet(struct outside_status *st, const uint8_t *pkt,
 			   size_t len);
 
-/** outside_status_hello() - the inside answered (tungate @version) */
+/**
+ * outside_status_hello() - the inside answered (tungate @version); each
+ * new stream's HELLO replaces the last
+ */
 void outside_status_hello(struct outside_status *st, const char *version);
 
-/** outside_status_ready() - the inside's routes are up: READY=1 */
+/**
+ * outside_status_ready() - the inside's routes are up on this stream:
+ * READY=1 the first time; each new stream's text replaces the last
+ */
 void outside_status_ready(struct outside_status *st, const uint8_t *text,
 			  size_t len);
+
+/**
+ * outside_status_session() - the session's state, whenever it changes
+ * @st:		the status
+ * @id:		session id (TP_SESSION_LEN bytes, see transport/frame.h; all
+ *		zeros: no session, resume is off)
+ * @drops:	streams that dropped during this run
+ * @resumes:	drops after which the session was resumed
+ * @outage_since_ms: uv_now() when the current outage began, 0 when the
+ *		stream is up
+ */
+void outside_status_session(struct outside_status *st, const uint8_t *id,
+			    unsigned drops, unsigned resumes,
+			    uint64_t outage_since_ms);
 
 /**
  * outside_status_close() - the outside is stopping (@why, may be NULL):

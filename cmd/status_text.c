@@ -99,6 +99,14 @@ static const char *fmt_bytes(uint64_t v, char buf[32])
 	return buf;
 }
 
+/* a number member, or false if it is absent or null */
+static bool jhas(const struct tg_jdoc *d, int obj, const char *key)
+{
+	int t = tg_json_get(d, obj, key);
+
+	return t >= 0 && d->tok[t].type == TG_JNUM;
+}
+
 static const char *fmt_dur(uint64_t s, char buf[32])
 {
 	if (s < 60)
@@ -136,6 +144,14 @@ static void summary_head(const struct tg_jdoc *d, struct tg_sbuf *o)
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		tg_sbuf_printf(o, "up for %s, since %s\n",
 			       fmt_dur(now > up ? now - up : 0, b1), when);
+	} else if (!strcmp(state, "reconnecting")) {
+		/* the outage, when the session waits to be resumed */
+		if (jhas(d, 0, "outage_ms"))
+			tg_sbuf_printf(
+				o, "reconnecting for %s\n",
+				fmt_dur(jnum(d, 0, "outage_ms") / 1000, b1));
+		else
+			tg_sbuf_printf(o, "reconnecting\n");
 	} else if (!strcmp(state, "configuring")) {
 		tg_sbuf_printf(o, "connected, waiting for the inside's "
 				  "routes\n");
@@ -158,6 +174,33 @@ static void summary_stream(const struct tg_jdoc *d, struct tg_sbuf *o)
 			       jstr(d, 0, "inside_version", iv, sizeof(iv)));
 	tg_sbuf_printf(o, "; reconnects %" PRIu64 "\n",
 		       jnum(d, 0, "reconnects"));
+}
+
+/*
+ * The session: its id (none when resume is off), the streams that dropped
+ * and how many the session survived, and the outage under way. Absent
+ * from documents of outsides that predate resume.
+ */
+static void summary_session(const struct tg_jdoc *d, struct tg_sbuf *o)
+{
+	int id = tg_json_get(d, 0, "session");
+	char hex[40], state[24];
+
+	if (id < 0)
+		return;
+	if (d->tok[id].type == TG_JSTR)
+		tg_sbuf_printf(o, "  session   %s",
+			       jstr(d, 0, "session", hex, sizeof(hex)));
+	else
+		tg_sbuf_printf(o, "  session   none (no resume)");
+	tg_sbuf_printf(o, "; drops %" PRIu64 ", resumes %" PRIu64,
+		       jnum(d, 0, "stream_drops"), jnum(d, 0, "resumes"));
+	if (jhas(d, 0, "outage_ms"))
+		tg_sbuf_printf(o, "; outage %.1f s",
+			       (double)jnum(d, 0, "outage_ms") / 1000);
+	else if (!strcmp(jstr(d, 0, "state", state, sizeof(state)), "up"))
+		tg_sbuf_printf(o, "; up");
+	tg_sbuf_printf(o, "\n");
 }
 
 static void summary_routes(const struct tg_jdoc *d, struct tg_sbuf *o)
@@ -517,8 +560,10 @@ static void cut_lines(const struct tg_sbuf *in, struct tg_sbuf *out, int width,
 static void summary(const struct tg_jdoc *d, struct tg_sbuf *o, bool brief)
 {
 	summary_head(d, o);
-	if (!brief)
+	if (!brief) {
 		summary_stream(d, o);
+		summary_session(d, o);
+	}
 	summary_routes(d, o);
 	summary_traffic(d, o);
 	if (!brief) {

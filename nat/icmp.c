@@ -10,6 +10,8 @@
  * messages (Linux strips the IPv4 header; other systems may not, so a
  * leading IPv4 header is skipped), land in the NAT's shared buffer behind
  * PKT_HDR_ROOM, get the inside's id back, a new checksum and an IP header.
+ * A reply that the stream refuses (full, or down for an outage) is
+ * dropped and counted in dropped_out.
  *
  * Linux allows ping sockets only to groups in net.ipv4.ping_group_range
  * (for IPv6 too); when it does not, echo requests are dropped and the

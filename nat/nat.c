@@ -14,6 +14,13 @@
  * recently used flow of each table, and on expiry pops flows off the LRU
  * heads until one is still in use: O(expired), not O(flows).
  *
+ * Outages of the stream: emit says -ENOBUFS meanwhile. Replies of UDP
+ * and ICMP flows, and ICMP errors, are dropped and counted (dropped_out),
+ * and those flows expire when idle as always; TCP keeps what it sent and
+ * waits (tcp_out.c). nat_resume() makes TCP send again what may have been
+ * lost; nat_reset() closes every flow without a word to the inside, for
+ * a session that is over, and leaves the NAT ready for the next one.
+ *
  * Closing: every uv_close() goes through nat_close_start() and every close
  * callback ends in nat_close_done(), which counts them; once nat_close()
  * has closed the timer and all flows and the count drops to zero, the last
@@ -467,19 +474,41 @@ static void timer_close_cb(uv_handle_t *h)
 	nat_close_done(nat_container_of(h, struct nat, timer));
 }
 
-void nat_close(struct nat *n)
+/* close every UDP and ICMP flow: their sockets go, nothing is sent */
+static void close_dgram_flows(struct nat *n)
 {
-	if (!n || n->closing)
-		return;
-	n->closing = true;
 	for (uint32_t i = 0; i < n->udp_tab.n_slots; i++)
 		if (n->udp_tab.nodes[i].state == FLOW_LIVE)
 			nat_udp_close_flow(n, i);
 	for (uint32_t i = 0; i < n->icmp_tab.n_slots; i++)
 		if (n->icmp_tab.nodes[i].state == FLOW_LIVE)
 			nat_icmp_close_flow(n, i);
+}
+
+void nat_close(struct nat *n)
+{
+	if (!n || n->closing)
+		return;
+	n->closing = true;
+	close_dgram_flows(n);
 	nat_tcp_close(n);
 	nat_close_start(n, (uv_handle_t *)&n->timer, timer_close_cb);
+}
+
+void nat_resume(struct nat *n)
+{
+	/* UDP and ICMP kept nothing to send again */
+	if (!n->closing)
+		nat_tcp_resume(n);
+}
+
+size_t nat_reset(struct nat *n)
+{
+	if (n->closing)
+		return 0;
+	close_dgram_flows(n);
+	/* the expiry timer finds the tables empty and stops by itself */
+	return nat_tcp_reset(n);
 }
 
 int nat_set_routes(struct nat *n, bool route_default,

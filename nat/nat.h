@@ -127,6 +127,37 @@ int nat_udp_reply(struct nat *n, const struct nat_peer *to,
 /** nat_out_ready() - the emit callback has room again */
 void nat_out_ready(struct nat *n);
 
+/**
+ * nat_resume() - the stream is back after an outage, with the same
+ * session: anything emitted during or just before the outage may be lost
+ * @n:		NAT
+ *
+ * Every TCP flow goes back to its oldest unacknowledged byte (go-back-N;
+ * an unacknowledged SYN-ACK or FIN is sent again too), its retry count
+ * is cleared and its retransmission timer restarts from the initial RTO
+ * (1 s) with a fresh RTT estimate. Each established flow first gets a
+ * pure ACK carrying the current window, then output resumes as after
+ * nat_out_ready(). UDP and ICMP flows are left as they are. During the
+ * outage itself the NAT needs no call: while emit says -ENOBUFS no TCP
+ * flow counts retransmissions or gives up, and no timer runs for it.
+ */
+void nat_resume(struct nat *n);
+
+/**
+ * nat_reset() - the session is over (its grace period passed, or the
+ * inside started afresh): close every flow now
+ * @n:		NAT
+ *
+ * Each TCP connection's socket is closed with a RST to its destination
+ * (SO_LINGER 0), connections still connecting or to a service included;
+ * UDP and ICMP flows are closed. Nothing is emitted toward the inside.
+ * Services, routes, options and the stats counters stay; new flows can
+ * be opened at once.
+ *
+ * Return: the number of TCP connections reset
+ */
+size_t nat_reset(struct nat *n);
+
 void nat_get_stats(const struct nat *n, struct nat_stats *s);
 
 /* One open flow, for people (`tungate status`). */

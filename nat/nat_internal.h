@@ -181,5 +181,9 @@ uint32_t nat_tcp_live(const struct nat *n);
 const char *nat_tcp_state(const struct nat *n, uint32_t i);
 const struct flow_table *nat_tcp_table(const struct nat *n);
 void nat_tcp_out_ready(struct nat *n);
+/** nat_tcp_resume() - after an outage: go back and resend (tcp_out.c) */
+void nat_tcp_resume(struct nat *n);
+/** nat_tcp_reset() - reset every flow, silently; Return: their number */
+size_t nat_tcp_reset(struct nat *n);
 
 #endif

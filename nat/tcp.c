@@ -39,8 +39,12 @@
  *
  * Idle connections are never expired here: TCP keepalive on the socket
  * (60 s) finds dead destinations, and the inside's own TCP finds a dead
- * NAT. A SYN past --max-tcp-flows gets a RST and a counted, rate-limited
- * log line. Segments of unknown flows get a RST (RFC 9293 3.10.7.1).
+ * NAT. Nor does an outage of the stream end them (tcp_out.c): the
+ * connections to the destinations stay open, nat_resume() carries on
+ * where the outage left them, and nat_reset() ends them all (a RST to
+ * each destination, nothing to the inside) when the session is over.
+ * A SYN past --max-tcp-flows gets a RST and a counted, rate-limited log
+ * line. Segments of unknown flows get a RST (RFC 9293 3.10.7.1).
  *
  * Services (the tunnel's DNS address) are answered in-process: the SYN
  * gets its SYN-ACK at once, and the flow's "socket" is one end of a
@@ -503,6 +507,31 @@ void nat_tcp_close(struct nat *n)
 			tcp_close_flow(&t->f[i], true);
 	tcp_timer_close(n);
 	tcp_out_close(n);
+}
+
+/**
+ * nat_tcp_reset() - the session is over: reset every connection (the
+ * destinations get a RST, the inside nothing), leaving the table empty
+ * and ready for new flows
+ * @n:		NAT
+ *
+ * Return: the number of connections reset
+ */
+size_t nat_tcp_reset(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+	size_t k = 0;
+
+	for (uint32_t i = 0; i < t->tab.n_slots; i++) {
+		if (t->tab.nodes[i].state != FLOW_LIVE)
+			continue;
+		tcp_log(&t->f[i], "reset: the session is over");
+		tcp_close_flow(&t->f[i], true);
+		k++;
+	}
+	/* a new session's stream starts empty; emit will say if not */
+	t->blocked = false;
+	return k;
 }
 
 uint32_t nat_tcp_live(const struct nat *n)

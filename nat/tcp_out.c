@@ -22,6 +22,26 @@
  * that owe output wait on the same pending list, oldest first; a flow
  * that blocks again goes to the back, so that flows take turns.
  *
+ * Outages: while the stream is down (the laptop sleeps, its network
+ * changes) emit says -ENOBUFS for every packet, for minutes, exactly as
+ * when it is full, and nothing comes from the inside. Nothing is lost on
+ * our side and no flow is given up for it: a deadline that passes while
+ * blocked neither retransmits nor counts a retry nor backs off the RTO;
+ * the flow just joins the pending list and its timer stays off until
+ * nat_out_ready() serves it (no wakeups meanwhile), and a timeout whose
+ * segment emit refuses is undone the same way. The destination's bytes
+ * keep filling the flow's ring up to its bound, then reading stops and
+ * the destination's window closes (tcp_sock.c). If the same session comes
+ * back, nat_resume() assumes the worst: whatever was emitted just before
+ * the outage went into a dead stream. Every flow goes back to its first
+ * unacknowledged byte (go-back-N: snd_nxt = snd_una, an unacknowledged
+ * FIN is sent again too), its retry count is cleared and its RTO restarts
+ * from TCP_RTO_INIT_MS with no RTT estimate (the new stream may take
+ * another path); established flows get a pure ACK at once, carrying our
+ * window, so that the inside resumes sending, then the data follows as
+ * after nat_out_ready(). Recovery state and duplicate ACK counts are
+ * dropped; there is no congestion window to collapse.
+ *
  * Loss: the stream is reliable, so a segment is lost only if the inside
  * drops it. One deadline per flow (tcp_timer.c) with an RFC 6298 RTO (200 ms
  * at least, doubled per expiry, 60 s at most) retransmits the oldest
@@ -245,8 +265,9 @@ static int send_data(struct tcp_flow *f)
 		if (SEQ_GT(f->snd_nxt, f->snd_max))
 			f->snd_max = f->snd_nxt;
 	}
-	/* a FIN takes no room in the window */
-	if (f->eof_out && !f->fin_sent && f->snd_nxt == end) {
+	/* a FIN takes no room in the window; after going back (nat_resume(),
+	 * a window that opened) an unacknowledged FIN is sent again */
+	if (f->eof_out && !f->fin_acked && f->snd_nxt == end) {
 		r = seg_emit(f, end, PKT_TCP_ACK | PKT_TCP_FIN, NULL, 0, 0, 0);
 		if (r)
 			return r;
@@ -364,31 +385,55 @@ void tcp_partial_ack(struct tcp_flow *f)
 }
 
 /* one byte of new data past a zero window (RFC 9293 3.8.6.1) */
-static void probe(struct tcp_flow *f)
+static int probe(struct tcp_flow *f)
 {
-	if (seg_emit(f, f->snd_nxt, PKT_TCP_ACK, NULL, 0,
-		     f->snd_nxt - f->out_seq, 1))
-		return;
+	int r = seg_emit(f, f->snd_nxt, PKT_TCP_ACK, NULL, 0,
+			 f->snd_nxt - f->out_seq, 1);
+
+	if (r)
+		return r;
 	f->snd_nxt++;
 	if (SEQ_GT(f->snd_nxt, f->snd_max))
 		f->snd_max = f->snd_nxt;
+	return 0;
+}
+
+/* the segment a timeout sends: SYN-ACK, window probe or retransmission */
+static int on_timeout(struct tcp_flow *f, bool syn, bool zero)
+{
+	int r;
+
+	if (syn)
+		return send_synack(f);
+	if (f->snd_una == f->snd_max)
+		return probe(f);
+	r = retransmit(f, zero ? 1 : f->mss);
+	if (r != -ENOBUFS && !zero && !f->recovery) {
+		f->recovery = true;
+		f->recover = f->snd_max;
+	}
+	return r;
 }
 
 /**
  * tcp_on_timer() - @f's deadline passed: retransmit, probe, or give up
  * @f:		flow
+ *
+ * Only timeouts whose segment the stream took count toward the limit:
+ * while the stream refuses (full, or down during an outage) the inside
+ * cannot answer, and @f waits on the pending list without a timer, its
+ * RTO not backed off; tcp_output() sets the timer again once
+ * nat_out_ready() or nat_resume() serves it.
  */
 void tcp_on_timer(struct tcp_flow *f)
 {
-	uint64_t now = uv_now(f->n->loop);
-	uint32_t end = f->out_seq + f->out.len;
+	uint32_t end = f->out_seq + f->out.len, rto = f->rto;
 	bool zero = !f->snd_wnd, syn = f->state == TS_SYN_RCVD;
 
 	if (!syn && f->state != TS_ESTABLISHED)
 		return;
-	/* the stream holds our segments back, not the inside: wait */
 	if (f->n->tcp->blocked) {
-		tcp_timer_set(f, now + f->rto);
+		tcp_pend_add(f);
 		return;
 	}
 	if (!syn && f->snd_una == f->snd_max &&
@@ -400,20 +445,15 @@ void tcp_on_timer(struct tcp_flow *f)
 		tcp_abort(f, "the inside stopped answering");
 		return;
 	}
-	f->rto = min32(f->rto * 2, TCP_RTO_MAX_MS);
+	f->rto = min32(rto * 2, TCP_RTO_MAX_MS);
 	f->rtt_on = false;
-	if (syn) {
-		send_synack(f);
-	} else if (f->snd_una == f->snd_max) {
-		probe(f);
-	} else {
-		retransmit(f, zero ? 1 : f->mss);
-		if (!zero && !f->recovery) {
-			f->recovery = true;
-			f->recover = f->snd_max;
-		}
+	if (on_timeout(f, syn, zero) == -ENOBUFS) {
+		f->retries--;
+		f->rto = rto;
+		tcp_pend_add(f);
+		return;
 	}
-	tcp_timer_set(f, now + f->rto);
+	tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
 }
 
 /**
@@ -555,6 +595,57 @@ void nat_tcp_out_ready(struct nat *n)
 	if (!n->tcp->blocked)
 		return;
 	n->tcp->blocked = false;
+	flush(n);
+}
+
+/*
+ * After an outage, what @f sent may be lost: back to the first
+ * unacknowledged byte (or the SYN-ACK), with a fresh RTO, and tell the
+ * inside our window at once
+ */
+static void resume_flow(struct tcp_flow *f)
+{
+	bool blocked = f->n->tcp->blocked;
+
+	f->retries = 0;
+	f->dupacks = 0;
+	f->recovery = false;
+	/* the stream may take another path now: measure it afresh */
+	f->rtt_on = false;
+	f->rtt_valid = false;
+	f->rto = TCP_RTO_INIT_MS;
+	tcp_timer_set(f, 0);
+	if (f->state == TS_SYN_RCVD) {
+		if (f->snd_max != f->iss && !blocked)
+			send_synack(f);
+	} else if (f->state == TS_ESTABLISHED) {
+		f->snd_nxt = f->snd_una;
+		f->ack_now = true;
+		if (!blocked)
+			seg_emit(f, ack_seq(f), PKT_TCP_ACK, NULL, 0, 0, 0);
+	} else {
+		return;
+	}
+	tcp_pend_add(f);
+}
+
+/**
+ * nat_tcp_resume() - the stream is back after an outage: every flow
+ * goes back to its oldest unacknowledged byte, then output resumes
+ * @n:		NAT
+ *
+ * Pure ACKs (and SYN-ACKs) for all flows go first, so that every inside
+ * end learns its window before the data fills the stream; the data then
+ * follows through the pending list, as after nat_tcp_out_ready().
+ */
+void nat_tcp_resume(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+
+	t->blocked = false;
+	for (uint32_t i = 0; i < t->tab.n_slots; i++)
+		if (t->tab.nodes[i].state == FLOW_LIVE)
+			resume_flow(&t->f[i]);
 	flush(n);
 }
 

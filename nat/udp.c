@@ -9,7 +9,8 @@
  * neither allocates nor queues, so a full socket buffer drops it, as a
  * router would. Replies are read into the NAT's shared buffer behind
  * PKT_HDR_ROOM bytes, and the IP and UDP headers are written in front of
- * them.
+ * them. A reply that the stream refuses (full, or down for an outage) is
+ * dropped and counted in dropped_out; the flow lives on until idle.
  *
  * Errors come back two ways: a send that fails at once (the destination
  * refused an earlier datagram, or has no route), and a pending socket

@@ -100,9 +100,22 @@ bool tp_magic_find(const uint8_t *buf, size_t len, size_t *skip)
 	return false;
 }
 
+/* peer text for log lines: printable ASCII, cut to @cap - 1 bytes */
+static void text_copy(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	size_t i;
+
+	if (len > cap - 1)
+		len = cap - 1;
+	for (i = 0; i < len; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+	dst[len] = '\0';
+}
+
 /**
  * tp_hello_encode() - build a HELLO payload
- * @h:		protocol, role and version text (truncated to 63 bytes)
+ * @h:		protocol, role, version text (truncated to 63 bytes) and
+ *		session id
  * @buf:	output
  * @cap:	bytes available at @buf
  *
@@ -111,20 +124,25 @@ bool tp_magic_find(const uint8_t *buf, size_t len, size_t *skip)
 int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
 {
 	size_t vlen = strnlen(h->version, sizeof(h->version) - 1);
+	size_t len = 3 + vlen + 1 + TP_SESSION_LEN;
 
-	if (cap < 3 + vlen)
+	if (cap < len)
 		return -ENOSPC;
 	put_be16(buf, h->proto);
 	buf[2] = h->role;
 	memcpy(buf + 3, h->version, vlen);
-	return (int)(3 + vlen);
+	buf[3 + vlen] = '\0';
+	memcpy(buf + 4 + vlen, h->session, TP_SESSION_LEN);
+	return (int)len;
 }
 
 /**
  * tp_hello_decode() - parse a HELLO payload
  * @h:		result; the version text is cut to 63 bytes, and anything
  *		that is not printable ASCII becomes '?' since it only ever
- *		ends up in log lines
+ *		ends up in log lines. A peer of protocol 1 sends no session
+ *		id: it reads as zeros, and its version text is still shown
+ *		so that the protocol mismatch can name it.
  * @buf:	payload
  * @len:	its length
  *
@@ -132,20 +150,86 @@ int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
  */
 int tp_hello_decode(struct tp_hello *h, const uint8_t *buf, size_t len)
 {
-	size_t vlen, i;
+	const uint8_t *nul;
+	size_t vlen;
 
 	if (len < 3)
 		return -EBADMSG;
 	h->proto = get_be16(buf);
 	h->role = buf[2];
-	vlen = len - 3;
-	if (vlen > sizeof(h->version) - 1)
-		vlen = sizeof(h->version) - 1;
-	for (i = 0; i < vlen; i++) {
-		uint8_t c = buf[3 + i];
-
-		h->version[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	h->version[vlen] = '\0';
+	memset(h->session, 0, sizeof(h->session));
+	nul = memchr(buf + 3, '\0', len - 3);
+	vlen = nul ? (size_t)(nul - (buf + 3)) : len - 3;
+	text_copy(h->version, sizeof(h->version), buf + 3, vlen);
+	if (nul && len - 3 - vlen - 1 >= TP_SESSION_LEN)
+		memcpy(h->session, nul + 1, TP_SESSION_LEN);
 	return 0;
+}
+
+/**
+ * tp_ready_encode() - build a READY payload
+ * @r:		session id, flags and text (up to its NUL)
+ * @buf:	output
+ * @cap:	bytes available at @buf
+ *
+ * Return: payload length, or -ENOSPC
+ */
+int tp_ready_encode(const struct tp_ready *r, uint8_t *buf, size_t cap)
+{
+	size_t tlen = strnlen(r->text, sizeof(r->text) - 1);
+
+	if (cap < TP_SESSION_LEN + 1 + tlen)
+		return -ENOSPC;
+	memcpy(buf, r->session, TP_SESSION_LEN);
+	buf[TP_SESSION_LEN] = r->flags;
+	memcpy(buf + TP_SESSION_LEN + 1, r->text, tlen);
+	return (int)(TP_SESSION_LEN + 1 + tlen);
+}
+
+/**
+ * tp_ready_decode() - parse a READY payload
+ * @r:		result; the text is made printable and cut like HELLO's
+ * @buf:	payload
+ * @len:	its length
+ *
+ * Return: 0 or -EBADMSG (shorter than session id and flags)
+ */
+int tp_ready_decode(struct tp_ready *r, const uint8_t *buf, size_t len)
+{
+	if (len < TP_SESSION_LEN + 1)
+		return -EBADMSG;
+	memcpy(r->session, buf, TP_SESSION_LEN);
+	r->flags = buf[TP_SESSION_LEN];
+	text_copy(r->text, sizeof(r->text), buf + TP_SESSION_LEN + 1,
+		  len - TP_SESSION_LEN - 1);
+	return 0;
+}
+
+/**
+ * tp_session_str() - a session id as 32 hex digits, for logs and status
+ * @id:		the id
+ * @buf:	at least 33 bytes
+ *
+ * Return: @buf
+ */
+char *tp_session_str(const uint8_t id[TP_SESSION_LEN], char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < TP_SESSION_LEN; i++) {
+		buf[2 * i] = hex[id[i] >> 4];
+		buf[2 * i + 1] = hex[id[i] & 15];
+	}
+	buf[2 * TP_SESSION_LEN] = '\0';
+	return buf;
+}
+
+/** tp_session_none() - true for the all-zero id: no session */
+bool tp_session_none(const uint8_t id[TP_SESSION_LEN])
+{
+	uint8_t any = 0;
+
+	for (int i = 0; i < TP_SESSION_LEN; i++)
+		any |= id[i];
+	return !any;
 }

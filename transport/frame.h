@@ -21,19 +21,22 @@
 
 #define TP_MAGIC "\0TUNGATE"
 #define TP_MAGIC_LEN 8
-#define TP_PROTO_VERSION 1
+#define TP_PROTO_VERSION 2
+#define TP_SESSION_LEN 16 /* a tunnel's session id: 128 random bits */
 #define TP_FRAME_HDR 4
 #define TP_FRAME_MAX 65535 /* payload bytes */
 #define TP_BANNER_MAX 65536 /* bytes skipped before the magic, at most */
 
 enum tp_frame_type {
-	TP_F_HELLO = 1,	    /* u16 protocol, u8 role, software version text */
+	TP_F_HELLO = 1,	    /* u16 protocol, u8 role, software version text,
+			     * NUL, session id (the outside's; zeros inside) */
 	TP_F_CONFIG = 2,    /* outside -> inside: tp_config, TLV encoded */
 	TP_F_PACKET = 3,    /* one IP packet */
 	TP_F_KEEPALIVE = 4, /* empty */
 	TP_F_ERROR = 5,	    /* text: a fatal error on the sender's side */
 	TP_F_GOODBYE = 6,   /* text (may be empty): orderly end */
-	TP_F_READY = 7,	    /* inside -> outside: text summary of routes */
+	TP_F_READY = 7,	    /* inside -> outside: session id, u8 flags
+			     * (TP_READY_RESUMED), text summary of routes */
 };
 
 enum tp_role {
@@ -51,6 +54,15 @@ struct tp_hello {
 	uint16_t proto;
 	uint8_t role;
 	char version[64]; /* software version, NUL terminated */
+	uint8_t session[TP_SESSION_LEN]; /* zeros: none */
+};
+
+#define TP_READY_RESUMED 0x01 /* the inside carried on an earlier session */
+
+struct tp_ready {
+	uint8_t session[TP_SESSION_LEN];
+	uint8_t flags;
+	char text[256]; /* summary of the routes, NUL terminated, printable */
 };
 
 /**
@@ -94,5 +106,25 @@ int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap);
  * Return: 0 or -EBADMSG
  */
 int tp_hello_decode(struct tp_hello *h, const uint8_t *buf, size_t len);
+
+/**
+ * tp_ready_encode() - build a READY payload
+ * Return: payload length, or -ENOSPC
+ */
+int tp_ready_encode(const struct tp_ready *r, uint8_t *buf, size_t cap);
+
+/**
+ * tp_ready_decode() - parse a READY payload
+ * Return: 0 or -EBADMSG
+ */
+int tp_ready_decode(struct tp_ready *r, const uint8_t *buf, size_t len);
+
+#define TP_SESSION_STRLEN (2 * TP_SESSION_LEN + 1)
+
+/** tp_session_str() - @id as hex into @buf (TP_SESSION_STRLEN bytes) */
+char *tp_session_str(const uint8_t id[TP_SESSION_LEN], char *buf);
+
+/** tp_session_none() - true for the all-zero id */
+bool tp_session_none(const uint8_t id[TP_SESSION_LEN]);
 
 #endif

@@ -71,6 +71,10 @@ struct tp_link {
 	uint8_t role;
 	const char *peer;
 	unsigned timeout_ms;
+	uint8_t session[TP_SESSION_LEN]; /* sent in our HELLO */
+	const uint8_t *rest; /* resumed: bytes read by the process before */
+	size_t rest_len;
+	bool resumed;
 
 	uv_timer_t timer;
 	uv_check_t check;
@@ -82,6 +86,7 @@ struct tp_link {
 	enum link_state state;
 	uint8_t *rbuf;
 	size_t rsize, rlen;
+	size_t rpos; /* end of the frame being delivered */
 	char excerpt[EXCERPT_MAX + 1]; /* start of the banner */
 	size_t excerpt_len;
 	uint64_t start_ms, last_rx, last_tx;
@@ -94,7 +99,7 @@ struct tp_link {
 	size_t reserved; /* tp_link_reserve() max, or SIZE_MAX */
 
 	bool writing, wfailed, congested, goodbye, shut;
-	bool paused, down, closed;
+	bool paused, down, closed, held, peer_goodbye;
 
 	struct tp_link_stats st;
 };
@@ -447,6 +452,7 @@ static void link_text_down(struct tp_link *l, const struct tp_frame *f)
 	char text[GOODBYE_TEXT_MAX + 1];
 
 	text_clean(text, sizeof(text), f->data, f->len);
+	l->peer_goodbye = true;
 	if (f->type == TP_F_ERROR)
 		link_down(l, -ECONNABORTED, "%s: %s", l->peer,
 			  f->len ? text : "failed, without saying why");
@@ -517,6 +523,7 @@ static void link_parse(struct tp_link *l)
 		n = tp_frame_decode(l->rbuf + off, l->rlen - off, &f);
 		if (n > 0) {
 			off += (size_t)n;
+			l->rpos = off;
 			link_frame(l, &f);
 			continue;
 		}
@@ -595,6 +602,8 @@ static void timer_cb(uv_timer_t *t)
 			  l->peer, GOODBYE_GRACE_MS / 1000);
 		return;
 	}
+	if (l->held)
+		l->start_ms = now;
 	if (l->state != LS_UP && now - l->start_ms >= l->timeout_ms) {
 		fmt_secs(secs, sizeof(secs), now - l->start_ms);
 		link_down(l, -ETIMEDOUT,
@@ -632,6 +641,11 @@ static void link_defaults(struct tp_link *l, const struct tp_link_opts *o)
 	if (l->half < WBUF_MIN / 2)
 		l->half = WBUF_MIN / 2;
 	l->reserved = SIZE_MAX;
+	if (o->session)
+		memcpy(l->session, o->session, TP_SESSION_LEN);
+	l->resumed = o->resumed;
+	l->rest = o->rest;
+	l->rest_len = o->rest_len;
 }
 
 /**
@@ -690,24 +704,36 @@ struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
 int tp_link_start(struct tp_link *l)
 {
 	struct tp_hello h = {.proto = TP_PROTO_VERSION, .role = l->role};
-	uint8_t payload[sizeof(h.version) + 3];
+	uint8_t payload[sizeof(h.version) + 4 + TP_SESSION_LEN];
 	unsigned tick = l->timeout_ms / 4 ? l->timeout_ms / 4 : 1;
 	int n, r;
 
 	if (l->state != LS_NEW || l->closed)
 		return -EALREADY;
-	snprintf(h.version, sizeof(h.version), "%s", TG_VERSION);
-	n = tp_hello_encode(&h, payload, sizeof(payload));
-	if (n < 0)
-		return n;
-	memcpy(l->fill, TP_MAGIC, TP_MAGIC_LEN);
-	l->fill_len = TP_MAGIC_LEN;
-	l->st.bytes_out += TP_MAGIC_LEN;
-	link_append(l, TP_F_HELLO, payload, (size_t)n, GOODBYE_ROOM);
+	if (l->resumed && l->rest_len > l->rsize)
+		return -EMSGSIZE;
+	if (l->resumed) {
+		/* the handshake happened in the process that passed us the
+		 * stream: carry on with what it had read */
+		memcpy(l->rbuf, l->rest, l->rest_len);
+		l->rlen = l->rest_len;
+		l->state = LS_UP;
+	} else {
+		snprintf(h.version, sizeof(h.version), "%s", TG_VERSION);
+		memcpy(h.session, l->session, TP_SESSION_LEN);
+		n = tp_hello_encode(&h, payload, sizeof(payload));
+		if (n < 0)
+			return n;
+		memcpy(l->fill, TP_MAGIC, TP_MAGIC_LEN);
+		l->fill_len = TP_MAGIC_LEN;
+		l->st.bytes_out += TP_MAGIC_LEN;
+		link_append(l, TP_F_HELLO, payload, (size_t)n, GOODBYE_ROOM);
+		l->state = LS_MAGIC;
+	}
+	l->rest = NULL;
 
 	uv_update_time(l->loop);
 	l->start_ms = l->last_rx = l->last_tx = uv_now(l->loop);
-	l->state = LS_MAGIC;
 	if (!l->paused) {
 		r = uv_read_start(l->in, alloc_cb, read_cb);
 		if (r < 0)
@@ -719,6 +745,8 @@ int tp_link_start(struct tp_link *l)
 	/* they only act while the streams and timer keep the loop alive */
 	uv_unref((uv_handle_t *)&l->check);
 	uv_unref((uv_handle_t *)&l->prepare);
+	if (l->rlen)
+		link_parse(l);
 	return 0;
 }
 
@@ -748,6 +776,60 @@ void tp_link_read_pause(struct tp_link *l, bool pause)
 	}
 	l->last_rx = uv_now(l->loop);
 	uv_read_start(l->in, alloc_cb, read_cb);
+}
+
+/**
+ * tp_link_hold() - stop (true) or restart (false) the handshake clock
+ * @l:		link
+ * @hold:	true while the transport waits for the user (a passphrase,
+ *		a host key question): that time is not the peer's
+ */
+void tp_link_hold(struct tp_link *l, bool hold)
+{
+	l->held = hold;
+	l->start_ms = uv_now(l->loop);
+}
+
+/**
+ * tp_link_detach() - the stream as another process would take it over,
+ * from hello_cb
+ * @l:		link, in its hello_cb
+ * @fd_in:	set to the fd the link reads
+ * @fd_out:	set to the fd it writes
+ * @rest:	set to the bytes read after the peer's HELLO, not yet
+ *		delivered; valid until hello_cb returns
+ * @rest_len:	their number
+ *
+ * Nothing changes: once the other process has the fds and the bytes, the
+ * caller closes the link (tp_link_close(), still in hello_cb); if it
+ * refused them, the link carries on.
+ *
+ * Return: 0, -EAGAIN while our own handshake is not yet written out
+ * completely, -EBADF for a stream that has no fd of its own
+ */
+int tp_link_detach(struct tp_link *l, int *fd_in, int *fd_out,
+		   const uint8_t **rest, size_t *rest_len)
+{
+	uv_os_fd_t in, out;
+
+	if (l->closed || l->down || l->state != LS_UP)
+		return -EBADF;
+	if (l->fill_len || uv_stream_get_write_queue_size(l->out))
+		return -EAGAIN;
+	if (uv_fileno((uv_handle_t *)l->in, &in) < 0 ||
+	    uv_fileno((uv_handle_t *)l->out, &out) < 0)
+		return -EBADF;
+	*fd_in = in;
+	*fd_out = out;
+	*rest = l->rbuf + l->rpos;
+	*rest_len = l->rlen - l->rpos;
+	return 0;
+}
+
+/** tp_link_goodbye_received() - true once the peer said GOODBYE or ERROR */
+bool tp_link_goodbye_received(const struct tp_link *l)
+{
+	return l->peer_goodbye;
 }
 
 /**

@@ -45,6 +45,13 @@ struct tp_link_opts {
 	size_t wbuf_size;	   /* write buffer bytes (default 4 MiB) */
 	size_t rbuf_size;	   /* read buffer bytes (default 1 MiB) */
 	const char *peer_name;	   /* for messages: "inside", "outside" */
+	const uint8_t *session;	   /* TP_SESSION_LEN bytes for our HELLO,
+				    * or NULL for none */
+	bool resumed;		   /* the handshake was done by the process
+				    * that passed us the stream: no magic or
+				    * HELLO; @rest is what it had read */
+	const uint8_t *rest;	   /* copied by tp_link_start() */
+	size_t rest_len;
 };
 
 struct tp_link_stats {
@@ -74,7 +81,8 @@ struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
 			    const struct tp_link_opts *opts, void *data);
 
 /**
- * tp_link_start() - write magic and HELLO, start reading
+ * tp_link_start() - write magic and HELLO, start reading; a resumed link
+ * delivers the frames of opts->rest from within this call
  * Return: 0 or -errno
  */
 int tp_link_start(struct tp_link *l);
@@ -102,6 +110,27 @@ bool tp_link_congested(const struct tp_link *l);
 
 /** tp_link_read_pause() - stop (true) or resume (false) reading */
 void tp_link_read_pause(struct tp_link *l, bool pause);
+
+/**
+ * tp_link_hold() - stop (true) or restart (false) the handshake clock
+ * while the transport waits for the user at the terminal
+ */
+void tp_link_hold(struct tp_link *l, bool hold);
+
+/**
+ * tp_link_detach() - from hello_cb: the fds and the bytes read past the
+ * peer's HELLO, to pass the stream to another process; the link is
+ * unchanged (close it once they are taken)
+ * Return: 0, -EAGAIN (our HELLO not yet written), -EBADF
+ */
+int tp_link_detach(struct tp_link *l, int *fd_in, int *fd_out,
+		   const uint8_t **rest, size_t *rest_len);
+
+/**
+ * tp_link_goodbye_received() - the peer ended the stream on purpose
+ * (GOODBYE or ERROR), rather than the stream breaking
+ */
+bool tp_link_goodbye_received(const struct tp_link *l);
 
 /**
  * tp_link_goodbye() - send GOODBYE (or ERROR if @error) with @text, flush,

@@ -18,9 +18,11 @@
  * even in the middle of a login or a terminal prompt.
  *
  * The result (the remote exit status, or -errno and one line) goes to the
- * loop through a uv_async_t. The thread never closes its end of the
- * socketpair: the loop does, right after exit_cb, so the caller learns
- * why the session ended before its link sees EOF.
+ * loop through a uv_async_t, as do "the command runs" (ready_cb) and "a
+ * question waits for the user at the terminal" (prompt_cb): the thread
+ * only sets an atomic and wakes the loop, which calls back. The thread never
+ * closes its end of the socketpair: the loop does, right after exit_cb, so the
+ * caller learns why the session ended before its link sees EOF.
  *
  * One session per thread and per tp_ssh; ssh_init() runs once. Nothing
  * here is shared between threads except through the async handle and the
@@ -51,6 +53,9 @@ struct tp_ssh {
 	tp_ssh_exit_cb cb;
 	tp_ssh_ready_cb ready_cb;
 	void *data;
+	void (*prompt_cb)(void *data, bool waiting);
+	void *prompt_data;
+	unsigned prompts_told; /* r.prompts as prompt_cb last heard it */
 	int stop[2]; /* the thread polls [0]; closing [1] stops it */
 	bool started, joined, reported, closed, ready_told;
 	struct tp_ssh_run r;
@@ -86,6 +91,59 @@ void tp_ssh_wipe(void *p, size_t len)
 
 	while (len--)
 		*v++ = 0;
+}
+
+/* a word the remote shell takes as is: a flag of ours */
+static bool word_plain(const char *w)
+{
+	return w[0] == '-' &&
+	       strspn(w, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == strlen(w);
+}
+
+/**
+ * tp_ssh_cmd_build() - the remote command with words appended
+ * @base:	the command line, for the remote user's shell
+ * @args:	NULL-terminated words to append, or NULL
+ *
+ * Each word that is not a plain flag is single-quoted, a ' in it written
+ * as '\'' (POSIX sh, and what sshd's login shells understand), so that a
+ * value reaches the inside as one argument whatever it holds. Values are
+ * quoted even when plain: no list of the characters that some shell
+ * treats specially to keep right.
+ *
+ * Return: a malloc()ed string, or NULL when out of memory
+ */
+char *tp_ssh_cmd_build(const char *base, const char *const *args)
+{
+	size_t len = strlen(base) + 1;
+	char *cmd, *p;
+
+	for (size_t i = 0; args && args[i]; i++)
+		len += 3 + 4 * strlen(args[i]); /* ' ' + '' + '\'' each */
+	cmd = malloc(len);
+	if (!cmd)
+		return NULL;
+	p = stpcpy(cmd, base);
+	for (size_t i = 0; args && args[i]; i++) {
+		const char *w = args[i];
+
+		*p++ = ' ';
+		if (word_plain(w)) {
+			p = stpcpy(p, w);
+			continue;
+		}
+		*p++ = '\'';
+		for (; *w; w++) {
+			if (*w == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *w;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return cmd;
 }
 
 /**
@@ -414,10 +472,29 @@ static void log_login(struct tp_ssh_run *r)
 	ssh_options_get(r->sess, SSH_OPTIONS_USER, &user);
 	ssh_options_get(r->sess, SSH_OPTIONS_HOST, &host);
 	ssh_options_get_port(r->sess, &port);
-	tg_info("ssh %s: logged in as %s on %s port %u; running '%s'", r->dest,
-		user ? user : "?", host ? host : r->d.host, port, r->cmd);
+	tg_info("ssh %s: logged in as %s on %s port %u; running '%s%s'",
+		r->dest, user ? user : "?", host ? host : r->d.host, port,
+		r->cmd, r->cmd_args);
 	ssh_string_free_char(user);
 	ssh_string_free_char(host);
+}
+
+/*
+ * the command with the inside's options after it; messages about it name
+ * r->cmd, the command as the user gave it (or --install made it)
+ */
+static int exec_command(struct tp_ssh_run *r)
+{
+	size_t len = strlen(r->cmd) + strlen(r->cmd_args) + 1;
+	char *full = malloc(len);
+	int err;
+
+	if (!full)
+		return tp_ssh_fail(r, -ENOMEM, "out of memory");
+	snprintf(full, len, "%s%s", r->cmd, r->cmd_args);
+	err = tp_ssh_exec(r, &r->chan, full);
+	free(full);
+	return err;
 }
 
 /* the whole session, in the thread; the result is in r */
@@ -440,7 +517,7 @@ static int run_session(struct tp_ssh_run *r)
 	if (!err && !r->cmd && !(r->cmd = strdup(r->remote_cmd)))
 		err = tp_ssh_fail(r, -ENOMEM, "out of memory");
 	if (!err)
-		err = tp_ssh_exec(r, &r->chan, r->cmd);
+		err = exec_command(r);
 	if (!err) {
 		log_login(r);
 		atomic_store(&r->ready, true);
@@ -469,12 +546,35 @@ static void ssh_thread(void *arg)
 	uv_async_send(&x->async);
 }
 
-/* in the loop: the remote command runs, or the thread is done */
+/*
+ * in the loop: a question began or ended. The count may have moved by
+ * more than one since the last turn; the caller still hears a question
+ * that came and went (true, then false), so that its clock restarts.
+ */
+static void tell_prompt(struct tp_ssh *x)
+{
+	unsigned now = atomic_load(&x->r.prompts);
+	bool was = x->prompts_told & 1, is = now & 1;
+
+	if (now == x->prompts_told)
+		return;
+	x->prompts_told = now;
+	if (!x->prompt_cb)
+		return;
+	if (was == is)
+		x->prompt_cb(x->prompt_data, !is);
+	if (!x->closed)
+		x->prompt_cb(x->prompt_data, is);
+}
+
+/* in the loop: a question, the remote command runs, or the thread is done */
 static void async_cb(uv_async_t *a)
 {
 	struct tp_ssh *x = a->data;
 
-	if (!x->ready_told && atomic_load(&x->r.ready)) {
+	if (!x->closed)
+		tell_prompt(x);
+	if (!x->closed && !x->ready_told && atomic_load(&x->r.ready)) {
 		x->ready_told = true;
 		if (x->ready_cb)
 			x->ready_cb(x, x->data);
@@ -498,6 +598,7 @@ static void run_free(struct tp_ssh_run *r)
 	free(r->dest);
 	free(r->config_file);
 	free(r->remote_cmd);
+	free(r->cmd_args);
 	free(r->install_binary);
 	free(r->version);
 	free(r->cmd);
@@ -539,12 +640,15 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	r->exit_status = -1;
 	atomic_init(&r->ready, false);
 	atomic_init(&r->done, false);
+	atomic_init(&r->prompts, 0);
 	if (!o->dest || tp_ssh_dest_parse(o->dest, &r->d) < 0)
 		return -EINVAL;
 	r->dest = dup_or_null(o->dest, &oom);
 	r->config_file = dup_or_null(o->config_file, &oom);
 	r->remote_cmd = dup_or_null(
 		o->remote_cmd ? o->remote_cmd : TP_SSH_DEFAULT_CMD, &oom);
+	r->cmd_args = tp_ssh_cmd_build("", o->inside_args);
+	oom |= !r->cmd_args;
 	r->install_binary = dup_or_null(o->install_binary, &oom);
 	r->version = dup_or_null(o->version ? o->version : TG_VERSION, &oom);
 	r->ibuf = malloc(TP_SSH_BUF);
@@ -638,6 +742,8 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 	}
 	x->cb = cb;
 	x->ready_cb = o->ready_cb;
+	x->prompt_cb = o->prompt_cb;
+	x->prompt_data = o->prompt_data;
 	x->data = data;
 	x->r.wake = &x->async;
 	x->r.sp = sv[1];

@@ -26,6 +26,9 @@ struct tp_ssh_opts {
 	const char *config_file; /* -F FILE; NULL: ~/.ssh/config and
 				  * /etc/ssh/ssh_config */
 	const char *remote_cmd; /* NULL: TP_SSH_DEFAULT_CMD */
+	const char *const *inside_args; /* NULL-terminated words appended to
+					 * the remote command, each quoted for
+					 * the remote shell (may be NULL) */
 	bool accept_new; /* add an unknown host key without asking */
 	bool install; /* --install: same tungate on the peer */
 	const char *install_binary; /* what --install uploads (NULL: our own
@@ -34,6 +37,14 @@ struct tp_ssh_opts {
 	unsigned timeout_ms; /* connect and login limit (0: 30 s) */
 	tp_ssh_ready_cb ready_cb; /* logged in, command started; before
 				   * it, prompts may wait for the user */
+	/* the SSH thread starts (@waiting) or stops waiting for the user
+	 * at the terminal: a passphrase, a password, keyboard-interactive,
+	 * a host key question. Called on the loop (may be NULL), with the
+	 * current state; a question that came and went between two turns
+	 * of the loop is still told, as true then false. Not called after
+	 * tp_ssh_close(); the last call before exit_cb says false. */
+	void (*prompt_cb)(void *data, bool waiting);
+	void *prompt_data;
 };
 
 #define TP_SSH_DEFAULT_CMD "sudo -n tungate inside --stdio"

@@ -57,7 +57,9 @@ struct tp_ssh_run {
 	ssh_channel chan;
 	struct ssh_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
-	char *cmd; /* the remote command that runs */
+	char *cmd; /* the remote command that runs, as messages name it */
+	char *cmd_args; /* the inside's options, quoted, to append to cmd:
+			 * " --tun 't1' -v", or "" */
 	char locked_key[256]; /* a key that needs a passphrase we could not
 			       * ask for */
 	int sp; /* our end of the socketpair (non-blocking) */
@@ -88,8 +90,9 @@ struct tp_ssh_run {
 	/* result */
 	int status;
 	char why[TP_SSH_WHY];
-	uv_async_t *wake; /* tells the loop about ready and done */
+	uv_async_t *wake; /* tells the loop about prompts, ready and done */
 	atomic_bool ready, done;
+	atomic_uint prompts; /* odd: a question waits for the user */
 };
 
 /*
@@ -124,6 +127,7 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd);
 void tp_ssh_log_stderr(struct tp_ssh_run *r, const char *p, size_t len,
 		       bool flush);
 void tp_ssh_wipe(void *p, size_t len);
+char *tp_ssh_cmd_build(const char *base, const char *const *args);
 
 /* ssh_tty.c */
 int tp_ssh_tty_ask(struct tp_ssh_run *r, const char *prompt, char *buf,

@@ -10,6 +10,11 @@
  * waiting for the answer the thread still watches the stop pipe and the
  * stream, so Ctrl-C or tp_ssh_close() ends the question at once (the
  * terminal's echo is restored).
+ *
+ * The loop is told when a question starts and ends waiting for the user
+ * (prompt_cb, so that the link's handshake clock does not run out on a
+ * slow typist): a counter, odd while waiting, and a wake-up of its async
+ * handle; the loop reads the counter and calls back there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,14 @@ bool tp_ssh_tty_present(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* start or stop waiting for the user; the loop calls prompt_cb */
+static void tty_waiting(struct tp_ssh_run *r)
+{
+	atomic_fetch_add(&r->prompts, 1);
+	if (r->wake)
+		uv_async_send(r->wake);
 }
 
 static void tty_write(int fd, const char *s)
@@ -113,8 +126,10 @@ int tp_ssh_tty_ask(struct tp_ssh_run *r, const char *prompt, char *buf,
 		t.c_lflag |= ECHONL;
 		restore = tcsetattr(fd, TCSAFLUSH, &t) == 0;
 	}
+	tty_waiting(r);
 	tty_write(fd, prompt);
 	err = tty_line(r, fd, buf, len);
+	tty_waiting(r);
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
 	if (err == -ECANCELED) {

@@ -209,3 +209,38 @@ out:
 		close(fd_out);
 	return r;
 }
+
+/**
+ * tp_fd_open() - streams over two fds passed from another process
+ * @loop:	event loop
+ * @fd_in:	readable pipe or socket, owned from now on (closed on error)
+ * @fd_out:	writable pipe or socket, likewise; may equal @fd_in
+ * @in:		set to the read stream
+ * @out:	set to the write stream
+ *
+ * Return: 0, or -errno (-EINVAL for an fd that cannot be polled)
+ */
+int tp_fd_open(uv_loop_t *loop, int fd_in, int fd_out, uv_stream_t **in,
+	       uv_stream_t **out)
+{
+	int r = -EINVAL;
+	uv_handle_type ti = uv_guess_handle(fd_in);
+	uv_handle_type to = uv_guess_handle(fd_out);
+
+	*in = *out = NULL;
+	if ((ti == UV_NAMED_PIPE || ti == UV_TCP) &&
+	    (to == UV_NAMED_PIPE || to == UV_TCP) && fd_in != fd_out)
+		r = stdio_stream(loop, fd_in, true, in);
+	if (r < 0) {
+		close(fd_in);
+		close(fd_out);
+		return r;
+	}
+	r = stdio_stream(loop, fd_out, false, out);
+	if (r < 0) {
+		uv_close((uv_handle_t *)*in, free_cb);
+		*in = NULL;
+		close(fd_out);
+	}
+	return r;
+}

@@ -22,6 +22,14 @@
  */
 int tp_stdio_open(uv_loop_t *loop, uv_stream_t **in, uv_stream_t **out);
 
+/**
+ * tp_fd_open() - streams over two distinct fds (pipes or sockets) that
+ * another process passed us; both are owned from now on
+ * Return: 0, or -errno
+ */
+int tp_fd_open(uv_loop_t *loop, int fd_in, int fd_out, uv_stream_t **in,
+	       uv_stream_t **out);
+
 struct tp_exec;
 
 /* the child ended: exit status, or the signal that killed it */

@@ -9,7 +9,8 @@
 # UDP and ICMP reach lan; hashed known_hosts entries; the remote's stderr
 # in the outside's log, prefixed with the host; a changed host key fails
 # naming the file and line; a wrong key fails with the agent-or-key line;
-# ssh-agent; ProxyCommand; keepalives notice a dead link; a missing remote
+# ssh-agent; ProxyCommand; the inside's options given to the outside
+# (--tun, --table, --pref) reach the inside; keepalives notice a dead link; a missing remote
 # command fails naming it; --install uploads into an empty remote HOME
 # once, and a second run uses the copy.
 #
@@ -278,6 +279,41 @@ if check "ProxyCommand: the tunnel comes up through socat" ssh_up; then
 		tg_udp_echo "$NS_CS" "$LAN4" 7 100
 	check "the tunnel stops on SIGTERM (ProxyCommand)" ssh_stop
 fi
+
+# --- the inside's options, given to the outside -----------------------------
+
+SSH_TUN=tgssh0
+# the inside's rules: N (suppress) and N+1 (its table)
+ssh_rule_pref() {
+	tg_has_rule "$NS_CS" -4 7480 &&
+		ip -n "$NS_CS" -4 rule show | grep "^7481:.*lookup 7470" >/dev/null
+}
+ssh_outside --remote-command "$INSIDE_CMD" --tun "$SSH_TUN" --table 7470 \
+	--pref 7480
+if check "--tun/--table/--pref on the outside: the tunnel comes up" ssh_up
+then
+	check "--tun NAME: the inside's TUN device is NAME" \
+		tg_has_dev "$NS_CS" "$SSH_TUN"
+	check "--tun NAME: no device of the default name" \
+		not tg_has_dev "$NS_CS" "$TUN_DEV"
+	check "--table/--pref: the inside's rule uses them" ssh_rule_pref
+	check "the options were added to the remote command, quoted" \
+		grep -q "running '$INSIDE_CMD --tun '$SSH_TUN' --table '7470'" \
+		"$OUT_LOG"
+	check "UDP echo over IPv4 (--tun NAME)" \
+		tg_udp_echo "$NS_CS" "$LAN4" 7 100
+	check "the tunnel stops on SIGTERM (--tun NAME)" ssh_stop
+	check "--tun NAME: the device is gone after the stop" \
+		wait_for 10 not tg_has_dev "$NS_CS" "$SSH_TUN"
+fi
+ssh_exec_tun() {
+	"$T/tungate" outside --exec true --tun "$SSH_TUN" 2>"$T/usage.err"
+	[ $? = 2 ] && [ "$(wc -l <"$T/usage.err")" = 1 ] &&
+		grep -q -- "--tun is an option of the inside: it goes with --ssh" \
+			"$T/usage.err"
+}
+check "--tun with --exec: exit 2, one line saying it goes with --ssh" \
+	ssh_exec_tun
 
 # --- liveness -------------------------------------------------------------------
 

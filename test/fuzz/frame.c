@@ -40,7 +40,7 @@ static void check_magic(const uint8_t *buf, size_t len, size_t *after)
 static void check_hello(const struct tp_frame *f)
 {
 	struct tp_hello h, h2;
-	uint8_t buf[3 + sizeof(h.version)];
+	uint8_t buf[4 + sizeof(h.version) + TP_SESSION_LEN];
 	int n;
 
 	if (tp_hello_decode(&h, f->data, f->len) < 0) {
@@ -55,6 +55,27 @@ static void check_hello(const struct tp_frame *f)
 	FZ_CHECK(tp_hello_decode(&h2, buf, (size_t)n) == 0);
 	FZ_CHECK(h.proto == h2.proto && h.role == h2.role);
 	FZ_CHECK(!strcmp(h.version, h2.version));
+	FZ_CHECK(!memcmp(h.session, h2.session, TP_SESSION_LEN));
+}
+
+static void check_ready(const struct tp_frame *f)
+{
+	struct tp_ready r, r2;
+	uint8_t buf[TP_SESSION_LEN + 1 + sizeof(r.text)];
+	int n;
+
+	if (tp_ready_decode(&r, f->data, f->len) < 0) {
+		FZ_CHECK(f->len < TP_SESSION_LEN + 1);
+		return;
+	}
+	FZ_CHECK(strlen(r.text) < sizeof(r.text));
+	for (const char *c = r.text; *c; c++)
+		FZ_CHECK(*c >= 0x20 && *c < 0x7f);
+	n = tp_ready_encode(&r, buf, sizeof(buf));
+	FZ_CHECK(n > TP_SESSION_LEN && (size_t)n <= sizeof(buf));
+	FZ_CHECK(tp_ready_decode(&r2, buf, (size_t)n) == 0);
+	FZ_CHECK(r.flags == r2.flags && !strcmp(r.text, r2.text));
+	FZ_CHECK(!memcmp(r.session, r2.session, TP_SESSION_LEN));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(!memcmp(hdr, data + off, TP_FRAME_HDR));
 		if (f.type == TP_F_HELLO)
 			check_hello(&f);
+		if (f.type == TP_F_READY)
+			check_ready(&f);
 		off += (size_t)n;
 	}
 	return 0;

@@ -202,25 +202,36 @@ static void test_hello_round_trip(void **state)
 	int n;
 
 	strcpy(h.version, "0.1.0-rc1");
+	for (int i = 0; i < TP_SESSION_LEN; i++)
+		h.session[i] = (uint8_t)(0xa0 + i);
 	n = tp_hello_encode(&h, buf, sizeof(buf));
-	assert_int_equal(n, 3 + 9);
+	assert_int_equal(n, 3 + 9 + 1 + TP_SESSION_LEN);
 	assert_int_equal(buf[0], 0x12);
 	assert_int_equal(buf[1], 0x34);
 	assert_int_equal(buf[2], TP_ROLE_INSIDE);
-	assert_memory_equal(buf + 3, "0.1.0-rc1", 9); /* no NUL on the wire */
+	assert_memory_equal(buf + 3, "0.1.0-rc1", 10); /* NUL, then the id */
+	assert_memory_equal(buf + 13, h.session, TP_SESSION_LEN);
 	memset(&d, 0xee, sizeof(d));
 	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n), 0);
 	assert_int_equal(d.proto, 0x1234);
 	assert_int_equal(d.role, TP_ROLE_INSIDE);
 	assert_string_equal(d.version, "0.1.0-rc1");
+	assert_memory_equal(d.session, h.session, TP_SESSION_LEN);
+	/* the id cut short reads as none */
+	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n - 1), 0);
+	for (int i = 0; i < TP_SESSION_LEN; i++)
+		assert_int_equal(d.session[i], 0);
 }
 
 static void test_hello_empty_version(void **state)
 {
 	struct tp_hello h = {.proto = 1, .role = TP_ROLE_OUTSIDE}, d;
-	uint8_t buf[8];
+	uint8_t buf[32];
 
-	assert_int_equal(tp_hello_encode(&h, buf, 3), 3);
+	assert_int_equal(tp_hello_encode(&h, buf, 3 + 1 + TP_SESSION_LEN),
+			 3 + 1 + TP_SESSION_LEN);
+	assert_int_equal(tp_hello_encode(&h, buf, 3 + TP_SESSION_LEN),
+			 -ENOSPC);
 	assert_int_equal(tp_hello_decode(&d, buf, 3), 0);
 	assert_string_equal(d.version, "");
 	assert_int_equal(tp_hello_decode(&d, buf, 2), -EBADMSG);
@@ -236,20 +247,43 @@ static void test_hello_truncation(void **state)
 	/* a version that fills the array without a NUL: 63 bytes go out */
 	memset(h.version, 'v', sizeof(h.version));
 	n = tp_hello_encode(&h, buf, sizeof(buf));
-	assert_int_equal(n, 3 + 63);
-	assert_int_equal(tp_hello_encode(&h, buf, 3 + 62), -ENOSPC);
+	assert_int_equal(n, 3 + 63 + 1 + TP_SESSION_LEN);
+	assert_int_equal(tp_hello_encode(&h, buf, (size_t)n - 1), -ENOSPC);
 	assert_int_equal(tp_hello_encode(&h, buf, 2), -ENOSPC);
 
-	/* a peer's long version is cut to 63 and NUL terminated */
+	/* a protocol 1 peer's long version (no NUL) is cut to 63 */
 	memset(buf + 3, 'w', 200);
 	assert_int_equal(tp_hello_decode(&d, buf, 3 + 200), 0);
 	assert_int_equal(strlen(d.version), 63);
 	assert_int_equal(d.version[62], 'w');
 
 	/* control bytes from the peer never reach a log line */
-	memcpy(buf + 3, "1\n2\0003\033", 6);
-	assert_int_equal(tp_hello_decode(&d, buf, 3 + 6), 0);
-	assert_string_equal(d.version, "1?2?3?");
+	memcpy(buf + 3, "1\n2\0333\0", 6);
+	assert_int_equal(tp_hello_decode(&d, buf, 3 + 5), 0);
+	assert_string_equal(d.version, "1?2?3");
+}
+
+static void test_ready_round_trip(void **state)
+{
+	struct tp_ready r = {.flags = TP_READY_RESUMED}, d;
+	uint8_t buf[512];
+	int n;
+
+	memset(r.session, 0x5a, sizeof(r.session));
+	strcpy(r.text, "tungate0 up, mtu 65520, 2 routes");
+	n = tp_ready_encode(&r, buf, sizeof(buf));
+	assert_int_equal(n, TP_SESSION_LEN + 1 + strlen(r.text));
+	assert_int_equal(tp_ready_encode(&r, buf, (size_t)n - 1), -ENOSPC);
+	memset(&d, 0xee, sizeof(d));
+	assert_int_equal(tp_ready_decode(&d, buf, (size_t)n), 0);
+	assert_memory_equal(d.session, r.session, TP_SESSION_LEN);
+	assert_int_equal(d.flags, TP_READY_RESUMED);
+	assert_string_equal(d.text, r.text);
+	/* too short for the id and flags; hostile text made printable */
+	assert_int_equal(tp_ready_decode(&d, buf, TP_SESSION_LEN), -EBADMSG);
+	memcpy(buf + TP_SESSION_LEN + 1, "a\nb", 3);
+	assert_int_equal(tp_ready_decode(&d, buf, TP_SESSION_LEN + 4), 0);
+	assert_string_equal(d.text, "a?b");
 }
 
 int main(void)
@@ -267,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_magic_split_reads),
 		cmocka_unit_test(test_hello_round_trip),
 		cmocka_unit_test(test_hello_empty_version),
+		cmocka_unit_test(test_ready_round_trip),
 		cmocka_unit_test(test_hello_truncation),
 	};
 

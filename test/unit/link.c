@@ -48,7 +48,7 @@ struct side {
 
 static uv_loop_t loop;
 static uv_timer_t tick;
-static struct side a, b;
+static struct side a, b, c;
 static int raw_fds[4], n_raw;
 
 #define RUN_UNTIL(cond, ms)                                   \
@@ -228,6 +228,7 @@ static int setup(void **state)
 {
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
 	n_raw = 0;
 	assert_int_equal(uv_loop_init(&loop), 0);
 	uv_timer_init(&loop, &tick);
@@ -238,6 +239,7 @@ static int teardown(void **state)
 {
 	side_close(&a);
 	side_close(&b);
+	side_close(&c);
 	for (int i = 0; i < n_raw; i++)
 		close(raw_fds[i]);
 	uv_close((uv_handle_t *)&tick, NULL);
@@ -265,7 +267,8 @@ static void test_handshake(void **state)
 	assert_int_equal(a.downs + b.downs, 0);
 	/* the first bytes on the wire are the magic, then HELLO */
 	assert_int_equal(stats(&a).bytes_in,
-			 TP_MAGIC_LEN + TP_FRAME_HDR + 3 + strlen(TG_VERSION));
+			 TP_MAGIC_LEN + TP_FRAME_HDR + 3 + strlen(TG_VERSION) +
+				 1 + TP_SESSION_LEN);
 	assert_int_equal(stats(&a).frames_in, 1);
 }
 
@@ -950,6 +953,83 @@ static void test_stdio(void **state)
 	close(saved_out);
 }
 
+/* ------------------------------------------------------- session resume */
+
+static int detach_in, detach_out;
+static uint8_t detach_rest[256];
+static size_t detach_rest_len;
+
+/* as the new inside does: take the stream's fds and unread bytes, and let
+ * another link (here: in the same process) carry on */
+static void detach_on_hello(struct side *s)
+{
+	const uint8_t *rest;
+	int fi, fo;
+
+	assert_int_equal(tp_link_detach(s->l, &fi, &fo, &rest,
+					&detach_rest_len), 0);
+	assert_true(detach_rest_len <= sizeof(detach_rest));
+	memcpy(detach_rest, rest, detach_rest_len);
+	detach_in = dup(fi);
+	detach_out = dup(fo);
+	side_close(s);
+}
+
+static void test_detach_and_resume(void **state)
+{
+	uint8_t buf[TP_FRAME_HDR + 64], session[TP_SESSION_LEN], got[64];
+	struct tp_hello h = {.proto = TP_PROTO_VERSION,
+			     .role = TP_ROLE_OUTSIDE};
+	uv_stream_t *in, *out;
+	int fds[2], n;
+	size_t len;
+
+	memset(session, 0x42, sizeof(session));
+	make_pair(fds);
+	raw_fd(fds[0]);
+	/* the outside's handshake and two frames arrive in one read */
+	memcpy(h.session, session, sizeof(session));
+	n = tp_hello_encode(&h, buf + TP_FRAME_HDR, 64);
+	assert_true(n > 0);
+	tp_frame_put_hdr(buf, TP_F_HELLO, (size_t)n);
+	write_all(fds[0], TP_MAGIC, TP_MAGIC_LEN);
+	write_all(fds[0], buf, TP_FRAME_HDR + (size_t)n);
+	raw_frame(fds[0], TP_F_CONFIG, "cfg", 3);
+	raw_frame(fds[0], TP_F_PACKET, "pkt1", 4);
+	b.on_hello = detach_on_hello;
+	link_open(&b, fds[1], TP_ROLE_INSIDE, NULL);
+	RUN_UNTIL(b.hellos, 2000);
+	assert_memory_equal(b.peer.session, session, TP_SESSION_LEN);
+	assert_int_equal(b.frames, 0); /* nothing delivered past HELLO */
+	assert_int_equal(detach_rest_len, 2 * TP_FRAME_HDR + 7);
+
+	/* the waiting side: a resumed link over the passed fds */
+	assert_int_equal(tp_fd_open(&loop, detach_in, detach_out, &in, &out),
+			 0);
+	c.l = tp_link_new(&loop, in, out, &ops,
+			  &(struct tp_link_opts){ .role = TP_ROLE_INSIDE,
+						  .resumed = true,
+						  .rest = detach_rest,
+						  .rest_len = detach_rest_len },
+			  &c);
+	assert_non_null(c.l);
+	assert_int_equal(tp_link_start(c.l), 0);
+	assert_int_equal(c.frames, 2); /* delivered from the rest at once */
+	assert_int_equal(c.last_type, TP_F_PACKET);
+	raw_frame(fds[0], TP_F_PACKET, "pkt2", 4);
+	RUN_UNTIL(c.frames == 3, 2000);
+	assert_memory_equal(c.last, "pkt2", 4);
+	/* and it writes frames only: the handshake was the first link's */
+	assert_int_equal(tp_link_send(c.l, TP_F_READY, "up", 2), 0);
+	RUN_FOR(20);
+	len = (size_t)read(fds[0], got, sizeof(got));
+	assert_true(len > TP_MAGIC_LEN);
+	assert_memory_equal(got, TP_MAGIC, TP_MAGIC_LEN); /* b's */
+	assert_int_equal(got[len - 6], TP_F_READY);
+	assert_memory_equal(got + len - 2, "up", 2);
+	side_close(&c);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -976,6 +1056,7 @@ int main(void)
 		T(test_exec_stream),
 		T(test_exec_kill),
 		T(test_stdio),
+		T(test_detach_and_resume),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ssh.c - unit tests for the SSH transport (transport/ssh*.c) that need no
- * sshd: DEST parsing, the ssh_config keywords we read ourselves, and the
+ * sshd: DEST parsing, the ssh_config keywords we read ourselves, the
+ * remote command with the inside's options quoted for the shell, and the
  * thread's life on a real libuv loop against loopback ports that refuse
  * or never answer (stopping it mid-connect, timing out, reopening).
  * test/e2e/ssh.t.sh covers a real sshd.
@@ -23,6 +24,55 @@
 
 #include "ssh.h"
 #include "ssh_internal.h"
+
+/* -------------------------------------------------------- remote command */
+
+static void test_cmd_build(void **state)
+{
+	const char *none[] = {NULL};
+	const char *plain[] = {"--tun", "t1", "-v", "-v", NULL};
+	const char *nasty[] = {"--tun", "it's", "--x", "a b;$(id)`x`\\", NULL};
+	char *c;
+
+	c = tp_ssh_cmd_build(TP_SSH_DEFAULT_CMD, NULL);
+	assert_string_equal(c, TP_SSH_DEFAULT_CMD);
+	free(c);
+	c = tp_ssh_cmd_build("x", none);
+	assert_string_equal(c, "x");
+	free(c);
+	/* values are quoted even when plain; flags of ours are not */
+	c = tp_ssh_cmd_build("sudo -n tungate inside --stdio", plain);
+	assert_string_equal(c,
+			    "sudo -n tungate inside --stdio --tun 't1' -v -v");
+	free(c);
+	c = tp_ssh_cmd_build("t", nasty);
+	assert_string_equal(c, "t --tun 'it'\\''s' --x 'a b;$(id)`x`\\'");
+	free(c);
+}
+
+/* what the remote shell makes of it: each word arrives as it was */
+static void test_cmd_shell(void **state)
+{
+	const char *args[] = {"--tun",	"it's",	      "'",   "''",
+			      "a b\tc", "$HOME;`id`", "\\n", "-v",
+			      "x\ny",	"",	      NULL};
+	char *c = tp_ssh_cmd_build("printf '<%s>\\n'", args);
+	char out[512] = "", want[512] = "";
+	size_t n = 0;
+	FILE *f;
+
+	assert_non_null(c);
+	f = popen(c, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	for (size_t i = 0; args[i]; i++)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 "<%s>\n", args[i]);
+	assert_string_equal(out, want);
+	free(c);
+}
 
 /* ----------------------------------------------------------------- DEST */
 
@@ -325,9 +375,14 @@ static void test_bad_dest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dest),	cmocka_unit_test(test_config),
-		cmocka_unit_test(test_refused), cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_stop),	cmocka_unit_test(test_bad_dest),
+		cmocka_unit_test(test_dest),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_bad_dest),
+		cmocka_unit_test(test_cmd_build),
+		cmocka_unit_test(test_cmd_shell),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -29,8 +29,34 @@
 
 static char docbuf[1 << 20];
 
-/* a document as the outside writes it, @nc connections, @nd DNS rows */
-static struct tg_jdoc make_doc(int nc, int nd, const char *odd_name)
+/* the session members of a document; NULL: an outside before resume */
+struct session_doc {
+	const char *state;
+	const char *id; /* NULL: null, no session */
+	uint64_t drops, resumes;
+	int64_t outage_ms; /* < 0: null */
+};
+
+static void put_session(struct tg_json *j, const struct session_doc *s)
+{
+	if (s->id)
+		tg_json_str(j, "session", s->id);
+	else
+		tg_json_null(j, "session");
+	tg_json_u64(j, "stream_drops", s->drops);
+	tg_json_u64(j, "resumes", s->resumes);
+	if (s->outage_ms >= 0)
+		tg_json_u64(j, "outage_ms", (uint64_t)s->outage_ms);
+	else
+		tg_json_null(j, "outage_ms");
+}
+
+/*
+ * a document as the outside writes it, @nc connections, @nd DNS rows,
+ * and @s's session members
+ */
+static struct tg_jdoc make_session_doc(int nc, int nd, const char *odd_name,
+				       const struct session_doc *s)
 {
 	struct tg_json j;
 	struct tg_jdoc d;
@@ -45,10 +71,12 @@ static struct tg_jdoc make_doc(int nc, int nd, const char *odd_name)
 	tg_json_u64(&j, "time", 1000);
 	tg_json_u64(&j, "started", 900);
 	tg_json_u64(&j, "up_since", 910);
-	tg_json_str(&j, "state", "up");
+	tg_json_str(&j, "state", s ? s->state : "up");
 	tg_json_str(&j, "transport", "ssh");
 	tg_json_str(&j, "peer", "devbox");
 	tg_json_str(&j, "inside_version", "0.1.0");
+	if (s)
+		put_session(&j, s);
 	tg_json_obj(&j, "routes");
 	tg_json_arr(&j, "offered");
 	tg_json_str(&j, NULL, "198.19.2.0/24");
@@ -100,6 +128,11 @@ static struct tg_jdoc make_doc(int nc, int nd, const char *odd_name)
 	assert_true(n > 0);
 	assert_int_equal(tg_json_parse(&d, docbuf, (size_t)n, 100000), 0);
 	return d;
+}
+
+static struct tg_jdoc make_doc(int nc, int nd, const char *odd_name)
+{
+	return make_session_doc(nc, nd, odd_name, NULL);
 }
 
 static int count_lines(const struct tg_sbuf *b, size_t *widest)
@@ -192,6 +225,75 @@ static void test_text_safe(void **state)
 	assert_int_equal(tg_status_text(&d, &out, 0, 0), -EINVAL);
 	tg_json_free(&d);
 	tg_sbuf_free(&out);
+}
+
+#define SESSION_HEX "3f2a0c1d5e6f708192a3b4c5d6e7f8e1"
+
+/* @s rendered in full, as a C string to free */
+static char *session_text(const struct session_doc *s)
+{
+	struct tg_jdoc d = make_session_doc(2, 1, NULL, s);
+	struct tg_sbuf out = {0};
+
+	assert_int_equal(tg_status_text(&d, &out, 0, 0), 0);
+	tg_sbuf_printf(&out, "%c", '\0');
+	tg_json_free(&d);
+	return out.p;
+}
+
+static void test_text_session(void **state)
+{
+	struct session_doc up = {"up", SESSION_HEX, 2, 1, -1};
+	struct session_doc out = {"reconnecting", SESSION_HEX, 3, 1, 12345};
+	struct session_doc none = {"up", NULL, 1, 0, -1};
+	char *t;
+
+	(void)state;
+	/* up again after two drops, one resumed */
+	t = session_text(&up);
+	assert_non_null(strstr(t, "\n  session   " SESSION_HEX
+				  "; drops 2, resumes 1; up\n"));
+	assert_non_null(strstr(t, ": up for 1m30s"));
+	assert_null(strstr(t, "outage"));
+	free(t);
+
+	/* in an outage: the head and the session line say for how long */
+	t = session_text(&out);
+	assert_non_null(strstr(t, ": reconnecting for 12s\n"));
+	assert_non_null(strstr(t, "\n  session   " SESSION_HEX
+				  "; drops 3, resumes 1; outage 12.3 s\n"));
+	assert_null(strstr(t, "; up"));
+	free(t);
+
+	/* resume off (--grace 0): no id, the drops still count */
+	t = session_text(&none);
+	assert_non_null(strstr(t, "\n  session   none (no resume); drops 1, "
+				  "resumes 0; up\n"));
+	free(t);
+
+	/* an outside from before resume: no session line at all */
+	t = session_text(NULL);
+	assert_null(strstr(t, "session"));
+	assert_non_null(strstr(t, "\n  stream    ssh devbox"));
+	free(t);
+}
+
+/* a short window keeps the outage in the head line */
+static void test_text_session_brief(void **state)
+{
+	struct session_doc out = {"reconnecting", SESSION_HEX, 1, 0, 61000};
+	struct tg_jdoc d = make_session_doc(30, 20, NULL, &out);
+	struct tg_sbuf b = {0};
+	size_t widest;
+
+	(void)state;
+	assert_int_equal(tg_status_text(&d, &b, 80, 12), 0);
+	assert_true(count_lines(&b, &widest) <= 12);
+	assert_true(widest <= 80);
+	tg_sbuf_printf(&b, "%c", '\0');
+	assert_non_null(strstr(b.p, "): reconnecting for 1m01s\n"));
+	tg_sbuf_free(&b);
+	tg_json_free(&d);
 }
 
 static void test_names(void **state)
@@ -349,6 +451,8 @@ int main(void)
 		cmocka_unit_test(test_text_full),
 		cmocka_unit_test(test_text_fits),
 		cmocka_unit_test(test_text_safe),
+		cmocka_unit_test(test_text_session),
+		cmocka_unit_test(test_text_session_brief),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_server),
 	};

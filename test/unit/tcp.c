@@ -1157,6 +1157,258 @@ static void test_window_rounding(void **state)
 	assert_int_equal(tcp_rcv_window(&f), 0xffff);
 }
 
+/* ---- outages of the stream: nat_resume(), nat_reset() ---- */
+
+/* the NAT's state for @s's flow (white box) */
+static struct tcp_flow *flow_of(const struct in *s)
+{
+	struct nat_tcp *t = s->c->nat->tcp;
+
+	for (uint32_t i = 0; i < t->tab.n_slots; i++)
+		if (t->tab.nodes[i].state == FLOW_LIVE &&
+		    t->tab.nodes[i].key.sport == s->sport)
+			return &t->f[i];
+	return NULL;
+}
+
+static bool not_reading(struct ctx *c, void *arg)
+{
+	return !((struct tcp_flow *)arg)->reading;
+}
+
+/*
+ * The inside takes everything from @isn + *@have on until @total bytes
+ * arrived in order, acknowledging as a kernel would; a segment sent twice
+ * (a retransmission racing our ACK) is skipped
+ */
+static void take_all(struct in *s, uint32_t isn, size_t *have, size_t total,
+		     const uint8_t *src)
+{
+	while (*have < total) {
+		next(s->c, 2000);
+		is_ours(s);
+		if (!P.data_len)
+			continue;
+		if ((int32_t)(P.tcp_seq - (isn + (uint32_t)*have)) < 0)
+			continue;
+		assert_int_equal(P.tcp_seq, isn + (uint32_t)*have);
+		assert_memory_equal(P.data, src + *have, P.data_len);
+		*have += P.data_len;
+		if (*have - (s->ack - isn) >= 32000 || !queued(s->c) ||
+		    *have == total) {
+			s->ack = isn + (uint32_t)*have;
+			in_ack(s);
+		}
+	}
+}
+
+/*
+ * The stream goes down with data in flight; the destination keeps
+ * sending. The flow survives any number of refused timeouts without
+ * counting them, sleeps meanwhile, stops reading once its ring is full;
+ * nat_resume() sends a window update, then everything again from the
+ * oldest unacknowledged byte
+ */
+static void test_outage_resume(void **state)
+{
+	struct ctx *c = *state;
+	struct in s = inside(c, AF_INET, 40170);
+	enum { FIRST = 3000, MORE = 3 << 20, N = FIRST + MORE };
+	uint8_t *src = malloc(N);
+	struct tcp_flow *f;
+	size_t have = 1000;
+	uint32_t isn, rto;
+	unsigned n0;
+
+	assert_non_null(src);
+	fill(src, N, 0);
+	s.mss = 1000;
+	handshake(&s);
+	isn = s.ack;
+	srv_write(s.srv, src, FIRST);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(next_data(&s, 2000), 1000);
+	/* the inside got the first segment only: the rest went down with
+	 * the stream */
+	s.ack = isn + 1000;
+	in_ack(&s);
+	run_for(c, 20);
+	drop_all(c);
+	f = flow_of(&s);
+	assert_non_null(f);
+	rto = f->rto;
+
+	c->emit_ret = -ENOBUFS;
+	/* timeouts, with the stream refusing each segment (as if it had
+	 * said "ready" in between): none counts, none backs off */
+	for (int i = 0; i < 3 * TCP_MAX_RETRIES; i++) {
+		c->nat->tcp->blocked = false;
+		tcp_on_timer(f);
+		assert_int_equal(f->state, TS_ESTABLISHED);
+	}
+	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->rto, rto);
+	/* the destination sends on: read until the ring is full, then stop
+	 * (the destination's window closes); no busy loop meanwhile */
+	srv_write(s.srv, src + FIRST, MORE);
+	assert_true(run_until(c, not_reading, f, 5000));
+	assert_true(f->out.len == f->out.cap && f->out.cap <= TCP_OUT_CAP);
+	n0 = c->n_emit;
+	run_for(c, 12 * rto);
+	assert_true(c->n_emit - n0 <= 1);
+	assert_int_equal(f->retries, 0);
+	/* asleep: no timer, waiting for the stream on the pending list */
+	assert_int_equal(f->due, 0);
+	assert_true(f->on_pend);
+	assert_false(no_flows(c, NULL));
+
+	c->emit_ret = 0;
+	nat_resume(c->nat);
+	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->rto, TCP_RTO_INIT_MS);
+	/* a window update first */
+	assert_true(pop(c));
+	is_ours(&s);
+	assert_int_equal(P.tcp_flags, PKT_TCP_ACK);
+	assert_int_equal(P.data_len, 0);
+	assert_int_equal(P.tcp_seq, isn + 1000);
+	assert_int_equal(P.tcp_ack, s.seq);
+	assert_true(P.tcp_win > 0);
+	/* then the data again from the oldest unacknowledged byte, and the
+	 * rest as the inside acknowledges: nothing lost, nothing twice */
+	assert_true(queued(c) > 0);
+	take_all(&s, isn, &have, N, src);
+	assert_false(no_flows(c, NULL));
+	run_for(c, 50);
+	while (pop(c))
+		assert_int_equal(P.data_len, 0);
+	free(src);
+}
+
+/* an unacknowledged FIN is sent again on resume */
+static void test_outage_resume_fin(void **state)
+{
+	struct ctx *c = *state;
+	struct in s = inside(c, AF_INET6, 40175);
+	uint32_t isn;
+	uint64_t t0;
+
+	handshake(&s);
+	isn = s.ack;
+	srv_write(s.srv, "bye", 3);
+	srv_shutdown(s.srv);
+	do
+		next_data(&s, 2000);
+	while (!(P.tcp_flags & PKT_TCP_FIN));
+	/* the data arrived, the FIN was lost */
+	s.ack = isn + 3;
+	in_ack(&s);
+	run_for(c, 20);
+	drop_all(c);
+	c->emit_ret = -ENOBUFS;
+	run_for(c, 600);
+	c->emit_ret = 0;
+	nat_resume(c->nat);
+	assert_true(pop(c));
+	assert_int_equal(P.tcp_flags, PKT_TCP_ACK);
+	assert_int_equal(P.tcp_seq, isn + 3);
+	assert_true(pop(c));
+	assert_int_equal(P.tcp_flags, PKT_TCP_ACK | PKT_TCP_FIN);
+	assert_int_equal(P.tcp_seq, isn + 3);
+	assert_int_equal(P.data_len, 0);
+	/* unanswered, again after the initial RTO, not a backed-off one */
+	t0 = uv_now(&c->loop);
+	next_data(&s, 3000);
+	assert_true(P.tcp_flags & PKT_TCP_FIN);
+	assert_int_equal(P.tcp_seq, isn + 3);
+	assert_true(uv_now(&c->loop) - t0 >= TCP_RTO_INIT_MS - 50);
+	s.ack = isn + 4;
+	in_seg(&s, s.seq, s.ack, PKT_TCP_ACK | PKT_TCP_FIN, NULL, 0, NULL, 0);
+	s.seq++;
+	assert_true(run_until(c, no_flows, NULL, 2000));
+}
+
+static void count_flow(void *arg, const struct nat_flow_info *fi)
+{
+	(*(int *)arg)++;
+}
+
+static int n_flows(struct ctx *c)
+{
+	int k = 0;
+
+	nat_foreach_flow(c->nat, count_flow, &k);
+	return k;
+}
+
+static bool both_reset(struct ctx *c, void *arg)
+{
+	struct conn **k = arg;
+
+	return k[0]->err && k[1]->err;
+}
+
+/* the session is over: every flow goes, silently toward the inside */
+static void test_reset(void **state)
+{
+	struct ctx *c = *state;
+	struct in a = inside(c, AF_INET, 40180);
+	struct in b = inside(c, AF_INET6, 40181);
+	static uv_udp_t u;
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	struct conn *k[2];
+	struct nat_stats st;
+	struct want w;
+	uint8_t p[100];
+	unsigned n0;
+
+	handshake(&a);
+	handshake(&b);
+	srv_write(a.srv, "unacked", 7);
+	next_data(&a, 2000);
+	in_data(&b, "to server", 9);
+	w = (struct want){b.srv, 9};
+	assert_true(run_until(c, srv_len, &w, 2000));
+	/* a UDP flow to a socket that does not read */
+	uv_udp_init(&c->loop, &u);
+	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&ss);
+	assert_int_equal(uv_udp_bind(&u, (struct sockaddr *)&ss, 0), 0);
+	uv_udp_getsockname(&u, (struct sockaddr *)&ss, &len);
+	nat_from_tun(c->nat, p,
+		     t_udp(p, AF_INET, T_IN4, 5000, T_LO4,
+			   ntohs(((struct sockaddr_in *)&ss)->sin_port), "hi",
+			   2));
+	run_for(c, 50);
+	drop_all(c);
+	assert_int_equal(n_flows(c), 3);
+
+	n0 = c->n_emit;
+	assert_int_equal(nat_reset(c->nat), 2);
+	assert_int_equal(n_flows(c), 0);
+	k[0] = a.srv;
+	k[1] = b.srv;
+	assert_true(run_until(c, both_reset, k, 2000));
+	assert_int_equal(a.srv->err, UV_ECONNRESET);
+	assert_int_equal(b.srv->err, UV_ECONNRESET);
+	assert_int_equal(c->n_emit, n0);
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.tcp_flows + st.udp_flows + st.icmp_flows, 0);
+	assert_true(st.pkts_in >= 6 && st.pkts_out >= 4);
+	assert_int_equal(nat_reset(c->nat), 0);
+
+	/* the NAT carries on: the same ports make a new flow */
+	a = inside(c, AF_INET, 40180);
+	a.seq += 100000;
+	handshake(&a);
+	in_data(&a, "again", 5);
+	w = (struct want){a.srv, 5};
+	assert_true(run_until(c, srv_len, &w, 2000));
+	assert_memory_equal(a.srv->rx, "again", 5);
+	assert_int_equal(n_flows(c), 1);
+	uv_close((uv_handle_t *)&u, NULL);
+}
+
 /* ---- the service ---- */
 
 static void svc_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
@@ -1333,6 +1585,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stream_full, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_outage_resume, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outage_resume_fin, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_teardown(test_table_full, teardown),
 		cmocka_unit_test_teardown(test_service, teardown),
 	};
