@@ -98,11 +98,12 @@ static void status_session(struct outside *s)
 			       s->outage ? s->outage_ms : 0);
 }
 
-/* a fresh session id; zeros when sessions do not resume */
+/* a fresh session id; zeros when sessions do not resume: only an outside
+ * that reconnects can resume one, and a waiting inside would wait in vain */
 static void new_session(struct outside *s)
 {
 	memset(s->session, 0, sizeof(s->session));
-	if (s->o->grace_ms &&
+	if (s->o->grace_ms && s->o->transport == TG_TP_SSH && !s->o->once &&
 	    uv_random(NULL, NULL, s->session, sizeof(s->session), 0, NULL) < 0)
 		memset(s->session, 0, sizeof(s->session));
 }
@@ -225,7 +226,7 @@ static void schedule_retry(struct outside *s)
 	if (s->ready) {
 		s->attempt = 0; /* a stream that came up starts afresh */
 		s->drops++;
-		if (s->o->grace_ms) {
+		if (!tp_session_none(s->session)) {
 			s->outage = true;
 			s->outage_ms = uv_now(s->loop);
 			uv_timer_start(&s->grace_timer, grace_cb,
@@ -235,7 +236,7 @@ static void schedule_retry(struct outside *s)
 				s->o->grace_ms / 1000);
 		} else if ((n = nat_reset(s->nat)) > 0) {
 			tg_warn("the stream dropped: %zu TCP connection%s "
-				"reset (--grace 0)",
+				"reset (no session to resume)",
 				n, n == 1 ? "" : "s");
 		}
 		status_session(s);
