@@ -4,7 +4,7 @@
 
   hostile.py stream KIND COUNT SEED
         speak the tungate stream to stdout as an inside would (magic,
-        HELLO proto 1 role 2, READY), then COUNT PACKET frames, then close.
+        HELLO proto 2 role 2, READY), then COUNT PACKET frames, then close.
         KIND junk: 1..1500 random bytes whose IP version nibble is neither
         4 nor 6 (each one is malformed), then 7 frames of unknown type 0x40.
         KIND random: full-size (65535 bytes) random packets, the first byte
@@ -42,8 +42,10 @@ def stream(kind, count, seed):
     rng = random.Random(seed)
     out = sys.stdout.buffer
     out.write(MAGIC)
-    out.write(frame(F_HELLO, struct.pack(">HB", 1, 2) + b"hostile"))
-    out.write(frame(F_READY, b"hostile ready"))
+    # protocol 2: version text, NUL, session id; READY: session, flags
+    out.write(frame(F_HELLO, struct.pack(">HB", 2, 2) + b"hostile\0" +
+                    bytes(16)))
+    out.write(frame(F_READY, bytes(17) + b"hostile ready"))
     sent = nbytes = unknown = 0
     pool = os.urandom(1 << 20)
     for i in range(count):
