@@ -79,6 +79,9 @@ struct inside {
 	struct tun_track *track;
 	uv_timer_t grace_timer;
 	bool grace_init, waiting, can_hand_off, ready_sent;
+	int stream_conn;  /* the hand-over connection of a resumed stream:
+			   * open while we use that stream */
+	int handed_conn;  /* ours, when we handed our stream over */
 	uint64_t drop_ms;
 	unsigned drops, resumes;
 };
@@ -142,13 +145,23 @@ static void inside_cleanup(struct inside *s)
 	}
 }
 
-static void finish(struct inside *s)
+/* the stream is no more: the process that passed it to us may end */
+static void close_stream(struct inside *s)
 {
-	inside_cleanup(s);
 	if (s->link) {
 		tp_link_close(s->link);
 		s->link = NULL;
 	}
+	if (s->stream_conn >= 0) {
+		close(s->stream_conn);
+		s->stream_conn = -1;
+	}
+}
+
+static void finish(struct inside *s)
+{
+	inside_cleanup(s);
+	close_stream(s);
 	for (size_t i = 0; i < 3; i++)
 		if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
 			uv_close((uv_handle_t *)&s->sig[i], NULL);
@@ -679,7 +692,7 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 	memcpy(o.session, s->peer_session, TP_SESSION_LEN);
 	o.ssh_client = s->ssh_client;
 	o.rest = (uint8_t *)rest;
-	r = inside_resume_offer(path, &o, &pid);
+	r = inside_resume_offer(path, &o, &pid, &s->handed_conn);
 	tp_session_str(s->peer_session, id);
 	if (r == -ESRCH)
 		tg_info("the inside (pid %ld) that waited on %s had another "
@@ -692,7 +705,7 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 	if (r < 0)
 		return false;
 	tg_info("handed the stream to the inside (pid %ld) that resumes "
-		"session %s",
+		"session %s; this process stays until it is done with it",
 		pid, id);
 	return true;
 }
@@ -726,8 +739,7 @@ static void wait_for_resume(struct inside *s, const char *why)
 	tg_warn("%s; keeping %s and its routes for %u s for the outside to "
 		"resume",
 		why, s->ifname, s->o->grace_ms / 1000);
-	tp_link_close(s->link);
-	s->link = NULL;
+	close_stream(s);
 	if (s->polling) {
 		/* the kernel's queue holds, then drops: TCP recovers */
 		uv_poll_stop(&s->tun_poll);
@@ -809,9 +821,8 @@ static int take_stream(struct inside *s, struct resume_offer *o)
 	dup2(o->fd_err, STDERR_FILENO);
 	close(o->fd_err);
 	stderr_nonblocking();
-	if (s->link)
-		tp_link_close(s->link);
-	s->link = NULL;
+	close_stream(s);
+	s->stream_conn = o->conn;
 	r = tp_fd_open(s->loop, o->fd_in, o->fd_out, &in, &out);
 	if (r < 0)
 		return r;
@@ -899,6 +910,7 @@ int tg_inside_run(const struct tg_opts *o)
 	s.o = o;
 	s.loop = &loop;
 	s.tun_fd = -1;
+	s.stream_conn = s.handed_conn = -1;
 	stderr_nonblocking();
 	find_ssh_client(&s);
 	link_opts_fill(&s, &lo);
@@ -933,6 +945,9 @@ int tg_inside_run(const struct tg_opts *o)
 	if (uv_loop_close(&loop) != 0)
 		tg_debug("event loop closed with handles still open");
 	tun_track_free(s.track);
+	/* sshd stops feeding the stream once the command it ran exits */
+	if (s.handed_conn >= 0)
+		inside_resume_wait(s.handed_conn);
 	if (s.tun_write_drops)
 		tg_info("%llu packets dropped: the TUN queue was full",
 			(unsigned long long)s.tun_write_drops);

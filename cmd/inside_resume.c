@@ -100,6 +100,14 @@ static void set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+static void set_timeouts_off(int fd)
+{
+	struct timeval tv = {0};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int io_all(int fd, void *buf, size_t len, bool rd)
 {
 	uint8_t *p = buf;
@@ -212,16 +220,17 @@ static void close_fds(struct resume_offer *o)
 }
 
 /* one offer on connection @fd; the answer goes back before the callback's
- * consequences (a stopping inside) play out */
-static void serve(struct inside_resume *r, int fd)
+ * consequences (a stopping inside) play out. Return: true when taken (the
+ * connection is then the callback's) */
+static bool serve(struct inside_resume *r, int fd)
 {
 	uint8_t h[HDR_LEN], reply[5];
-	struct resume_offer o = {0};
+	struct resume_offer o = {.conn = fd};
 	int fds[N_FDS], res;
 
 	set_timeouts(fd);
 	if (peer_is_root(fd) < 0 || recv_hdr(fd, h, fds) < 0)
-		return;
+		return false;
 	o.fd_in = fds[0];
 	o.fd_out = fds[1];
 	o.fd_err = fds[2];
@@ -230,14 +239,19 @@ static void serve(struct inside_resume *r, int fd)
 		o.rest = malloc(o.rest_len);
 		res = o.rest ? io_all(fd, o.rest, o.rest_len, true) : -ENOMEM;
 	}
-	if (res == 0)
-		res = r->cb(r->arg, &o);
-	else
-		close_fds(&o);
-	reply[0] = res == 0 ? 'Y' : 'N';
+	reply[0] = 'N';
 	put32(reply + 1, (uint32_t)getpid());
+	if (res < 0) {
+		close_fds(&o);
+	} else if (r->cb(r->arg, &o) == 0) {
+		reply[0] = 'Y';
+		/* the connection stays open as long as the stream: no
+		 * timeouts on it from here on */
+		set_timeouts_off(fd);
+	}
 	io_all(fd, reply, sizeof(reply), false);
 	free(o.rest);
+	return reply[0] == 'Y';
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events)
@@ -251,8 +265,8 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 	if (fd < 0)
 		return;
 	/* the callback may close r: serve() must not touch it afterwards */
-	serve(r, fd);
-	close(fd);
+	if (!serve(r, fd))
+		close(fd);
 }
 
 /**
@@ -325,12 +339,14 @@ void inside_resume_close(struct inside_resume *r)
  * @path:	its socket
  * @o:		the offer; the fds stay ours (the kernel passes copies)
  * @pid:	set to the waiting inside's pid
+ * @conn:	when taken, set to the open connection, for
+ *		inside_resume_wait()
  *
  * Return: 0 taken, -ESRCH the waiting inside has another session (it
  * stops now), -ENOENT or -ECONNREFUSED when nobody waits, else -errno
  */
 int inside_resume_offer(const char *path, const struct resume_offer *o,
-			long *pid)
+			long *pid, int *conn)
 {
 	struct sockaddr_un a;
 	uint8_t h[HDR_LEN], reply[5];
@@ -354,9 +370,30 @@ int inside_resume_offer(const char *path, const struct resume_offer *o,
 		err = io_all(fd, o->rest, o->rest_len, false);
 	if (!err)
 		err = io_all(fd, reply, sizeof(reply), true);
-	close(fd);
-	if (err)
-		return err;
+	if (err || reply[0] != 'Y') {
+		close(fd);
+		if (!err)
+			*pid = (long)get32(reply + 1);
+		return err ? err : -ESRCH;
+	}
 	*pid = (long)get32(reply + 1);
-	return reply[0] == 'Y' ? 0 : -ESRCH;
+	set_timeouts_off(fd);
+	*conn = fd;
+	return 0;
+}
+
+/**
+ * inside_resume_wait() - block until the inside that took our stream is
+ * done with it (it closes the connection, or exits), then close @conn
+ * @conn:	from inside_resume_offer()
+ */
+void inside_resume_wait(int conn)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(conn, &c, 1, 0);
+	while (n > 0 || (n < 0 && errno == EINTR));
+	close(conn);
 }

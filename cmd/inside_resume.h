@@ -26,13 +26,16 @@ struct resume_offer {
 	struct tg_prefix ssh_client; /* family 0: none */
 	pid_t pid;
 	int fd_in, fd_out, fd_err;   /* owned by whoever holds the offer */
+	int conn;		     /* the connection of the offer: see
+				      * inside_resume_offer() */
 	uint8_t *rest;		     /* bytes read past the outside's HELLO */
 	size_t rest_len;
 };
 
 /*
- * An offer arrived. Return 0 to take it (the callee then owns the fds;
- * rest is valid during the call only), or -ESRCH: not our session.
+ * An offer arrived. Return 0 to take it (the callee then owns the fds and
+ * conn, which it closes when it is done with this stream; rest is valid
+ * during the call only), or -ESRCH: not our session.
  */
 typedef int (*resume_offer_fn)(void *arg, struct resume_offer *o);
 
@@ -53,12 +56,18 @@ void inside_resume_close(struct inside_resume *r);
  * inside_resume_offer() - offer our stream to the inside listening on
  * @path; blocks for at most a few seconds
  * @pid:	set to the waiting inside's pid
+ * @conn:	when taken, set to the connection: sshd stops feeding the
+ *		stream once the process it started exits, so that process
+ *		lives on until the taker closes its end (inside_resume_wait())
  *
  * Return: 0 taken, -ESRCH the waiting inside has another session (it
  * stops now), -ENOENT / -ECONNREFUSED nobody waits, else -errno
  */
 int inside_resume_offer(const char *path, const struct resume_offer *o,
-			long *pid);
+			long *pid, int *conn);
+
+/** inside_resume_wait() - block until the taker is done with the stream */
+void inside_resume_wait(int conn);
 
 /** inside_resume_path() - the socket's path for device @ifname */
 int inside_resume_path(const char *ifname, char *buf, size_t cap);
