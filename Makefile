@@ -49,9 +49,10 @@ UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/resolv
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
+UNIT_RESUME    := test/unit/resume
 UNIT_TUN       := test/unit/track
 UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
-	      $(UNIT_CMD) $(UNIT_TUN)
+	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME)
 
 all: tungate
 
@@ -84,6 +85,7 @@ $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRAN
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
 $(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(COMMON_SRC) tun/track.c nat/csum.c)))
+$(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/inside_resume.c)))
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)

@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "inside_resume.h"
-#include "tun.h"
 
 #define MAGIC "TGRESUM1"
 #define HDR_LEN (8 + TP_SESSION_LEN + 2 + 16 + 4 + 4)
@@ -55,20 +54,6 @@ static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
-}
-
-int inside_resume_path(const char *ifname, char *buf, size_t cap)
-{
-	char *dot;
-	int r = tun_state_path(ifname, buf, cap - 8);
-
-	if (r < 0)
-		return r;
-	dot = strrchr(buf, '.');
-	if (dot)
-		*dot = '\0';
-	strcat(buf, ".sock");
-	return 0;
 }
 
 static int sock_addr(const char *path, struct sockaddr_un *a)

@@ -69,7 +69,4 @@ int inside_resume_offer(const char *path, const struct resume_offer *o,
 /** inside_resume_wait() - block until the taker is done with the stream */
 void inside_resume_wait(int conn);
 
-/** inside_resume_path() - the socket's path for device @ifname */
-int inside_resume_path(const char *ifname, char *buf, size_t cap);
-
 #endif
