@@ -5,11 +5,14 @@
  *
  * A UDP query takes one slot of a fixed pool that remembers the inside's
  * address and port until the proxy answers; the answer goes back through
- * nat_udp_reply(). A full pool drops the query, as a busy server would:
- * the client retries. A TCP connection arrives as one end of a socketpair
- * that the proxy serves with DNS-over-TCP framing.
+ * nat_udp_reply(). The pool has a slot for each query the proxy may hold
+ * (max_pending, sized once at start): a full pool drops the query, as a
+ * busy server would, and as the proxy would too; the client retries. A
+ * TCP connection arrives as one end of a socketpair that the proxy serves
+ * with DNS-over-TCP framing.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,7 +21,8 @@
 #include "log.h"
 #include "outside_dns.h"
 
-#define DNS_UDP_SLOTS 1024
+/* dns_opts.max_pending when it is 0 (dns.h) */
+#define DNS_PENDING_DEFAULT 1024
 
 struct dns_slot {
 	struct outside_dns *d;
@@ -32,7 +36,7 @@ struct outside_dns {
 	struct nat *nat;
 	int free_head;
 	uint64_t dropped;
-	struct dns_slot slots[DNS_UDP_SLOTS];
+	struct dns_slot slots[]; /* the proxy's max_pending */
 };
 
 static void slot_put(struct outside_dns *d, struct dns_slot *s)
@@ -119,9 +123,15 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 				    const uint8_t dns4[4],
 				    const uint8_t dns6[16])
 {
-	struct outside_dns *d = calloc(1, sizeof(*d));
 	struct dns_opts o = *dopts;
+	struct outside_dns *d;
 
+	if (!o.max_pending)
+		o.max_pending = DNS_PENDING_DEFAULT;
+	/* slots are counted in int, and allocated in one piece */
+	if (o.max_pending > INT_MAX / sizeof(struct dns_slot))
+		return NULL;
+	d = calloc(1, sizeof(*d) + o.max_pending * sizeof(struct dns_slot));
 	if (!d)
 		return NULL;
 	d->loop = loop;
@@ -131,7 +141,7 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 		return NULL;
 	}
 	d->free_head = -1;
-	for (int i = DNS_UDP_SLOTS - 1; i >= 0; i--) {
+	for (int i = (int)o.max_pending - 1; i >= 0; i--) {
 		d->slots[i].d = d;
 		slot_put(d, &d->slots[i]);
 	}

@@ -15,7 +15,8 @@ struct outside_dns;
 
 /**
  * outside_dns_new() - start the proxy; fill @no's services for the
- * addresses @dns4 and @dns6, port 53; @dopts: the proxy's limits (copied)
+ * addresses @dns4 and @dns6, port 53; @dopts: the proxy's limits (copied),
+ * whose max_pending also sizes the pool of UDP queries waiting for answers
  * Return: the service, or NULL on allocation failure
  */
 struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,

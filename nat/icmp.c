@@ -87,16 +87,7 @@ static void icmp_reply(struct icmp_flow *f, uint8_t *m, size_t len)
 /* an error the socket reports for an earlier echo request */
 static void icmp_error(struct icmp_flow *f, int err)
 {
-	enum pkt_unreach why;
-	char buf[128];
-
-	if (tg_log_level >= TG_LOG_DEBUG) {
-		nat_flow_str(icmp_key(f), buf, sizeof(buf));
-		tg_debug("%s: %s", buf, uv_strerror(err));
-	}
-	if (nat_errno_unreach(err, &why) && f->last_len)
-		nat_send_unreach(f->n, icmp_key(f)->dst, why, f->last,
-				 f->last_len);
+	nat_flow_error(f->n, icmp_key(f), err, f->last, f->last_len);
 }
 
 static void icmp_poll_cb(uv_poll_t *h, int status, int events)
@@ -165,7 +156,6 @@ static int ping_socket(const struct flow_key *k)
 static int icmp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 {
 	struct icmp_flow *f;
-	char buf[128];
 	uint32_t i;
 	int fd, r;
 
@@ -175,16 +165,8 @@ static int icmp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 	fd = ping_socket(k);
 	if (fd < 0)
 		return fd;
-	if (n->icmp_tab.live >= n->icmp_tab.max_live) {
-		i = flow_oldest(&n->icmp_tab);
-		if (tg_log_level >= TG_LOG_DEBUG) {
-			nat_flow_str(&n->icmp_tab.nodes[i].key, buf,
-				     sizeof(buf));
-			tg_debug("%s: evicted, table full", buf);
-		}
-		n->st.icmp_evicted++;
-		nat_icmp_close_flow(n, i);
-	}
+	nat_flow_make_room(n, &n->icmp_tab, &n->st.icmp_evicted,
+			   nat_icmp_close_flow);
 	i = flow_alloc(&n->icmp_tab, k, uv_now(n->loop));
 	if (i == FLOW_NONE) {
 		close(fd);
@@ -207,35 +189,20 @@ static int icmp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 		return r;
 	}
 	*idx = i;
-	nat_timer_arm(n);
-	if (tg_log_level >= TG_LOG_DEBUG) {
-		nat_flow_str(k, buf, sizeof(buf));
-		tg_debug("%s: open", buf);
-	}
+	nat_flow_opened(n, k);
 	return 0;
 }
 
 /* an echo request could not be sent: tell the inside, or count it */
-static void icmp_fail(struct nat *n, const struct pkt_info *pi, int err)
+static void icmp_fail(struct nat *n, const struct pkt_info *pi,
+		      const struct flow_key *k, int err)
 {
-	enum pkt_unreach why;
-	struct flow_key k;
-
 	if (err == -EPROTONOSUPPORT) {
 		ping_warn(n);
 		n->st.unsupported++;
 		return;
 	}
-	if (nat_errno_unreach(err, &why)) {
-		nat_send_unreach(n, pi->dst, why, pi->ip, pi->ip_len);
-		return;
-	}
-	n->st.dropped_out++;
-	if (err == UV_EAGAIN)
-		return;
-	flow_key_init(&k, pi->proto, pi->family, pi->src, pi->icmp_id, pi->dst,
-		      0);
-	nat_warn_drop(n, &k, err);
+	nat_dgram_fail(n, pi, k, err);
 }
 
 static bool is_echo_request(const struct pkt_info *pi)
@@ -271,7 +238,7 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi)
 	if (i == FLOW_NONE) {
 		r = icmp_open(n, &k, &i);
 		if (r) {
-			icmp_fail(n, pi, r);
+			icmp_fail(n, pi, &k, r);
 			return;
 		}
 	} else {
@@ -280,7 +247,7 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi)
 	f = &n->icmp[i];
 	s = send(f->fd, pi->l4, pi->l4_len, 0);
 	if (s < 0) {
-		icmp_fail(n, pi, errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
+		icmp_fail(n, pi, &k, errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
 		return;
 	}
 	/* the echo's data, as for UDP the datagram's */

@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,31 @@ static void log_refused(struct nat *n, const struct pkt_info *pi,
 }
 
 /**
+ * nat_vwarn_flow() - "<flow>: <message>" as a warning, at most one a
+ * second for @rl; the lines held back are counted in the next one
+ * @n:		NAT
+ * @rl:		the kind of event
+ * @k:		the flow
+ * @fmt:	printf format of the message
+ * @ap:		its arguments
+ */
+void nat_vwarn_flow(struct nat *n, struct nat_ratelimit *rl,
+		    const struct flow_key *k, const char *fmt, va_list ap)
+{
+	char buf[128], msg[160], more[64] = "";
+	uint64_t quiet;
+
+	if (!nat_ratelimit(n, rl, &quiet))
+		return;
+	nat_flow_str(k, buf, sizeof(buf));
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (quiet)
+		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
+			 quiet);
+	tg_warn("%s: %s%s", buf, msg, more);
+}
+
+/**
  * nat_warn_drop() - a flow could not be opened or used for lack of
  * resources (sockets, slots): the user should hear of it, not too often
  * @n:		NAT
@@ -371,19 +397,19 @@ static void log_refused(struct nat *n, const struct pkt_info *pi,
  */
 void nat_warn_drop(struct nat *n, const struct flow_key *k, int err)
 {
-	char buf[128], more[64] = "";
-	uint64_t quiet;
+	nat_warn_flow(n, &n->sock_rl, k, "dropped: %s",
+		      err == -ENOBUFS ? "too many flows closing at once"
+				      : uv_strerror(err));
+}
 
-	if (!nat_ratelimit(n, &n->sock_rl, &quiet))
-		return;
-	nat_flow_str(k, buf, sizeof(buf));
-	if (quiet)
-		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
-			 quiet);
-	tg_warn("%s: dropped: %s%s", buf,
-		err == -ENOBUFS ? "too many flows closing at once"
-				: uv_strerror(err),
-		more);
+void nat_warn_flow(struct nat *n, struct nat_ratelimit *rl,
+		   const struct flow_key *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nat_vwarn_flow(n, rl, k, fmt, ap);
+	va_end(ap);
 }
 
 enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi)
@@ -400,6 +426,59 @@ enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi)
 	return v;
 }
 
+void nat_flow_debug(const struct flow_key *k, const char *what)
+{
+	char buf[128];
+
+	if (tg_log_level >= TG_LOG_DEBUG) {
+		nat_flow_str(k, buf, sizeof(buf));
+		tg_debug("%s: %s", buf, what);
+	}
+}
+
+void nat_flow_make_room(struct nat *n, struct flow_table *t, uint64_t *evicted,
+			void (*close_flow)(struct nat *, uint32_t))
+{
+	uint32_t i;
+
+	if (t->live < t->max_live)
+		return;
+	i = flow_oldest(t);
+	nat_flow_debug(&t->nodes[i].key, "evicted, table full");
+	(*evicted)++;
+	close_flow(n, i);
+}
+
+void nat_flow_opened(struct nat *n, const struct flow_key *k)
+{
+	nat_timer_arm(n);
+	nat_flow_debug(k, "open");
+}
+
+void nat_flow_error(struct nat *n, const struct flow_key *k, int err,
+		    const uint8_t *last, size_t last_len)
+{
+	enum pkt_unreach why;
+
+	nat_flow_debug(k, uv_strerror(err));
+	if (nat_errno_unreach(err, &why) && last_len)
+		nat_send_unreach(n, k->dst, why, last, last_len);
+}
+
+void nat_dgram_fail(struct nat *n, const struct pkt_info *pi,
+		    const struct flow_key *k, int err)
+{
+	enum pkt_unreach why;
+
+	if (nat_errno_unreach(err, &why)) {
+		nat_send_unreach(n, pi->dst, why, pi->ip, pi->ip_len);
+		return;
+	}
+	n->st.dropped_out++;
+	if (err != UV_EAGAIN)
+		nat_warn_drop(n, k, err);
+}
+
 /* the deadline of @t's least recently used flow, or UINT64_MAX */
 static uint64_t next_deadline(const struct flow_table *t, unsigned idle_ms)
 {
@@ -412,15 +491,11 @@ static void expire(struct nat *n, struct flow_table *t, unsigned idle_ms,
 		   void (*close_flow)(struct nat *, uint32_t))
 {
 	uint64_t now = uv_now(n->loop);
-	char buf[128];
 	uint32_t i;
 
 	while ((i = flow_oldest(t)) != FLOW_NONE &&
 	       t->nodes[i].last + idle_ms <= now) {
-		if (tg_log_level >= TG_LOG_DEBUG) {
-			nat_flow_str(&t->nodes[i].key, buf, sizeof(buf));
-			tg_debug("%s: idle, closed", buf);
-		}
+		nat_flow_debug(&t->nodes[i].key, "idle, closed");
 		close_flow(n, i);
 	}
 }

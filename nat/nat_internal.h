@@ -5,6 +5,7 @@
 #ifndef NAT_INTERNAL_H
 #define NAT_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,6 +153,51 @@ void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb);
 void nat_close_done(struct nat *n);
 
 void nat_warn_drop(struct nat *n, const struct flow_key *k, int err);
+
+/**
+ * nat_warn_flow() - "<flow>: <message>", rate limited by @rl (nat.c has
+ * the details, at nat_vwarn_flow())
+ */
+void nat_warn_flow(struct nat *n, struct nat_ratelimit *rl,
+		   const struct flow_key *k, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void nat_vwarn_flow(struct nat *n, struct nat_ratelimit *rl,
+		    const struct flow_key *k, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/** nat_flow_debug() - "<flow>: @what", at debug level */
+void nat_flow_debug(const struct flow_key *k, const char *what);
+
+/*
+ * What udp.c and icmp.c share: their flows open, fail and end alike.
+ */
+
+/**
+ * nat_flow_make_room() - if @t has its most live flows, close the least
+ * recently used one with @close_flow and count it in @evicted
+ */
+void nat_flow_make_room(struct nat *n, struct flow_table *t, uint64_t *evicted,
+			void (*close_flow)(struct nat *, uint32_t));
+
+/** nat_flow_opened() - @k's flow is ready: arm the idle timer, log it */
+void nat_flow_opened(struct nat *n, const struct flow_key *k);
+
+/**
+ * nat_flow_error() - a socket error after the fact: log it and, if it
+ * means "unreachable", tell the inside, quoting the head of the last
+ * packet the flow sent (@last, @last_len; nothing if 0)
+ */
+void nat_flow_error(struct nat *n, const struct flow_key *k, int err,
+		    const uint8_t *last, size_t last_len);
+
+/**
+ * nat_dgram_fail() - a flow could not be opened, or a packet not sent:
+ * answer @pi with an ICMP error if @err means "unreachable", else count
+ * the drop and warn (but for EAGAIN, a full socket buffer)
+ * @k:		@pi's flow, for the warning
+ */
+void nat_dgram_fail(struct nat *n, const struct pkt_info *pi,
+		    const struct flow_key *k, int err);
 
 /** nat_flow_str() - "udp 198.18.0.1:5000 -> 198.18.7.7:53", for logs */
 void nat_flow_str(const struct flow_key *k, char *buf, size_t len);

@@ -52,7 +52,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,36 +334,20 @@ static void open_service(struct tcp_flow *f, const struct nat_service *svc)
 	connected(f);
 }
 
-static void refuse_full(struct nat *n, const struct flow_key *k)
+/* a SYN refused for lack of room: count it in @counter, tell the user */
+static void refuse_log(struct nat *n, const struct flow_key *k,
+		       uint64_t *counter, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void refuse_log(struct nat *n, const struct flow_key *k,
+		       uint64_t *counter, const char *fmt, ...)
 {
-	char buf[128], more[64] = "";
-	uint64_t quiet;
+	va_list ap;
 
-	n->st.tcp_refused_full++;
-	if (!nat_ratelimit(n, &n->tcp->full_rl, &quiet))
-		return;
-	nat_flow_str(k, buf, sizeof(buf));
-	if (quiet)
-		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
-			 quiet);
-	tg_warn("%s: refused: %u TCP connections open (--max-tcp-flows)%s", buf,
-		n->tcp->tab.live, more);
-}
-
-static void refuse_mem(struct nat *n, const struct flow_key *k)
-{
-	char buf[128], more[64] = "";
-	uint64_t quiet;
-
-	n->st.tcp_refused_mem++;
-	if (!nat_ratelimit(n, &n->tcp->full_rl, &quiet))
-		return;
-	nat_flow_str(k, buf, sizeof(buf));
-	if (quiet)
-		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
-			 quiet);
-	tg_warn("%s: refused: %zu MiB of TCP buffers in use (--max-buffer)%s",
-		buf, (size_t)(n->st.tcp_buf_bytes >> 20), more);
+	(*counter)++;
+	va_start(ap, fmt);
+	nat_vwarn_flow(n, &n->tcp->full_rl, k, fmt, ap);
+	va_end(ap);
 }
 
 /* answer @pi with a RST, unless it is one */
@@ -382,12 +366,17 @@ static void tcp_open(struct nat *n, const struct flow_key *k,
 	uint32_t i;
 
 	if (flow_full(&t->tab)) {
-		refuse_full(n, k);
+		refuse_log(n, k, &n->st.tcp_refused_full,
+			   "refused: %u TCP connections open (--max-tcp-flows)",
+			   t->tab.live);
 		reset_pkt(n, pi);
 		return;
 	}
 	if (tcp_buf_left(n) < 2 * TCP_RING_MIN) {
-		refuse_mem(n, k);
+		refuse_log(n, k, &n->st.tcp_refused_mem,
+			   "refused: %zu MiB of TCP buffers in use "
+			   "(--max-buffer)",
+			   (size_t)(n->st.tcp_buf_bytes >> 20));
 		reset_pkt(n, pi);
 		return;
 	}

@@ -52,21 +52,6 @@ static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = NAT_RX_MAX;
 }
 
-/* a socket error after the fact: tell the inside about its last datagram */
-static void udp_error(struct udp_flow *f, int err)
-{
-	struct nat *n = f->n;
-	enum pkt_unreach why;
-	char buf[128];
-
-	if (tg_log_level >= TG_LOG_DEBUG) {
-		nat_flow_str(udp_key(f), buf, sizeof(buf));
-		tg_debug("%s: %s", buf, uv_strerror(err));
-	}
-	if (nat_errno_unreach(err, &why) && f->last_len)
-		nat_send_unreach(n, udp_key(f)->dst, why, f->last, f->last_len);
-}
-
 static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 			const struct sockaddr *addr, unsigned flags)
 {
@@ -77,7 +62,8 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	uint8_t *start;
 
 	if (nread < 0) {
-		udp_error(f, (int)nread);
+		/* a socket error after the fact: quote the last datagram */
+		nat_flow_error(n, k, (int)nread, f->last, f->last_len);
 		return;
 	}
 	if (!addr)
@@ -103,23 +89,14 @@ static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 {
 	struct sockaddr_storage ss;
 	struct udp_flow *f;
-	char buf[128];
 	uint32_t i;
 	int r;
 
 	/* closing flows hold every spare slot: evicting would not help */
 	if (n->udp_tab.free_head == FLOW_NONE)
 		return -ENOBUFS;
-	if (n->udp_tab.live >= n->udp_tab.max_live) {
-		i = flow_oldest(&n->udp_tab);
-		if (tg_log_level >= TG_LOG_DEBUG) {
-			nat_flow_str(&n->udp_tab.nodes[i].key, buf,
-				     sizeof(buf));
-			tg_debug("%s: evicted, table full", buf);
-		}
-		n->st.udp_evicted++;
-		nat_udp_close_flow(n, i);
-	}
+	nat_flow_make_room(n, &n->udp_tab, &n->st.udp_evicted,
+			   nat_udp_close_flow);
 	i = flow_alloc(&n->udp_tab, k, uv_now(n->loop));
 	if (i == FLOW_NONE)
 		return -ENOBUFS;
@@ -141,30 +118,8 @@ static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 		return r;
 	}
 	*idx = i;
-	nat_timer_arm(n);
-	if (tg_log_level >= TG_LOG_DEBUG) {
-		nat_flow_str(k, buf, sizeof(buf));
-		tg_debug("%s: open", buf);
-	}
+	nat_flow_opened(n, k);
 	return 0;
-}
-
-/* a flow could not be opened or a datagram not sent: why, and to whom */
-static void udp_fail(struct nat *n, const struct pkt_info *pi, int err)
-{
-	enum pkt_unreach why;
-	struct flow_key k;
-
-	if (nat_errno_unreach(err, &why)) {
-		nat_send_unreach(n, pi->dst, why, pi->ip, pi->ip_len);
-		return;
-	}
-	n->st.dropped_out++;
-	if (err == UV_EAGAIN)
-		return;
-	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
-		      pi->dport);
-	nat_warn_drop(n, &k, err);
 }
 
 /* a datagram for an in-process service, which bypasses the policy */
@@ -239,7 +194,7 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 	if (i == FLOW_NONE) {
 		r = udp_open(n, &k, &i);
 		if (r) {
-			udp_fail(n, pi, r);
+			nat_dgram_fail(n, pi, &k, r);
 			return;
 		}
 	} else {
@@ -248,7 +203,7 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 	f = &n->udp[i];
 	r = uv_udp_try_send(&f->h, &b, 1, NULL);
 	if (r < 0) {
-		udp_fail(n, pi, r);
+		nat_dgram_fail(n, pi, &k, r);
 		return;
 	}
 	flow_count(&n->udp_tab, i, true, pi->data_len);

@@ -48,8 +48,12 @@ struct install {
 	void *arg;
 };
 
-int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
-		 const struct tun_item *it)
+/*
+ * @it as a netlink request: @st, NULL for a removal, gives a route into
+ * the device its interface and source; a removal finds it without them.
+ */
+static int item_apply(struct tun_nl *nl, bool add, const struct tun_state *st,
+		      const struct tun_item *it)
 {
 	struct tun_nl_rule ru = {
 		.family = it->family,
@@ -64,31 +68,23 @@ int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
 	};
 
 	if (it->kind == TUN_ITEM_RULE)
-		return tun_nl_rule(nl, true, &ru);
-	if (it->kind == TUN_ITEM_ROUTE) {
+		return tun_nl_rule(nl, add, &ru);
+	if (st && it->kind == TUN_ITEM_ROUTE) {
 		rt.oif = st->ifindex;
 		rt.prefsrc = it->family == AF_INET ? st->addr4 : st->addr6;
 	}
-	return tun_nl_route(nl, true, &rt);
+	return tun_nl_route(nl, add, &rt);
+}
+
+int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
+		 const struct tun_item *it)
+{
+	return item_apply(nl, true, st, it);
 }
 
 int tun_item_del(struct tun_nl *nl, const struct tun_item *it)
 {
-	struct tun_nl_rule ru = {
-		.family = it->family,
-		.prio = it->prio,
-		.table = it->table,
-		.suppress = it->suppress,
-	};
-	struct tun_nl_route rt = {
-		.dst = it->dst,
-		.table = it->table,
-		.type = it->kind == TUN_ITEM_THROW ? RTN_THROW : RTN_UNICAST,
-	};
-
-	if (it->kind == TUN_ITEM_RULE)
-		return tun_nl_rule(nl, false, &ru);
-	return tun_nl_route(nl, false, &rt);
+	return item_apply(nl, false, NULL, it);
 }
 
 bool tun_item_gone(int err)

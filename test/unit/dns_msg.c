@@ -124,43 +124,38 @@ static void test_negative_ttl(void **state)
 		"2 example.com. 3600 IN SOA ns.example.com. h.example.com. "
 		"1 7200 900 1209600 86400",
 	};
-	struct dns_rec *r;
-	ldns_pkt *pkt;
-	struct got a;
+	/* a record of @rrs, @rcode; read back as @as (if not -1): its TTL */
+	const struct {
+		const char *const *rrs;
+		int n, rcode, as;
+		uint32_t ttl;
+	} t[] = {
+		{nx, 1, LDNS_RCODE_NXDOMAIN, -1, 60},
+		/* capped */
+		{nx_big, 1, LDNS_RCODE_NOERROR, -1, 300},
+		/* no SOA: not cached; positive: the smallest answer TTL */
+		{rrs_txt, 1, LDNS_RCODE_NXDOMAIN, LDNS_RCODE_NOERROR, 300},
+		{rrs_txt, 1, LDNS_RCODE_NXDOMAIN, LDNS_RCODE_SERVFAIL, 0},
+		{rrs_txt, 2, 0, -1, 100},
+	};
 
-	r = rec_of(nx, 1, LDNS_RCODE_NXDOMAIN);
-	memcpy(a.msg, r->wire, r->len);
-	a.len = r->len;
-	pkt = parse(&a);
-	assert_int_equal(dns_rec_pkt_ttl(pkt, 300), 60);
-	ldns_pkt_free(pkt);
-	dns_rec_unref(r);
-	/* capped */
-	r = rec_of(nx_big, 1, LDNS_RCODE_NOERROR);
-	memcpy(a.msg, r->wire, r->len);
-	a.len = r->len;
-	pkt = parse(&a);
-	assert_int_equal(dns_rec_pkt_ttl(pkt, 300), 300);
-	ldns_pkt_free(pkt);
-	dns_rec_unref(r);
-	/* no SOA: not cached; positive: the smallest answer TTL */
-	r = rec_of(rrs_txt, 1, LDNS_RCODE_NXDOMAIN);
-	memcpy(a.msg, r->wire, r->len);
-	a.len = r->len;
-	pkt = parse(&a);
-	ldns_pkt_set_rcode(pkt, LDNS_RCODE_NOERROR);
-	assert_int_equal(dns_rec_pkt_ttl(pkt, 300), 300);
-	ldns_pkt_set_rcode(pkt, LDNS_RCODE_SERVFAIL);
-	assert_int_equal(dns_rec_pkt_ttl(pkt, 300), 0);
-	ldns_pkt_free(pkt);
-	dns_rec_unref(r);
-	r = rec_of(rrs_txt, 2, 0);
-	memcpy(a.msg, r->wire, r->len);
-	a.len = r->len;
-	pkt = parse(&a);
-	assert_int_equal(dns_rec_pkt_ttl(pkt, 300), 100);
-	ldns_pkt_free(pkt);
-	dns_rec_unref(r);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct dns_rec *r = rec_of(t[i].rrs, t[i].n, t[i].rcode);
+		ldns_pkt *pkt;
+		struct got a;
+		uint32_t ttl;
+
+		memcpy(a.msg, r->wire, r->len);
+		a.len = r->len;
+		pkt = parse(&a);
+		if (t[i].as >= 0)
+			ldns_pkt_set_rcode(pkt, (uint8_t)t[i].as);
+		ttl = dns_rec_pkt_ttl(pkt, 300);
+		if (ttl != t[i].ttl)
+			fail_msg("case %zu: TTL %u, want %u", i, ttl, t[i].ttl);
+		ldns_pkt_free(pkt);
+		dns_rec_unref(r);
+	}
 }
 
 static void test_parse_query(void **state)

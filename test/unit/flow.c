@@ -29,6 +29,18 @@ static void key_n(struct flow_key *k, unsigned n)
 		      T_DST4, 53);
 }
 
+/* @n flows, keys 0 to @n - 1, last used at @t0 + i, into @s */
+static void fill(struct flow_table *t, uint32_t *s, unsigned n, uint64_t t0)
+{
+	struct flow_key k;
+
+	for (unsigned i = 0; i < n; i++) {
+		key_n(&k, i);
+		s[i] = flow_alloc(t, &k, t0 + i);
+		assert_int_not_equal(s[i], FLOW_NONE);
+	}
+}
+
 static void test_basic(void **state)
 {
 	struct flow_table t;
@@ -94,11 +106,7 @@ static void test_exhaustion(void **state)
 
 	/* 4 live at most, 2 spare slots for closing flows */
 	assert_int_equal(flow_table_init(&t, 4, 6, 0), 0);
-	for (unsigned i = 0; i < 4; i++) {
-		key_n(&k, i);
-		s[i] = flow_alloc(&t, &k, i);
-		assert_int_not_equal(s[i], FLOW_NONE);
-	}
+	fill(&t, s, 4, 0);
 	assert_true(flow_full(&t));
 	key_n(&k, 4);
 	assert_int_equal(flow_alloc(&t, &k, 4), FLOW_NONE);
@@ -126,14 +134,10 @@ static void test_exhaustion(void **state)
 static void test_lru(void **state)
 {
 	struct flow_table t;
-	struct flow_key k;
 	uint32_t s[4];
 
 	assert_int_equal(flow_table_init(&t, 4, 4, 0), 0);
-	for (unsigned i = 0; i < 4; i++) {
-		key_n(&k, i);
-		s[i] = flow_alloc(&t, &k, 100 + i);
-	}
+	fill(&t, s, 4, 100);
 	assert_int_equal(flow_oldest(&t), s[0]);
 	flow_touch(&t, s[0], 200);
 	assert_int_equal(flow_oldest(&t), s[1]);
@@ -164,11 +168,7 @@ static void many(uint32_t buckets)
 	static uint32_t s[N];
 
 	assert_int_equal(flow_table_init(&t, N, N, buckets), 0);
-	for (unsigned i = 0; i < N; i++) {
-		key_n(&k, i);
-		s[i] = flow_alloc(&t, &k, i);
-		assert_int_not_equal(s[i], FLOW_NONE);
-	}
+	fill(&t, s, N, 0);
 	assert_true(flow_full(&t));
 	for (unsigned i = 0; i < N; i++) {
 		key_n(&k, i);
@@ -370,29 +370,36 @@ static void check_udp_reply(struct ctx *c, int family, const uint8_t *from,
 			 0);
 }
 
+/* a datagram to the echo server of @family, and its one reply */
+static void send_udp(struct ctx *c, int family, unsigned sport, const char *s)
+{
+	const uint8_t *in = family == AF_INET ? T_IN4 : T_IN6;
+	const uint8_t *lo = family == AF_INET ? T_LO4 : T_LO6;
+	unsigned port = family == AF_INET ? c->port4 : c->port6;
+	unsigned before = c->n_emit;
+	uint8_t p[200];
+	size_t n = t_udp(p, family, in, sport, lo, port, s, strlen(s));
+
+	nat_from_tun(c->nat, p, n);
+	run_until(c, before + 1, 2000);
+	assert_int_equal(c->n_emit, before + 1);
+	check_udp_reply(c, family, lo, port, in, sport, s);
+}
+
+static void send4(struct ctx *c, unsigned sport, const char *s)
+{
+	send_udp(c, AF_INET, sport, s);
+}
+
 static void test_udp_echo4(void **state)
 {
+	/* one flow carries them all; an empty datagram is a datagram */
+	const char *const msgs[] = {"hello", "again!", ""};
 	struct ctx *c = *state;
 	struct nat_stats st;
-	uint8_t p[200];
-	size_t n;
 
-	n = t_udp(p, AF_INET, T_IN4, 40000, T_LO4, c->port4, "hello", 5);
-	nat_from_tun(c->nat, p, n);
-	run_until(c, 1, 2000);
-	assert_int_equal(c->n_emit, 1);
-	check_udp_reply(c, AF_INET, T_LO4, c->port4, T_IN4, 40000, "hello");
-
-	/* the same flow carries the next one */
-	n = t_udp(p, AF_INET, T_IN4, 40000, T_LO4, c->port4, "again!", 6);
-	nat_from_tun(c->nat, p, n);
-	run_until(c, 2, 2000);
-	check_udp_reply(c, AF_INET, T_LO4, c->port4, T_IN4, 40000, "again!");
-	/* an empty datagram is a datagram */
-	n = t_udp(p, AF_INET, T_IN4, 40000, T_LO4, c->port4, "", 0);
-	nat_from_tun(c->nat, p, n);
-	run_until(c, 3, 2000);
-	check_udp_reply(c, AF_INET, T_LO4, c->port4, T_IN4, 40000, "");
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		send4(c, 40000, msgs[i]);
 
 	nat_get_stats(c->nat, &st);
 	assert_int_equal(st.udp_flows, 1);
@@ -406,14 +413,8 @@ static void test_udp_echo6(void **state)
 {
 	struct ctx *c = *state;
 	struct nat_stats st;
-	uint8_t p[200];
-	size_t n;
 
-	n = t_udp(p, AF_INET6, T_IN6, 5353, T_LO6, c->port6, "over v6", 7);
-	nat_from_tun(c->nat, p, n);
-	run_until(c, 1, 2000);
-	assert_int_equal(c->n_emit, 1);
-	check_udp_reply(c, AF_INET6, T_LO6, c->port6, T_IN6, 5353, "over v6");
+	send_udp(c, AF_INET6, 5353, "over v6");
 	nat_get_stats(c->nat, &st);
 	assert_int_equal(st.udp_flows, 1);
 }
@@ -479,21 +480,7 @@ static void test_udp_expiry(void **state)
 	assert_int_equal(st.udp_flows, 0);
 	assert_int_equal(st.udp_evicted, 0);
 	/* a new datagram opens a new flow */
-	n = t_udp(p, AF_INET, T_IN4, 40002, T_LO4, c->port4, "z", 1);
-	nat_from_tun(c->nat, p, n);
-	run_until(c, 3, 2000);
-	check_udp_reply(c, AF_INET, T_LO4, c->port4, T_IN4, 40002, "z");
-}
-
-static void send4(struct ctx *c, unsigned sport, const char *s)
-{
-	uint8_t p[200];
-	size_t n =
-		t_udp(p, AF_INET, T_IN4, sport, T_LO4, c->port4, s, strlen(s));
-
-	nat_from_tun(c->nat, p, n);
-	run_until(c, c->n_emit + 1, 2000);
-	check_udp_reply(c, AF_INET, T_LO4, c->port4, T_IN4, sport, s);
+	send4(c, 40002, "z");
 }
 
 static void test_udp_evict(void **state)

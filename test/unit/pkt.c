@@ -51,22 +51,32 @@ static void test_cursor(void **state)
 	assert_non_null(pkt_pull(&c, 0));
 }
 
+/* @pi is a UDP datagram @src:@sport -> @dst:@dport with @len bytes of data */
+static void check_udp_info(const struct pkt_info *pi, int family,
+			   const uint8_t *src, unsigned sport,
+			   const uint8_t *dst, unsigned dport, size_t len)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	assert_int_equal(pi->family, family);
+	assert_int_equal(pi->proto, IPPROTO_UDP);
+	assert_memory_equal(pi->src, src, alen);
+	assert_memory_equal(pi->dst, dst, alen);
+	assert_int_equal(pi->sport, sport);
+	assert_int_equal(pi->dport, dport);
+	assert_int_equal(pi->ip_hlen, t_iphlen(family));
+	assert_int_equal(pi->data_len, len);
+}
+
 static void test_udp4(void **state)
 {
 	struct pkt_info pi;
 	size_t n = t_udp(buf, AF_INET, T_IN4, 40000, T_DST4, 53, "hello", 5);
 
 	assert_int_equal(parse_exact(buf, n, &pi), 0);
-	assert_int_equal(pi.family, AF_INET);
-	assert_int_equal(pi.proto, IPPROTO_UDP);
-	assert_memory_equal(pi.src, T_IN4, 4);
-	assert_memory_equal(pi.dst, T_DST4, 4);
-	assert_int_equal(pi.sport, 40000);
-	assert_int_equal(pi.dport, 53);
+	check_udp_info(&pi, AF_INET, T_IN4, 40000, T_DST4, 53, 5);
 	assert_int_equal(pi.ip_len, n);
-	assert_int_equal(pi.ip_hlen, 20);
 	assert_int_equal(pi.l4_len, 13);
-	assert_int_equal(pi.data_len, 5);
 	assert_int_equal(pi.ttl, 64);
 
 	/* data points into the caller's buffer */
@@ -89,14 +99,7 @@ static void test_udp6(void **state)
 	size_t n = t_udp(buf, AF_INET6, T_IN6, 5353, T_DST6, 5000, "x", 1);
 
 	assert_int_equal(parse_exact(buf, n, &pi), 0);
-	assert_int_equal(pi.family, AF_INET6);
-	assert_int_equal(pi.proto, IPPROTO_UDP);
-	assert_memory_equal(pi.src, T_IN6, 16);
-	assert_memory_equal(pi.dst, T_DST6, 16);
-	assert_int_equal(pi.sport, 5353);
-	assert_int_equal(pi.dport, 5000);
-	assert_int_equal(pi.ip_hlen, 40);
-	assert_int_equal(pi.data_len, 1);
+	check_udp_info(&pi, AF_INET6, T_IN6, 5353, T_DST6, 5000, 1);
 	assert_int_equal(parse_exact(buf, n + 3, &pi), 0);
 	assert_int_equal(pi.ip_len, n);
 	/* IPv6 requires the UDP checksum */
@@ -399,10 +402,7 @@ static void test_build_udp(void **state)
 	assert_int_equal(n, 34);
 	assert_sums(buf, n);
 	assert_int_equal(pkt_parse(buf, n, &pi), 0);
-	assert_memory_equal(pi.src, T_DST4, 4);
-	assert_memory_equal(pi.dst, T_IN4, 4);
-	assert_int_equal(pi.sport, 53);
-	assert_int_equal(pi.dport, 40000);
+	check_udp_info(&pi, AF_INET, T_DST4, 53, T_IN4, 40000, 6);
 	assert_memory_equal(pi.data, "reply!", 6);
 
 	memcpy(buf + 48, "v6 odd", 6);

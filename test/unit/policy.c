@@ -27,6 +27,31 @@ static enum policy_verdict check(const struct nat_policy *p, const char *ip)
 	return policy_check(p, a.family, a.addr);
 }
 
+struct want {
+	const char *ip;
+	enum policy_verdict v;
+};
+
+/* the policy of @o, and of @own if not NULL, gives each address its verdict */
+static void check_policy(const struct nat_opts *o, const uint8_t *own,
+			 const struct want *w, size_t n)
+{
+	struct nat_policy p;
+
+	assert_int_equal(policy_init(&p, o), 0);
+	if (own)
+		assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
+	for (size_t i = 0; i < n; i++) {
+		enum policy_verdict v = check(&p, w[i].ip);
+
+		if (v != w[i].v)
+			fail_msg("%s: verdict %d, want %d", w[i].ip, v, w[i].v);
+	}
+	policy_free(&p);
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 static void parse_list(struct tg_prefix *out, const char *const *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -35,97 +60,97 @@ static void parse_list(struct tg_prefix *out, const char *const *s, size_t n)
 
 static void test_refusals(void **state)
 {
+	/* everything offered: only the special ranges are refused */
+	const struct want want[] = {
+		{"127.0.0.1", POLICY_LOOPBACK},
+		{"127.255.1.2", POLICY_LOOPBACK},
+		{"::1", POLICY_LOOPBACK},
+		{"169.254.169.254", POLICY_LINK_LOCAL},
+		{"fe80::1", POLICY_LINK_LOCAL},
+		{"febf::1", POLICY_LINK_LOCAL},
+		{"224.0.0.251", POLICY_MULTICAST},
+		{"239.255.255.250", POLICY_MULTICAST},
+		{"ff02::fb", POLICY_MULTICAST},
+		{"255.255.255.255", POLICY_BROADCAST},
+		{"0.0.0.0", POLICY_UNSPECIFIED},
+		{"0.1.2.3", POLICY_UNSPECIFIED},
+		{"::", POLICY_UNSPECIFIED},
+		{"::ffff:198.18.7.7", POLICY_MAPPED},
+		{"198.18.5.5", POLICY_OWN},
+		/* neighbours of the ranges pass */
+		{"128.0.0.1", POLICY_ALLOW},
+		{"169.253.0.1", POLICY_ALLOW},
+		{"fec0::1", POLICY_ALLOW},
+		{"223.255.255.255", POLICY_ALLOW},
+		{"240.0.0.1", POLICY_ALLOW},
+		{"::2", POLICY_ALLOW},
+		{"198.18.5.6", POLICY_ALLOW},
+		{"fd7e::5", POLICY_ALLOW},
+	};
 	const char *routes_s[] = {"198.18.0.0/15", "fd7e::/16", "0.0.0.0/0",
 				  "::/0"};
 	struct tg_prefix routes[4];
 	struct nat_opts o = {.routes = routes, .n_routes = 4};
-	struct nat_policy p;
 	uint8_t own[4] = {198, 18, 5, 5};
 
-	/* everything offered: only the special ranges are refused */
 	parse_list(routes, routes_s, 4);
-	assert_int_equal(policy_init(&p, &o), 0);
-	assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
-	assert_int_equal(check(&p, "127.0.0.1"), POLICY_LOOPBACK);
-	assert_int_equal(check(&p, "127.255.1.2"), POLICY_LOOPBACK);
-	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
-	assert_int_equal(check(&p, "169.254.169.254"), POLICY_LINK_LOCAL);
-	assert_int_equal(check(&p, "fe80::1"), POLICY_LINK_LOCAL);
-	assert_int_equal(check(&p, "febf::1"), POLICY_LINK_LOCAL);
-	assert_int_equal(check(&p, "224.0.0.251"), POLICY_MULTICAST);
-	assert_int_equal(check(&p, "239.255.255.250"), POLICY_MULTICAST);
-	assert_int_equal(check(&p, "ff02::fb"), POLICY_MULTICAST);
-	assert_int_equal(check(&p, "255.255.255.255"), POLICY_BROADCAST);
-	assert_int_equal(check(&p, "0.0.0.0"), POLICY_UNSPECIFIED);
-	assert_int_equal(check(&p, "0.1.2.3"), POLICY_UNSPECIFIED);
-	assert_int_equal(check(&p, "::"), POLICY_UNSPECIFIED);
-	assert_int_equal(check(&p, "::ffff:198.18.7.7"), POLICY_MAPPED);
-	assert_int_equal(check(&p, "198.18.5.5"), POLICY_OWN);
-	/* neighbours of the ranges pass */
-	assert_int_equal(check(&p, "128.0.0.1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "169.253.0.1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "fec0::1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "223.255.255.255"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "240.0.0.1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "::2"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "198.18.5.6"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "fd7e::5"), POLICY_ALLOW);
-	policy_free(&p);
+	check_policy(&o, own, want, N_OF(want));
 }
 
 static void test_not_offered(void **state)
 {
+	const struct want want[] = {
+		{"198.18.2.9", POLICY_ALLOW},
+		{"198.18.3.9", POLICY_NOT_OFFERED},
+		{"fd7e:1::9", POLICY_ALLOW},
+		{"fd7e:2::9", POLICY_NOT_OFFERED},
+		/* the special reason wins over "not offered" */
+		{"127.0.0.1", POLICY_LOOPBACK},
+	};
+	const struct want want_none[] = {
+		{"198.18.2.9", POLICY_NOT_OFFERED},
+	};
+	const struct want want_all[] = {
+		{"198.18.3.9", POLICY_ALLOW},
+		{"fd7e:2::9", POLICY_ALLOW},
+		{"::1", POLICY_LOOPBACK},
+		{"ff02::1", POLICY_MULTICAST},
+	};
 	const char *routes_s[] = {"198.18.2.0/24", "fd7e:1::/32"};
 	struct tg_prefix routes[2];
 	struct nat_opts o = {.routes = routes, .n_routes = 2};
-	struct nat_policy p;
 
 	parse_list(routes, routes_s, 2);
-	assert_int_equal(policy_init(&p, &o), 0);
-	assert_int_equal(check(&p, "198.18.2.9"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "198.18.3.9"), POLICY_NOT_OFFERED);
-	assert_int_equal(check(&p, "fd7e:1::9"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "fd7e:2::9"), POLICY_NOT_OFFERED);
-	/* the special reason wins over "not offered" */
-	assert_int_equal(check(&p, "127.0.0.1"), POLICY_LOOPBACK);
-	policy_free(&p);
+	check_policy(&o, NULL, want, N_OF(want));
 
 	/* no routes at all */
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(policy_init(&p, &o), 0);
-	assert_int_equal(check(&p, "198.18.2.9"), POLICY_NOT_OFFERED);
-	policy_free(&p);
+	check_policy(&o, NULL, want_none, N_OF(want_none));
 
 	/* route_default offers everything, still not the special ranges */
 	o.route_default = true;
-	assert_int_equal(policy_init(&p, &o), 0);
-	assert_int_equal(check(&p, "198.18.3.9"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "fd7e:2::9"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
-	assert_int_equal(check(&p, "ff02::1"), POLICY_MULTICAST);
-	policy_free(&p);
+	check_policy(&o, NULL, want_all, N_OF(want_all));
 }
 
 static void test_allow(void **state)
 {
+	const struct want want[] = {
+		{"127.0.0.1", POLICY_ALLOW},
+		{"127.0.0.2", POLICY_LOOPBACK},
+		{"fe80::99", POLICY_ALLOW},
+		{"198.18.9.1", POLICY_ALLOW},
+		{"198.18.10.1", POLICY_NOT_OFFERED},
+		{"198.18.5.5", POLICY_ALLOW},
+		{"::1", POLICY_LOOPBACK},
+	};
 	const char *allow_s[] = {"127.0.0.1/32", "fe80::/10", "198.18.9.0/24",
 				 "198.18.5.5"};
 	struct tg_prefix allow[4];
 	struct nat_opts o = {.allow = allow, .n_allow = 4};
-	struct nat_policy p;
 	uint8_t own[4] = {198, 18, 5, 5};
 
 	parse_list(allow, allow_s, 4);
-	assert_int_equal(policy_init(&p, &o), 0);
-	assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
-	assert_int_equal(check(&p, "127.0.0.1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "127.0.0.2"), POLICY_LOOPBACK);
-	assert_int_equal(check(&p, "fe80::99"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "198.18.9.1"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "198.18.10.1"), POLICY_NOT_OFFERED);
-	assert_int_equal(check(&p, "198.18.5.5"), POLICY_ALLOW);
-	assert_int_equal(check(&p, "::1"), POLICY_LOOPBACK);
-	policy_free(&p);
+	check_policy(&o, own, want, N_OF(want));
 }
 
 /* this machine's real addresses, from the same call the NAT makes */
@@ -223,6 +248,18 @@ static int teardown(void **state)
 	return 0;
 }
 
+/*
+ * @p goes in and is answered at once, before the loop runs: the answer is
+ * the @n_emit-th packet out, parsed into @pi
+ */
+static void answered(struct ctx *c, const uint8_t *p, size_t n, unsigned n_emit,
+		     struct pkt_info *pi)
+{
+	nat_from_tun(c->nat, p, n);
+	assert_int_equal(c->n_emit, n_emit);
+	assert_int_equal(pkt_parse(c->pkt, c->len, pi), 0);
+}
+
 static void test_nat_refuse_udp(void **state)
 {
 	struct ctx *c = *state;
@@ -232,10 +269,7 @@ static void test_nat_refuse_udp(void **state)
 	size_t n;
 
 	n = t_udp(p, AF_INET, T_IN4, 5000, T_LO4, 53, "dns?", 4);
-	nat_from_tun(c->nat, p, n);
-	/* answered at once, before the loop runs */
-	assert_int_equal(c->n_emit, 1);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	answered(c, p, n, 1, &pi);
 	assert_int_equal(pi.icmp_type, 3);
 	assert_int_equal(pi.icmp_code, 13);
 	assert_memory_equal(pi.src, T_LO4, 4);
@@ -245,9 +279,7 @@ static void test_nat_refuse_udp(void **state)
 
 	/* not offered, IPv6 */
 	n = t_udp(p, AF_INET6, T_IN6, 5000, T_DST6, 53, "dns?", 4);
-	nat_from_tun(c->nat, p, n);
-	assert_int_equal(c->n_emit, 2);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	answered(c, p, n, 2, &pi);
 	assert_int_equal(pi.icmp_type, 1);
 	assert_int_equal(pi.icmp_code, 1);
 	assert_memory_equal(pi.src, T_DST6, 16);
@@ -276,9 +308,7 @@ static void test_nat_refuse_echo(void **state)
 	size_t n;
 
 	n = t_echo(p, AF_INET6, T_IN6, T_LO6, 7, 1, "x", 1);
-	nat_from_tun(c->nat, p, n);
-	assert_int_equal(c->n_emit, 1);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	answered(c, p, n, 1, &pi);
 	assert_int_equal(pi.icmp_type, 1);
 	assert_int_equal(pi.icmp_code, 1);
 	nat_get_stats(c->nat, &st);
@@ -297,9 +327,7 @@ static void test_nat_tcp_rst(void **state)
 	/* refused: RST, counted as refused */
 	n = t_tcp(p, AF_INET, T_IN4, 40000, T_LO4, 22, 100, 0, PKT_TCP_SYN,
 		  NULL, 0, "", 0);
-	nat_from_tun(c->nat, p, n);
-	assert_int_equal(c->n_emit, 1);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	answered(c, p, n, 1, &pi);
 	assert_int_equal(pi.proto, IPPROTO_TCP);
 	assert_int_equal(pi.tcp_flags, PKT_TCP_RST | PKT_TCP_ACK);
 	assert_int_equal(pi.tcp_ack, 101);
@@ -310,9 +338,7 @@ static void test_nat_tcp_rst(void **state)
 	const uint8_t dst[16] = {0xfd, 0x7e, 0, 9, [15] = 1};
 	n = t_tcp(p, AF_INET6, T_IN6, 40000, dst, 80, 5, 9, PKT_TCP_ACK, NULL,
 		  0, "GET", 3);
-	nat_from_tun(c->nat, p, n);
-	assert_int_equal(c->n_emit, 2);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	answered(c, p, n, 2, &pi);
 	assert_int_equal(pi.tcp_flags, PKT_TCP_RST);
 	assert_int_equal(pi.tcp_seq, 9);
 
