@@ -715,7 +715,8 @@ int tp_link_start(struct tp_link *l)
 	if (l->resumed) {
 		/* the handshake happened in the process that passed us the
 		 * stream: carry on with what it had read */
-		memcpy(l->rbuf, l->rest, l->rest_len);
+		if (l->rest_len)
+			memcpy(l->rbuf, l->rest, l->rest_len);
 		l->rlen = l->rest_len;
 		l->state = LS_UP;
 	} else {

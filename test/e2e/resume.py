@@ -5,7 +5,7 @@
   resume.py hold HOST PORT DIR
       connect to a line echo (tcp.py lineecho), one round trip, then write
       DIR/up; wait (silent, up to 600 s) until DIR/go exists; then another
-      round trip, its answer awaited up to 60 s
+      round trip, its answer awaited up to 30 s
   resume.py block HOST PORT DIR SECS
       connect, one round trip, write DIR/up, then block in recv() for up
       to SECS seconds
@@ -75,7 +75,7 @@ def main(argv):
                 put(d, "result", "error: no go within 600 s")
                 return 1
             time.sleep(0.1)
-        res = outcome(lambda: round_trip(s, b"after the outage\n", 60))
+        res = outcome(lambda: round_trip(s, b"after the outage\n", 30))
     else:
         def block():
             s.settimeout(float(argv[5]))

@@ -1030,6 +1030,22 @@ static void test_detach_and_resume(void **state)
 	side_close(&c);
 }
 
+/* a resumed stream whose first process had read nothing past HELLO */
+static void test_resume_without_rest(void **state)
+{
+	int fds[2];
+
+	make_pair(fds);
+	raw_fd(fds[0]);
+	link_open(&c, fds[1], TP_ROLE_INSIDE,
+		  &(struct tp_link_opts){.resumed = true});
+	assert_int_equal(c.frames, 0);
+	raw_frame(fds[0], TP_F_CONFIG, "cfg", 3);
+	RUN_UNTIL(c.frames == 1, 2000);
+	assert_int_equal(c.last_type, TP_F_CONFIG);
+	assert_int_equal(c.hellos, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1057,6 +1073,7 @@ int main(void)
 		T(test_exec_kill),
 		T(test_stdio),
 		T(test_detach_and_resume),
+		T(test_resume_without_rest),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
