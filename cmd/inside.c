@@ -21,9 +21,25 @@
  * out by throw routes wherever an offered prefix, or the default route,
  * would catch them.
  *
- * Every exit path (goodbye, EOF, a signal, an error) goes through
- * stop_begin() and then inside_cleanup(), which removes what tun_install()
- * added, by its own identity, before the device is closed.
+ * Session resume: an outside that can reconnect (--ssh) names a session
+ * in its HELLO. Once up, we listen for the next stream of that session
+ * (inside_resume.c). A stream that breaks without a GOODBYE then ends
+ * nothing: we stop reading the TUN device, keep device, routes and
+ * resolv.conf, and wait --grace seconds. The inside that sshd starts for
+ * the reconnected outside finds us in its HELLO callback and hands us its
+ * stream (hand_off(), before it has touched anything), then stays alive
+ * while we use it, since sshd stops feeding a stream whose command has
+ * exited. We carry on over the new stream (take_stream()) and answer its
+ * CONFIG with a READY that says "resumed". An offer of another session
+ * means the outside was restarted: we clean up and the new inside starts
+ * afresh.
+ *
+ * Every exit path (goodbye, EOF, a signal, an error, the grace period
+ * running out) goes through stop_begin() and then inside_cleanup(): first
+ * a RST into the device for each TCP connection of the container that
+ * went through it (tun/track.c keeps their sequence numbers), so that
+ * applications see a reset rather than a hang; then what tun_install()
+ * added is removed, by its own identity, before the device is closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>

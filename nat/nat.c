@@ -195,6 +195,24 @@ int nat_send(struct nat *n, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
+int nat_reserve(struct nat *n, size_t max, uint8_t **room)
+{
+	*room = NULL;
+	if (n->closing)
+		return -EPIPE;
+	if (!n->opts.emit_reserve || !n->opts.emit_commit)
+		return 0;
+	*room = n->opts.emit_reserve(n->arg, max);
+	return *room ? 0 : -ENOBUFS;
+}
+
+void nat_commit(struct nat *n, const uint8_t *pkt, size_t len)
+{
+	n->opts.emit_commit(n->arg, pkt, len);
+	n->st.pkts_out++;
+	n->st.bytes_out += len;
+}
+
 bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len)
 {
 	if (n->closing)

@@ -72,6 +72,11 @@ struct nat_opts {
 	size_t n_allow;
 	struct nat_service services[NAT_MAX_SERVICES];
 	size_t n_services;
+	/* optional: room for one packet of up to @max bytes directly where
+	 * emit would have copied it; NULL when emit would say -ENOBUFS.
+	 * The NAT then builds the packet there and calls emit_commit. */
+	uint8_t *(*emit_reserve)(void *arg, size_t max);
+	void (*emit_commit)(void *arg, const uint8_t *pkt, size_t len);
 };
 
 struct nat_stats {
@@ -94,7 +99,16 @@ struct nat_stats {
  * @loop:	event loop
  * @opts:	limits and destination policy (copied; zero fields take defaults)
  * @emit:	where packets for the inside go
- * @arg:	for @emit
+ * @arg:	for @emit, and for @opts->emit_reserve and emit_commit
+ *
+ * With both emit_reserve and emit_commit set, TCP segments (the bulk of
+ * the traffic) are built in place instead of being copied by @emit: the
+ * NAT reserves the room, copies the payload there straight from the
+ * flow's buffer, writes the headers around it and commits, with no other
+ * emit in between. The NAT may reserve and not commit (a segment that
+ * turns out not to fit the length fields): the room then stays unused.
+ * Everything else still goes through @emit. With either unset, @emit
+ * carries everything.
  *
  * Return: the NAT, or NULL on allocation failure
  */

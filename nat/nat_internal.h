@@ -99,6 +99,25 @@ bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len);
  */
 int nat_send(struct nat *n, const uint8_t *pkt, size_t len);
 
+/**
+ * nat_reserve() - room to build a packet for the inside in place, where
+ * the caller offers it (nat_opts.emit_reserve): no copy by emit
+ * @n:		NAT
+ * @max:	the packet's largest length
+ * @room:	set to the room, or to NULL if the caller offers none (build
+ *		the packet elsewhere and nat_send() it)
+ *
+ * Return: 0, -ENOBUFS (the stream is full, as nat_send() would say), or
+ * -EPIPE if the NAT is closing
+ */
+int nat_reserve(struct nat *n, size_t max, uint8_t **room);
+
+/**
+ * nat_commit() - hand over the packet built in nat_reserve()'s room,
+ * counted as nat_send() counts what it sends
+ */
+void nat_commit(struct nat *n, const uint8_t *pkt, size_t len);
+
 /** nat_service_find() - the service at @addr:@port, or NULL */
 const struct nat_service *nat_service_find(const struct nat *n, int family,
 					   const uint8_t *addr, uint16_t port);

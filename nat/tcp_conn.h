@@ -140,7 +140,8 @@ struct nat_tcp {
 	bool blocked; /* emit said -ENOBUFS: wait for nat_out_ready() */
 
 	uint64_t rng;
-	uint8_t *seg; /* segments are built here: the NAT's txbig */
+	uint8_t *seg; /* segments are built here (the NAT's txbig) unless
+		       * emit_reserve offers the stream's own buffer */
 	size_t seg_cap;
 	struct nat_ratelimit full_rl;
 };

@@ -4,11 +4,15 @@
  * retransmitting, and waiting for the stream.
  *
  * Theory of operation: every segment is built in one buffer shared by all
- * flows (headers, then the payload copied out of the flow's ring) and
- * handed to the emit callback at once, so nothing is allocated per
- * segment. tcp_output() sends what a flow owes: the SYN-ACK, data within
- * the inside's window (at most its MSS per segment: ~64 KiB over the TUN
- * MTU) and the FIN. Every segment carries the current ACK and window.
+ * flows (the payload copied out of the flow's ring, then the headers
+ * around it) and handed to the emit callback at once, so nothing is
+ * allocated per segment. If the caller offers in-place emit
+ * (nat_opts.emit_reserve: room in the stream's write buffer), the segment
+ * is built there instead, and its payload is copied once, from the ring
+ * straight into the stream (copies were the largest cost of a download).
+ * tcp_output() sends what a flow owes: the SYN-ACK, data within the
+ * inside's window (at most its MSS per segment: ~64 KiB over the TUN MTU)
+ * and the FIN. Every segment carries the current ACK and window.
  *
  * ACKs for data from the inside are coalesced: receiving only marks the
  * flow and puts it on the pending list, which is served once per loop
@@ -17,10 +21,11 @@
  * carried it meanwhile, so a burst of segments gets one ACK. Duplicate
  * and challenge ACKs go at once.
  *
- * When emit says -ENOBUFS the stream is full: the table is marked blocked,
- * nothing is sent (and no segment built) until nat_out_ready(), and flows
- * that owe output wait on the same pending list, oldest first; a flow
- * that blocks again goes to the back, so that flows take turns.
+ * When emit says -ENOBUFS (or emit_reserve has no room) the stream is
+ * full: the table is marked blocked, nothing is sent (and no segment
+ * built) until nat_out_ready(), and flows that owe output wait on the
+ * same pending list, oldest first; a flow that blocks again goes to the
+ * back, so that flows take turns.
  *
  * Outages: while the stream is down (the laptop sleeps, its network
  * changes) emit says -ENOBUFS for every packet, for minutes, exactly as
@@ -111,10 +116,23 @@ static uint32_t ack_seq(const struct tcp_flow *f)
 	return SEQ_LT(edge, f->snd_nxt) ? edge : f->snd_nxt;
 }
 
+/* @f's payload from @off of its ring into @buf, then the headers around
+ * it (pkt_build_tcp() leaves data that sits in place where it is) */
+static size_t seg_build(struct tcp_flow *f, uint8_t *buf, size_t cap,
+			size_t hl, struct pkt_tcp_seg *s, uint32_t off)
+{
+	s->data = buf + hl;
+	if (s->data_len)
+		tcp_ring_get(&f->out, off, buf + hl, (uint32_t)s->data_len);
+	return pkt_build_tcp(buf, cap, s);
+}
+
 /*
  * Build one segment of @f with @dlen bytes of its ring from @off and hand
- * it over. Return: 0, -ENOBUFS (the table is now blocked), or another
- * error of emit (the segment is lost)
+ * it over: in the stream's own buffer if the caller offers it (one copy
+ * of the payload, from the ring), else in t->seg for emit to copy.
+ * Return: 0, -ENOBUFS (the table is now blocked), or another error of
+ * emit (the segment is lost)
  */
 static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 		    const uint8_t *opt, size_t olen, uint32_t off,
@@ -135,20 +153,26 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 		.flags = flags,
 		.opt = opt,
 		.opt_len = olen,
-		.data = t->seg + hl,
 		.data_len = dlen,
 	};
+	uint8_t *room;
 	int r;
 
 	if (hl + dlen > t->seg_cap)
 		return -EMSGSIZE;
-	if (dlen)
-		tcp_ring_get(&f->out, off, t->seg + hl, dlen);
 	s.win = flags & PKT_TCP_SYN ? syn_window(f) : tcp_rcv_window(f);
-	len = pkt_build_tcp(t->seg, t->seg_cap, &s);
-	if (!len)
-		return -EMSGSIZE;
-	r = nat_send(n, t->seg, len);
+	r = nat_reserve(n, hl + dlen, &room);
+	if (!r && room) {
+		len = seg_build(f, room, hl + dlen, hl, &s, off);
+		if (!len)
+			return -EMSGSIZE;
+		nat_commit(n, room, len);
+	} else if (!r) {
+		len = seg_build(f, t->seg, t->seg_cap, hl, &s, off);
+		if (!len)
+			return -EMSGSIZE;
+		r = nat_send(n, t->seg, len);
+	}
 	if (r == -ENOBUFS)
 		t->blocked = true;
 	else if (!r)
