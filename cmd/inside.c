@@ -645,7 +645,6 @@ static void resume_listen(struct inside *s)
 			strerror(-r));
 		return;
 	}
-	s->track = tun_track_new(0);
 	tg_debug("session %s: a dropped stream waits %u s to resume",
 		 tp_session_str(s->session, id), s->o->grace_ms / 1000);
 }
@@ -680,6 +679,8 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 	s->poll_init = true;
 	uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
 	s->polling = true;
+	/* without it the container's connections would hang when we stop */
+	s->track = tun_track_new(0);
 	resume_listen(s);
 	send_ready(s, false);
 }

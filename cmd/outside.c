@@ -367,6 +367,25 @@ static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
 	return r;
 }
 
+/* TCP segments are built straight in the link's write buffer: one copy
+ * less on the download path (nat.h, emit_reserve) */
+static uint8_t *emit_reserve_cb(void *arg, size_t max)
+{
+	struct outside *s = arg;
+
+	if (!s->link || s->link_down || !s->ready)
+		return NULL;
+	return tp_link_reserve(s->link, max);
+}
+
+static void emit_commit_cb(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct outside *s = arg;
+
+	tp_link_commit(s->link, TP_F_PACKET, len);
+	outside_status_packet(s->status, pkt, len);
+}
+
 static void send_config(struct outside *s)
 {
 	static uint8_t buf[TP_FRAME_MAX];
@@ -537,6 +556,8 @@ static struct nat *start_nat(struct outside *s)
 		.n_routes = s->cfg.n_routes,
 		.allow = o->allow,
 		.n_allow = o->n_allow,
+		.emit_reserve = emit_reserve_cb,
+		.emit_commit = emit_commit_cb,
 	};
 	struct nat *n;
 
