@@ -79,6 +79,7 @@ struct outside {
 	struct tp_ssh *ssh;
 	bool link_down, hello, ready, child_running, ending;
 	int cause;	/* -errno that ended the stream, for reconnecting */
+	uint64_t bad_frames; /* of the streams closed so far */
 };
 
 static void stream_finish(struct outside *s);
@@ -138,6 +139,7 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		nat_get_stats(s->nat, &ns);
 		if (s->link)
 			tp_link_stats(s->link, &ls);
+		ls.bad_frames += s->bad_frames;
 		if (ns.pkts_in || ns.pkts_out || ls.bad_frames)
 			log_summary(&ns, ls.bad_frames);
 		nat_close(s->nat);
@@ -275,6 +277,10 @@ static void stream_done(struct outside *s)
 static void stream_finish(struct outside *s)
 {
 	if (s->link) {
+		struct tp_link_stats ls;
+
+		tp_link_stats(s->link, &ls);
+		s->bad_frames += ls.bad_frames;
 		outside_status_link(s->status, NULL);
 		tp_link_close(s->link);
 		s->link = NULL;
