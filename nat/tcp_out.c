@@ -118,8 +118,8 @@ static uint32_t ack_seq(const struct tcp_flow *f)
 
 /* @f's payload from @off of its ring into @buf, then the headers around
  * it (pkt_build_tcp() leaves data that sits in place where it is) */
-static size_t seg_build(struct tcp_flow *f, uint8_t *buf, size_t cap,
-			size_t hl, struct pkt_tcp_seg *s, uint32_t off)
+static size_t seg_build(struct tcp_flow *f, uint8_t *buf, size_t cap, size_t hl,
+			struct pkt_tcp_seg *s, uint32_t off)
 {
 	s->data = buf + hl;
 	if (s->data_len)

@@ -5,7 +5,10 @@
  * TCP servers on them (libuv), and the test playing the inside: segments
  * built by hand go into nat_from_tun(), the segments the NAT emits are
  * collected, checked with the independent checksum of nat_test.h, and
- * answered.
+ * answered. Every test runs twice: once with a plain emit callback that
+ * copies, once with emit_reserve/emit_commit, where the NAT builds its
+ * TCP segments in a buffer of exactly the reserved size (so that ASan
+ * sees any write past it), filled with junk beforehand.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -65,8 +68,12 @@ struct ctx {
 	int n_conns;
 	struct pkt q[QCAP];
 	size_t qh, qt;
-	int emit_ret;
-	unsigned n_emit;
+	int emit_ret; /* also makes emit_reserve say "no room" */
+	unsigned n_emit; /* emit and emit_reserve calls */
+	uint8_t *resv; /* reserved, not yet committed */
+	size_t resv_max;
+	uint64_t out_pkts, out_bytes; /* taken by emit or emit_commit */
+	unsigned n_commit;
 	/* the service */
 	struct svc_conn *svc;
 	struct nat_peer udp_from;
@@ -94,20 +101,63 @@ struct in {
 static uint8_t pbuf[70000];
 static struct pkt_info P;
 
+/* the second run: TCP segments built in place (emit_reserve) */
+static bool Direct;
+
+static void enqueue(struct ctx *c, uint8_t *p, size_t len)
+{
+	assert_true(c->qt - c->qh < QCAP);
+	c->q[c->qt % QCAP].p = p;
+	c->q[c->qt % QCAP].len = len;
+	c->qt++;
+	c->out_pkts++;
+	c->out_bytes += len;
+}
+
 static int emit_cb(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct ctx *c = arg;
+	uint8_t *p;
 
+	/* nothing may come between a reservation and its commit */
+	assert_null(c->resv);
 	c->n_emit++;
 	if (c->emit_ret)
 		return c->emit_ret;
-	assert_true(c->qt - c->qh < QCAP);
-	c->q[c->qt % QCAP].p = malloc(len);
-	assert_non_null(c->q[c->qt % QCAP].p);
-	memcpy(c->q[c->qt % QCAP].p, pkt, len);
-	c->q[c->qt % QCAP].len = len;
-	c->qt++;
+	p = malloc(len);
+	assert_non_null(p);
+	memcpy(p, pkt, len);
+	enqueue(c, p, len);
 	return 0;
+}
+
+static uint8_t *reserve_cb(void *arg, size_t max)
+{
+	struct ctx *c = arg;
+
+	/* a reservation left unused is allowed (nat.h), if unexpected */
+	free(c->resv);
+	c->resv = NULL;
+	c->n_emit++;
+	if (c->emit_ret)
+		return NULL;
+	c->resv = malloc(max ? max : 1);
+	assert_non_null(c->resv);
+	memset(c->resv, 0xa5, max);
+	c->resv_max = max;
+	return c->resv;
+}
+
+static void commit_cb(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct ctx *c = arg;
+
+	assert_non_null(c->resv);
+	assert_ptr_equal(pkt, c->resv);
+	assert_true(len <= c->resv_max);
+	enqueue(c, c->resv, len);
+	c->resv = NULL;
+	c->n_commit++;
 }
 
 static size_t queued(const struct ctx *c)
@@ -312,6 +362,10 @@ static struct ctx *new_ctx(struct nat_opts *o)
 	assert_true(tg_prefix_parse("255.255.255.255/32", &allow[2]));
 	o->allow = allow;
 	o->n_allow = 3;
+	if (Direct) {
+		o->emit_reserve = reserve_cb;
+		o->emit_commit = commit_cb;
+	}
 	c->nat = nat_new(&c->loop, o, emit_cb, c);
 	assert_non_null(c->nat);
 	return c;
@@ -346,6 +400,7 @@ static int teardown(void **state)
 		free(c->conns[i]);
 	}
 	drop_all(c);
+	free(c->resv);
 	return 0;
 }
 
@@ -507,6 +562,29 @@ static bool no_flows(struct ctx *c, void *arg)
 	return st.tcp_flows == 0;
 }
 
+static void sum_tcp_out(void *arg, const struct nat_flow_info *fi)
+{
+	if (fi->proto == IPPROTO_TCP)
+		*(uint64_t *)arg += fi->pkts_out;
+}
+
+/* the NAT counted exactly what emit or emit_commit took, all of it TCP */
+static void check_counters(struct ctx *c)
+{
+	struct nat_stats st;
+	uint64_t flow_pkts = 0;
+
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.pkts_out, c->out_pkts);
+	assert_int_equal(st.bytes_out, c->out_bytes);
+	assert_int_equal(st.dropped_out, 0);
+	nat_foreach_flow(c->nat, sum_tcp_out, &flow_pkts);
+	assert_int_equal(flow_pkts, c->out_pkts);
+	/* in place, every TCP segment was */
+	if (Direct)
+		assert_int_equal(c->n_commit, c->out_pkts);
+}
+
 /* pop packets until a data segment of @s; returns its length */
 static size_t next_data(struct in *s, unsigned ms)
 {
@@ -567,6 +645,7 @@ static void data_both_ways(struct ctx *c, int family)
 	in_ack(&s);
 	run_for(c, 50);
 	assert_int_equal(queued(c), 0);
+	check_counters(c);
 }
 
 static void test_data4(void **state)
@@ -622,6 +701,7 @@ static void test_download(void **state)
 	run_for(c, 50);
 	while (pop(c))
 		assert_int_equal(P.data_len, 0);
+	check_counters(c);
 	free(src);
 	free(got);
 }
@@ -1094,6 +1174,7 @@ static void test_stream_full(void **state)
 	assert_memory_equal(P.data, "waiting", 7);
 	nat_get_stats(c->nat, &st);
 	assert_int_equal(st.dropped_out, 0);
+	check_counters(c);
 }
 
 static void test_table_full(void **state)
@@ -1326,6 +1407,54 @@ static void test_outage_resume_fin(void **state)
 	in_seg(&s, s.seq, s.ack, PKT_TCP_ACK | PKT_TCP_FIN, NULL, 0, NULL, 0);
 	s.seq++;
 	assert_true(run_until(c, no_flows, NULL, 2000));
+}
+
+/*
+ * In place, with no room: the table blocks after one try (no busy loop),
+ * nothing counts as sent or dropped, and nat_out_ready() builds the
+ * segment that waited in place, as the copying emit would have had it
+ */
+static void test_reserve_full(void **state)
+{
+	struct nat_opts o = {.emit_reserve = reserve_cb,
+			     .emit_commit = commit_cb};
+	struct ctx *c = new_ctx(&o);
+	struct in s = inside(c, AF_INET6, 40145);
+	struct tcp_flow *f;
+	uint32_t isn;
+	unsigned n0;
+
+	*state = c;
+	handshake(&s);
+	isn = s.ack;
+	f = flow_of(&s);
+	assert_non_null(f);
+	c->emit_ret = -ENOBUFS;
+	n0 = c->n_emit;
+	srv_write(s.srv, "in place", 8);
+	run_for(c, 100);
+	assert_int_equal(queued(c), 0);
+	assert_int_equal(c->n_emit - n0, 1);
+	assert_true(c->nat->tcp->blocked);
+	assert_true(f->on_pend);
+	assert_int_equal(f->snd_nxt, isn);
+	check_counters(c);
+
+	c->emit_ret = 0;
+	nat_out_ready(c->nat);
+	assert_false(c->nat->tcp->blocked);
+	assert_true(pop(c));
+	is_ours(&s);
+	assert_int_equal(P.tcp_seq, isn);
+	assert_int_equal(P.tcp_ack, s.seq);
+	assert_int_equal(P.data_len, 8);
+	assert_memory_equal(P.data, "in place", 8);
+	check_counters(c);
+	s.ack += 8;
+	in_ack(&s);
+	run_for(c, 50);
+	assert_int_equal(queued(c), 0);
+	assert_int_equal(f->snd_una, isn + 8);
 }
 
 static void count_flow(void *arg, const struct nat_flow_info *fi)
@@ -1592,7 +1721,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_teardown(test_table_full, teardown),
 		cmocka_unit_test_teardown(test_service, teardown),
+		cmocka_unit_test_teardown(test_reserve_full, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	failed = cmocka_run_group_tests_name("tcp, emit copies", tests, NULL,
+					     NULL);
+	Direct = true;
+	failed += cmocka_run_group_tests_name("tcp, built in place", tests,
+					      NULL, NULL);
+	return failed;
 }
