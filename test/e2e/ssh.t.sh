@@ -10,156 +10,24 @@
 # in the outside's log, prefixed with the host; a changed host key fails
 # naming the file and line; a wrong key fails with the agent-or-key line;
 # ssh-agent; ProxyCommand; the inside's options given to the outside
-# (--tun, --table, --pref) reach the inside; keepalives notice a dead link; a missing remote
-# command fails naming it; --install uploads into an empty remote HOME
-# once, and a second run uses the copy.
+# (--tun, --table, --pref) reach the inside; keepalives notice a dead
+# link; a missing remote command fails naming it; --install uploads into
+# an empty remote HOME once, and a second run uses the copy.
 #
-# sshd runs in cs as root on $CS4:2222 with its own host keys, config and
-# authorized_keys in $T; its sessions get HOME=$T/rhome (SetEnv), so
-# --install never touches the real /root.
+# The SSH world is sshd.sh's: sshd in cs with its own host keys, configs
+# and authorized_keys, sessions with HOME=$RH (so --install never touches
+# the real /root), the outside's HOME with ~/.ssh/config and its variants,
+# ssh_outside and its helpers. known_hosts starts empty: the first checks
+# are about an unknown host.
 #
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
-
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || skip "no $SSHD (apt-get install openssh-server)"
-command -v ssh-keygen >/dev/null || skip "no ssh-keygen"
-command -v ssh-agent >/dev/null || skip "no ssh-agent"
+. "$(dirname "$0")/sshd.sh"
+sshd_check
 tg_setup
-
-SSH_PORT=2222
-S=$T/sshd  # the server's files (root)
-H=$T/home  # the outside's HOME (nobody)
-RH=$T/rhome # the remote session's HOME (root)
-MADE_RUN_SSHD=0
-SSHD_PID=''
-AGENT_SOCK=''
-
-# sshd wants /run/sshd (privilege separation); remove it only if we made it
-ssh_on_exit() {
-	local rc=$?
-	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
-	(exit "$rc")
-	tg_on_exit
-}
-trap ssh_on_exit EXIT
-if ! [ -d /run/sshd ]; then
-	mkdir -p /run/sshd || die "cannot create /run/sshd"
-	chmod 755 /run/sshd
-	MADE_RUN_SSHD=1
-fi
-
-# --- keys and files -----------------------------------------------------------
-
-must mkdir -p "$S" "$H/.ssh" "$RH"
-must ssh-keygen -q -t ed25519 -N '' -C host-a -f "$S/host_a"
-must ssh-keygen -q -t ed25519 -N '' -C host-b -f "$S/host_b"
-must ssh-keygen -q -t ed25519 -N '' -C test -f "$H/.ssh/id_test"
-must ssh-keygen -q -t ed25519 -N '' -C wrong -f "$H/.ssh/id_wrong"
-cp "$H/.ssh/id_test.pub" "$S/authorized_keys"
-
-# ssh_sshd_config HOSTKEY - a config using that host key
-ssh_sshd_config() {
-	cat <<-EOF
-		Port $SSH_PORT
-		ListenAddress $CS4
-		ListenAddress [$CS6]
-		HostKey $1
-		PidFile $S/sshd.pid
-		UsePAM no
-		PermitRootLogin prohibit-password
-		AuthorizedKeysFile $S/authorized_keys
-		StrictModes no
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		PrintMotd no
-		PrintLastLog no
-		SetEnv HOME=$RH
-		LogLevel VERBOSE
-	EOF
-}
-ssh_sshd_config "$S/host_a" >"$S/config_a"
-ssh_sshd_config "$S/host_b" >"$S/config_b"
-
-# the container's name, as the static binary resolves it: /etc/hosts
-echo "$CS4 devbox.tungate.test" >>"/etc/netns/$NS_LOCAL/hosts"
-cat >"$H/.ssh/config" <<EOF
-# the user's own config: an alias, as people write them
-Host devbox
-	HostName devbox.tungate.test
-	Port $SSH_PORT
-	User root
-	IdentityFile $H/.ssh/id_test
-	ServerAliveInterval 5
-
-Host *
-	ConnectTimeout 10
-EOF
-sed "s|id_test|id_wrong|" "$H/.ssh/config" >"$H/.ssh/config_wrong"
-# no IdentityFile: the key must come from the agent
-grep -v IdentityFile "$H/.ssh/config" >"$H/.ssh/config_agent"
-# the connection through a ProxyCommand (socat, as nobody, in local)
-sed "s|^\tUser root|\tUser root\n\tProxyCommand socat - TCP:%h:%p|" \
-	"$H/.ssh/config" >"$H/.ssh/config_proxy"
-# no alias: DEST is user@[address]:port
-printf 'Host *\n\tIdentityFile %s\n' "$H/.ssh/id_test" >"$H/.ssh/config_v6"
-# a server silent for 2 s is gone
-sed "s|ServerAliveInterval 5|ServerAliveInterval 1\n\tServerAliveCountMax 2|" \
-	"$H/.ssh/config" >"$H/.ssh/config_alive"
-# reconnecting: a dead link is noticed in 6 s
-sed "s|ServerAliveInterval 5|ServerAliveInterval 2\n\tServerAliveCountMax 3|" \
-	"$H/.ssh/config" >"$H/.ssh/config_reconnect"
-chown -R nobody:nogroup "$H"
-chmod 700 "$H" "$H/.ssh"
-
-# ssh_start_sshd CONFIG - (re)start sshd in cs; wait until it listens
-ssh_start_sshd() {
-	if [ -n "$SSHD_PID" ]; then
-		kill -TERM -- "-$SSHD_PID" 2>/dev/null
-		wait_for 10 not tg_group_alive "$SSHD_PID"
-		wait_for 10 not tg_tcp_listening "$NS_CS" "$SSH_PORT"
-	fi
-	tg_bg sshd "$NS_CS" "$SSHD" -D -e -f "$1"
-	SSHD_PID=$TG_LAST_PID
-	wait_for 10 tg_tcp_listening "$NS_CS" "$SSH_PORT" ||
-		die "sshd does not listen on $CS4:$SSH_PORT (see sshd.log)"
-}
-
-# --- the outside ----------------------------------------------------------------
-
-SSH_N=0
-SSH_DEST=devbox
-# ssh_outside [ARGS...] - start the outside as nobody over --ssh $SSH_DEST;
-# sets OUT_PID and OUT_LOG. The agent socket only when AGENT_SOCK is set.
-ssh_outside() {
-	SSH_N=$((SSH_N + 1))
-	OUT_LOG=$T/outside-ssh.$SSH_N.log
-	tg_bg "outside-ssh.$SSH_N" "$NS_LOCAL" \
-		env -u SSH_AUTH_SOCK HOME="$H" \
-		${AGENT_SOCK:+SSH_AUTH_SOCK=$AGENT_SOCK} \
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$T/tungate" outside --ssh "$SSH_DEST" \
-		--route "$LAN_NET4" --route "$LAN_NET6" \
-		"${TG_OUTSIDE_ARGS[@]}" "$@"
-	OUT_PID=$TG_LAST_PID
-}
+sshd_init
 
 INSIDE_CMD="$T/tungate inside --stdio -v"
-
-ssh_up_or_gone() {
-	grep -q "inside is up" "$OUT_LOG" || ! tg_alive "$OUT_PID"
-}
-
-# ssh_up - the outside logs "inside is up" within 30 s
-ssh_up() {
-	wait_for 30 ssh_up_or_gone
-	grep -q "inside is up" "$OUT_LOG"
-}
-
-# ssh_fails - the outside exits 1 within 30 s
-ssh_fails() {
-	tg_wait_exit "$OUT_PID" 30 && [ "$TG_RC" = 1 ]
-}
 
 # ssh_last_line_has TEXT... - the log's last line is its only error line,
 # and holds every TEXT
@@ -173,18 +41,6 @@ ssh_last_line_has() {
 	done
 }
 
-ssh_no_inside() {
-	! pgrep -f "$T/tungate inside" >/dev/null && ! tg_has_dev "$NS_CS" "$TUN_DEV"
-}
-
-# ssh_stop - SIGTERM to the outside: exit 0, and the inside is gone
-ssh_stop() {
-	kill -TERM "$OUT_PID" 2>/dev/null
-	tg_wait_exit "$OUT_PID" 20 || return 1
-	[ "$TG_RC" = 0 ] || return 1
-	wait_for 10 ssh_no_inside
-}
-
 ssh_traffic() {
 	check "UDP echo over IPv4 through --ssh" \
 		tg_udp_echo "$NS_CS" "$LAN4" 7 1000
@@ -194,8 +50,7 @@ ssh_traffic() {
 		in_ns "$NS_CS" ping -q -c 2 -W 2 "$LAN4"
 }
 
-ssh_start_sshd "$S/config_a"
-KH=$H/.ssh/known_hosts
+sshd_start "$S/config_a"
 
 # --- host keys --------------------------------------------------------------------
 
@@ -229,13 +84,13 @@ if check "a hashed known_hosts entry is recognised" ssh_up; then
 	check "the tunnel stops on SIGTERM (hashed entry)" ssh_stop
 fi
 
-ssh_start_sshd "$S/config_b"
+sshd_start "$S/config_b"
 ssh_outside --remote-command "$INSIDE_CMD" --accept-new
 check "changed host key: exit 1, even with --accept-new" ssh_fails
 check "changed host key: one line naming the file and line" \
 	ssh_last_line_has "host key verification failed" "CHANGED" \
 	"line 1 of $KH" "ssh-keygen"
-ssh_start_sshd "$S/config_a"
+sshd_start "$S/config_a"
 
 SSH_DEST="root@[$CS6]:$SSH_PORT"
 ssh_outside --remote-command "$INSIDE_CMD" -F "$H/.ssh/config_v6" --accept-new

@@ -24,6 +24,9 @@
 # so its teardown stops them; sshd's sessions (and the insides they run)
 # are in cs, where the teardown finds whatever is left. The EXIT hook adds
 # what only SSH tests make: /run/sshd, and the inside's resume sockets.
+# /run/sshd is shared by the tests that run at the same time (one sshd
+# each): each notes its use in $SSHD_USERS, under a lock on /run, and the
+# last one out removes /run/sshd if a test made it.
 #
 # Files:  $S/host_a, $S/host_b    two host keys (a changed key: config_b)
 #         $S/config_a, config_b   sshd configs using one or the other
@@ -45,7 +48,8 @@ SSHD_PID=''
 AGENT_SOCK=''
 SSH_N=0
 OUT_PID='' OUT_LOG=''
-SSHD_MADE_RUN=0
+SSHD_USERS=/run/tungate-sshd # a file per test; .made: a test made /run/sshd
+SSHD_USER=''
 
 # sshd_check - skip the test when OpenSSH's server or tools are missing
 sshd_check() {
@@ -64,10 +68,37 @@ sshd_on_exit() {
 			rm -f "$f"
 		done
 	done
-	[ "$SSHD_MADE_RUN" = 1 ] && rmdir /run/sshd 2>/dev/null
+	[ -n "$SSHD_USER" ] && sshd_run_dir_put
 	(exit "$rc")
 	tg_on_exit
 }
+
+# sshd_run_dir_get - /run/sshd (sshd's privilege separation) exists and
+# this test is one of its users
+sshd_run_dir_get() {
+	SSHD_USER=$SSHD_USERS/${T##*/}
+	flock 9 || return 1
+	if ! [ -d /run/sshd ]; then
+		mkdir -m 755 /run/sshd || return 1
+		mkdir -p "$SSHD_USERS" && touch "$SSHD_USERS/.made" || return 1
+	fi
+	mkdir -p "$SSHD_USERS" && touch "$SSHD_USER"
+} 9</run
+
+# sshd_run_dir_put - this test is done with /run/sshd; the last user
+# removes it, if a test made it
+sshd_run_dir_put() {
+	local f
+	flock 9 || return 1
+	rm -f "$SSHD_USER"
+	SSHD_USER=''
+	for f in "$SSHD_USERS"/*; do
+		[ -e "$f" ] && return 0
+	done
+	[ -e "$SSHD_USERS/.made" ] && rmdir /run/sshd 2>/dev/null
+	rm -f "$SSHD_USERS/.made"
+	rmdir "$SSHD_USERS"
+} 9</run
 
 # sshd_config HOSTKEY - an sshd config using that host key
 sshd_config() {
@@ -121,12 +152,7 @@ sshd_client_configs() {
 sshd_init() {
 	S=$T/sshd H=$T/home RH=$T/rhome KH=$T/home/.ssh/known_hosts
 	trap sshd_on_exit EXIT
-	# sshd wants /run/sshd (privilege separation); removed only if ours
-	if ! [ -d /run/sshd ]; then
-		mkdir -p /run/sshd || die "cannot create /run/sshd"
-		chmod 755 /run/sshd
-		SSHD_MADE_RUN=1
-	fi
+	sshd_run_dir_get || die "cannot create /run/sshd"
 	must mkdir -p "$S" "$H/.ssh" "$RH"
 	must ssh-keygen -q -t ed25519 -N '' -C host-a -f "$S/host_a"
 	must ssh-keygen -q -t ed25519 -N '' -C host-b -f "$S/host_b"
