@@ -18,9 +18,11 @@
  *
  * The remote's stderr is logged line by line, prefixed with the host.
  *
- * Liveness: after ServerAliveInterval (default 15 s) without a byte from
- * the server a keepalive request is sent; with nothing heard for
- * ServerAliveCountMax (default 3) intervals the server is gone.
+ * Liveness: after ServerAliveInterval (default 15 s) without a packet
+ * from the server (libssh's own counter, since it reads the socket in
+ * more places than our poll sees) a keepalive request is sent; with
+ * nothing heard for ServerAliveCountMax (default 3) intervals the server
+ * is gone.
  *
  * The end: the remote sent EOF (the inside exited) -> drain obuf, collect
  * the exit status (2 s at most), done. The link shut its side -> EOF to
@@ -46,6 +48,8 @@
 #define ALIVE_COUNT_DEFAULT 3
 
 struct pump {
+	struct ssh_counter_struct rx; /* what libssh read, wherever */
+	uint64_t rx_packets;	     /* rx.in_packets when last looked */
 	uint64_t last_rx, last_ka;
 	uint64_t ka_ms, dead_ms;
 	uint64_t chan_eof_at, eof_sent_at;
@@ -243,6 +247,13 @@ static int pump_keepalive(struct tp_ssh_run *r, struct pump *p)
 
 	if (!p->ka_ms)
 		return 0;
+	/* libssh reads the socket inside channel reads and keepalive calls
+	 * too, so a poll() wake-up is not the only sign of life: a packet
+	 * it counted is */
+	if (p->rx.in_packets != p->rx_packets) {
+		p->rx_packets = p->rx.in_packets;
+		p->last_rx = now;
+	}
 	if (p->dead_ms && now - p->last_rx >= p->dead_ms)
 		return tp_ssh_fail(r, -ETIMEDOUT,
 				   "the server has not answered for %llu s: "
@@ -363,6 +374,7 @@ int tp_ssh_pump(struct tp_ssh_run *r)
 	int err = 0;
 
 	p.last_rx = p.last_ka = tp_ssh_now();
+	ssh_set_counters(r->sess, NULL, &p.rx);
 	p.ka_ms = (uint64_t)(a < 0 ? ALIVE_DEFAULT_S : a) * 1000;
 	p.dead_ms = p.ka_ms * (uint64_t)(n < 0 ? ALIVE_COUNT_DEFAULT : n);
 	while (!err) {
@@ -375,6 +387,7 @@ int tp_ssh_pump(struct tp_ssh_run *r)
 		if (!err)
 			err = pump_poll(r, &p);
 	}
+	ssh_set_counters(r->sess, NULL, NULL); /* p is going away */
 	if (err)
 		return err;
 	pump_result(r, &p);
