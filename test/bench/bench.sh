@@ -18,26 +18,29 @@
 #   pipe        tungate, outside --exec 'ip netns exec cs tungate inside
 #               --stdio' (as root): no relay at all, tungate's own cost
 #   ssh         tungate, outside --exec 'ssh ... tungate inside --stdio'
+#   libssh      tungate, outside --ssh cs -F FILE --remote-command
+#               'tungate inside --stdio': its own SSH client (libssh)
 #   ssh -w      OpenSSH's tun-device tunnel, cs routes lan through it
 #   raw ssh     dd | ssh 'cat >/dev/null' (and back): the SSH channel alone
 #
-# Every SSH contender uses the OpenSSH client from local to one sshd in cs
-# (root, a high port, temp keys) with the same cipher, $BENCH_CIPHER.
+# Every SSH contender logs in from local to one sshd in cs (root, a high
+# port, temp keys) with the same cipher, $BENCH_CIPHER (the only one that
+# sshd offers): libssh with tungate's own client, the others with OpenSSH's.
 # Metrics: iperf3 TCP upload and download, new connections per second (wrk,
 # Connection: close), a 100 MB download with curl, ping round trip, the
-# outside's (and inside's) CPU seconds per GB carried during the iperf3
-# runs, and DNS: dnsperf at full load (queries/s) and at a light fixed rate
+# outside's (and inside's, and under the ssh contender the OpenSSH
+# client's) CPU seconds per GB carried during the iperf3 runs, and DNS: dnsperf at full load (queries/s) and at a light fixed rate
 # (latency percentiles, from dnsperf -v), against nsd directly and against
 # the tunnel's DNS address (cached names). Every load is bounded in time;
 # lib.sh's trap removes everything. One table, with ratios to direct, then
-# the targets of issues 4 and 5 with pass/miss. A miss does not fail the
+# the targets of issues 4, 5 and 7 with pass/miss. A miss does not fail the
 # run: this is a measurement, not a test. Exit status 1 only when the world
 # cannot be built or the exec tunnel does not start (lib.sh's fail).
 #
 # Environment: BENCH_T (seconds per iperf3/wrk/dnsperf run, default 5),
 # BENCH_MB (curl download, default 100), BENCH_RAW_MB (raw channel, 2048),
-# BENCH_PERF=DIR (perf record the outside during the exec iperf3 runs into
-# DIR/perf-exec-{up,down}.data), TG_VERBOSE=1.
+# BENCH_PERF=DIR (perf record the outside during the exec and libssh
+# iperf3 runs into DIR/perf-{exec,libssh}-{up,down}.data), TG_VERBOSE=1.
 #
 # shellcheck source-path=SCRIPTDIR disable=SC2317,SC2119
 TG_ID=${TG_ID:-tb$$}
@@ -118,6 +121,15 @@ say "tungate over ssh ($BENCH_CIPHER)"
 if bench_start_cmd_tunnel ssh "$SSH_CMD $T/tungate inside --stdio" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups; then
 	bench_all ssh "$DNS_TUN"
+	bench_stop_cmd_tunnel
+fi
+
+say "tungate over --ssh, libssh ($BENCH_CIPHER)"
+if bench_start_outside libssh \
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	--ssh cs -F "$LIBSSH_CFG" --once \
+	--remote-command "$T/tungate inside --stdio"; then
+	bench_all libssh "$DNS_TUN"
 	bench_stop_cmd_tunnel
 fi
 

@@ -11,7 +11,7 @@
 # into the table. Sourced by bench.sh after lib.sh.
 
 declare -A R=()
-BENCH_OUT_PID='' BENCH_IN_PID=''
+BENCH_OUT_PID='' BENCH_IN_PID='' BENCH_CLI_PID=''
 
 # bench_servers - iperf3, nginx (a small file and a BENCH_MB one) and nsd
 # (bench.test: h1..h100) in lan; returns when all three answer
@@ -111,8 +111,10 @@ bench_run_sshd() {
 }
 
 # bench_sshd - temp host and user keys, sshd as root in cs on SSH_PORT
-# (PermitTunnel for ssh -w, only BENCH_CIPHER), and SSH_CMD: the client
-# command line every SSH contender uses (no spaces in $T)
+# (PermitTunnel for ssh -w, only BENCH_CIPHER), SSH_CMD: the OpenSSH client
+# command line every OpenSSH contender uses (no spaces in $T), and for
+# tungate's own --ssh (libssh) the same login as a config file, LIBSSH_CFG,
+# with the alias cs and a known_hosts that already trusts the host key
 bench_sshd() {
 	local s=$T/sshd h=$T/home
 	trap bench_on_exit EXIT
@@ -121,6 +123,23 @@ bench_sshd() {
 	must ssh-keygen -q -t ed25519 -N '' -C bench-host -f "$s/host"
 	must ssh-keygen -q -t ed25519 -N '' -C bench -f "$h/id"
 	cp "$h/id.pub" "$s/authorized_keys"
+	echo "[$CS4]:$SSH_PORT $(cut -d' ' -f1,2 "$s/host.pub")" \
+		>"$h/known_hosts"
+	LIBSSH_CFG=$h/ssh_config
+	cat >"$LIBSSH_CFG" <<-EOF
+		Host cs
+			HostName $CS4
+			Port $SSH_PORT
+			User root
+			IdentityFile $h/id
+			IdentitiesOnly yes
+			Ciphers $BENCH_CIPHER
+			Compression no
+			UserKnownHostsFile $h/known_hosts
+			GlobalKnownHostsFile /dev/null
+			StrictHostKeyChecking yes
+			ConnectTimeout 10
+	EOF
 	chown -R nobody:nogroup "$h"
 	chmod 700 "$h"
 	cat >"$s/config" <<-EOF
@@ -205,7 +224,8 @@ tun_bytes() {
 bench_iperf() {
 	local name=$1 dir=$2 rev='' bps='' perf='' try
 	[ "$dir" = down ] && rev=-R
-	if [ -n "${BENCH_PERF:-}" ] && [ "$name" = exec ]; then
+	if [ -n "${BENCH_PERF:-}" ] &&
+		{ [ "$name" = exec ] || [ "$name" = libssh ]; }; then
 		mkdir -p "$BENCH_PERF"
 		perf record -q -F 999 -g -p "$BENCH_OUT_PID" \
 			-o "$BENCH_PERF/perf-$name-$dir.data" \
@@ -301,6 +321,12 @@ bench_dns() {
 	fi
 }
 
+# per_gb TICKS BYTES - CPU seconds per GB carried
+per_gb() {
+	awk -v t="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", t / hz / (b / 1e9) }'
+}
+
 # pct FILE P - the P-th percentile of FILE's sorted numbers, 3 decimals
 pct() {
 	awk -v p="$2" '{ v[NR] = $1 } END {
@@ -310,31 +336,32 @@ pct() {
 
 # bench_all NAME DNS - every metric through the contender that is up now;
 # DNS is the server to ask ("" for none). The tunnel's CPU per GB when
-# BENCH_OUT_PID is set.
+# BENCH_OUT_PID is set; the OpenSSH client's when BENCH_CLI_PID is.
 bench_all() {
-	local name=$1 dns=$2 o0 i0 b0 o1 i1 b1 hz
+	local name=$1 dns=$2 o0 i0 c0 b0 o1 i1 c1 b1 b
 	# first, while the path is idle: the latency a tunnel adds at rest
 	bench_ping "$name"
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
-		b0=$(tun_bytes)
+		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") b0=$(tun_bytes)
 	fi
 	bench_iperf "$name" up
 	bench_iperf "$name" down
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o1=$(cpu_ticks "$BENCH_OUT_PID") i1=$(cpu_ticks "$BENCH_IN_PID")
-		b1=$(tun_bytes) hz=$(getconf CLK_TCK)
-		if [ "$b1" -gt "$b0" ]; then
-			R[$name.cpuout]=$(awk -v t=$((o1 - o0)) -v b=$((b1 - b0)) \
-				-v hz="$hz" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
-			R[$name.cpuin]=$(awk -v t=$((i1 - i0)) -v b=$((b1 - b0)) \
-				-v hz="$hz" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
+		c1=$(cpu_ticks "${BENCH_CLI_PID:-0}") b1=$(tun_bytes)
+		b=$((b1 - b0))
+		if [ "$b" -gt 0 ]; then
+			R[$name.cpuout]=$(per_gb $((o1 - o0)) "$b")
+			R[$name.cpuin]=$(per_gb $((i1 - i0)) "$b")
+			[ -n "$BENCH_CLI_PID" ] &&
+				R[$name.cpucli]=$(per_gb $((c1 - c0)) "$b")
 		fi
 	fi
 	bench_wrk "$name"
 	bench_curl "$name"
 	[ -n "$dns" ] && bench_dns "$name" "$dns"
-	BENCH_OUT_PID='' BENCH_IN_PID=''
+	BENCH_OUT_PID='' BENCH_IN_PID='' BENCH_CLI_PID=''
 	say "$name: up ${R[$name.up]:--} down ${R[$name.down]:--} Gbit/s," \
 		"${R[$name.conns]:--} conns/s, ${BENCH_MB} MB in" \
 		"${R[$name.curl]:--} s, ping ${R[$name.ping]:--} ms"
@@ -343,16 +370,31 @@ bench_all() {
 # --- SSH contenders ---------------------------------------------------------------
 
 # bench_start_cmd_tunnel NAME CMD [PREFIX...] - the outside in local,
-# run under PREFIX (e.g. setpriv to nobody), its stream `--exec CMD`;
-# returns when it logs "inside is up". Sets BENCH_OUT_PID, BENCH_IN_PID
-# (for the CPU times) and BENCH_CMD_OUT (for the stop).
+# run under PREFIX (e.g. setpriv to nobody), its stream `--exec CMD`
 bench_start_cmd_tunnel() {
 	local name=$1 exec=$2
 	shift 2
+	bench_start_outside "$name" "$@" -- --exec "$exec"
+}
+
+# bench_start_outside NAME [PREFIX...] -- STREAM... - the outside in local
+# with HOME=$T/home and no agent, run under PREFIX, its stream given by
+# STREAM (--exec CMD, --ssh DEST ...); returns when it logs "inside is up".
+# Sets BENCH_OUT_PID, BENCH_IN_PID (for the CPU times), BENCH_CLI_PID (the
+# OpenSSH client, if one is among its children) and BENCH_CMD_OUT (for the
+# stop).
+bench_start_outside() {
+	local name=$1 pre=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		pre+=("$1")
+		shift
+	done
+	shift
 	bench_run_sshd
 	BENCH_CMD_LOG=$T/outside-$name.log
-	tg_bg "outside-$name" "$NS_LOCAL" env HOME="$T/home" "$@" \
-		"$T/tungate" outside --exec "$exec" \
+	tg_bg "outside-$name" "$NS_LOCAL" env -u SSH_AUTH_SOCK HOME="$T/home" \
+		"${pre[@]}" "$T/tungate" outside "$@" \
 		--route "$LAN_NET4" --route "$LAN_NET6" "${TG_OUTSIDE_ARGS[@]}"
 	BENCH_CMD_OUT=$TG_LAST_PID
 	wait_for 30 bench_cmd_up_or_gone
@@ -363,6 +405,7 @@ bench_start_cmd_tunnel() {
 	BENCH_OUT_PID=$BENCH_CMD_OUT
 	BENCH_IN_PID=$(pgrep -n -f "^$T/tungate inside --stdio")
 	[ -n "$BENCH_IN_PID" ] || say "$name: no inside process for its CPU time"
+	BENCH_CLI_PID=$(pgrep -n -f "^ssh -F /dev/null .*$T/tungate inside")
 	return 0
 }
 

@@ -7,12 +7,12 @@
 # cell is the value and, beside it, the ratio to direct as "how much of
 # direct's performance" (value/direct for rates, direct/value for times),
 # or for the ping the round trip added to direct's. Then each target of
-# issues 4 and 5 with the measured ratio and pass/miss. Pure awk
+# issues 4, 5 and 7 with the measured ratio and pass/miss. Pure awk
 # arithmetic; a missing value prints "-" and its target "n/a".
 
-COLS=(direct exec pipe ssh sshw raw)
-HEADS=("direct" "tungate exec" "tungate pipe" "tungate ssh" "ssh -w"
-	"raw ssh")
+COLS=(direct exec pipe ssh libssh sshw raw)
+HEADS=("direct" "tungate exec" "tungate pipe" "tungate ssh" "tungate libssh"
+	"ssh -w" "raw ssh")
 
 # ratio A B - A/B with 2 decimals, or empty when either is missing
 ratio() {
@@ -89,6 +89,7 @@ bench_report() {
 	row "ping RTT min, ms" pingmin ping
 	row "outside CPU s per GB" cpuout plain
 	row "inside CPU s per GB" cpuin plain
+	row "ssh client CPU s per GB" cpucli plain
 	row "DNS queries/s (cached)" dnsqps rate
 	row "DNS latency p50, ms" dns50 ping
 	row "DNS latency p99, ms" dns99 ping
@@ -112,6 +113,12 @@ bench_report() {
 		"$(ratio "${R[ssh.up]:-}" "${R[raw.up]:-}")" ">=" 0.5
 	target "ssh download / raw ssh channel" \
 		"$(ratio "${R[ssh.down]:-}" "${R[raw.down]:-}")" ">=" 0.5
+	target "libssh upload / OpenSSH exec (ssh)" \
+		"$(ratio "${R[libssh.up]:-}" "${R[ssh.up]:-}")" ">=" 0.8
+	target "libssh download / OpenSSH exec (ssh)" \
+		"$(ratio "${R[libssh.down]:-}" "${R[ssh.down]:-}")" ">=" 0.8
+	target "libssh new connections/s / OpenSSH exec (ssh)" \
+		"$(ratio "${R[libssh.conns]:-}" "${R[ssh.conns]:-}")" ">=" 0.8
 	added=''
 	[ -n "${R[exec.ping]:-}" ] && [ -n "${R[direct.ping]:-}" ] &&
 		added=$(awk -v a="${R[exec.ping]}" -v b="${R[direct.ping]}" \
