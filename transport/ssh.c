@@ -73,6 +73,11 @@ static void ssh_log_cb(int prio, const char *fn, const char *buf, void *u)
 static void ssh_init_once(void)
 {
 	ssh_init();
+}
+
+/* libssh keeps its log level and callback per thread: set in ours */
+static void ssh_thread_logging(void)
+{
 	ssh_set_log_callback(ssh_log_cb);
 	ssh_set_log_level(tg_log_level >= TG_LOG_TRACE	 ? SSH_LOG_PROTOCOL
 			  : tg_log_level >= TG_LOG_DEBUG ? SSH_LOG_WARN
@@ -538,7 +543,10 @@ static int run_session(struct tp_ssh_run *r)
 static void ssh_thread(void *arg)
 {
 	struct tp_ssh *x = arg;
-	int err = run_session(&x->r);
+	int err;
+
+	ssh_thread_logging();
+	err = run_session(&x->r);
 
 	if (err < 0)
 		x->r.status = err;
