@@ -584,14 +584,19 @@ static void on_update(struct inside *s, const uint8_t *data, size_t len)
 		tg_warn("ignoring a malformed route update from the outside");
 		return;
 	}
-	if (s->o->routes_given || !s->st) {
+	if (!s->st)
+		return;
+	/* --route given here wins over the offer; the stream's own path
+	 * (a resumed stream may come from a new address) still applies */
+	if (s->o->routes_given) {
 		tg_debug("ignoring the outside's new routes: --route given "
 			 "here");
-		return;
+	} else {
+		s->cfg.route_default = c.route_default;
+		s->cfg.n_routes = c.n_routes;
+		memcpy(s->cfg.routes, c.routes,
+		       c.n_routes * sizeof(c.routes[0]));
 	}
-	s->cfg.route_default = c.route_default;
-	s->cfg.n_routes = c.n_routes;
-	memcpy(s->cfg.routes, c.routes, c.n_routes * sizeof(c.routes[0]));
 	s->cfg.n_keep = c.n_keep;
 	memcpy(s->cfg.keep, c.keep, c.n_keep * sizeof(c.keep[0]));
 	keep_build(s);
@@ -715,9 +720,14 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 
 	if (!s->can_hand_off || !s->o->grace_ms ||
 	    tp_session_none(s->peer_session) ||
-	    inside_resume_path(s->o->tun_name, path, sizeof(path)) < 0 ||
-	    tp_link_detach(l, &o.fd_in, &o.fd_out, &rest, &o.rest_len) < 0)
+	    inside_resume_path(s->o->tun_name, path, sizeof(path)) < 0)
 		return false;
+	r = tp_link_detach(l, &o.fd_in, &o.fd_out, &rest, &o.rest_len);
+	if (r < 0) {
+		tg_warn("cannot pass this stream on (%s): starting afresh",
+			strerror(-r));
+		return false;
+	}
 	memcpy(o.session, s->peer_session, TP_SESSION_LEN);
 	o.ssh_client = s->ssh_client;
 	o.rest = (uint8_t *)rest;
@@ -731,6 +741,8 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 		tg_warn("cannot hand the stream to the waiting inside: %s; "
 			"starting afresh",
 			strerror(-r));
+	else if (r < 0)
+		tg_debug("no inside waits on %s: a new session", path);
 	if (r < 0)
 		return false;
 	tg_info("handed the stream to the inside (pid %ld) that resumes "
@@ -839,6 +851,11 @@ static void link_opts_fill(struct inside *s, struct tp_link_opts *lo)
 	lo->peer_name = "outside";
 }
 
+static void free_handle_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
 /* carry on over the new stream; the old one is dead or about to be */
 static int take_stream(struct inside *s, struct resume_offer *o)
 {
@@ -851,7 +868,6 @@ static int take_stream(struct inside *s, struct resume_offer *o)
 	close(o->fd_err);
 	stderr_nonblocking();
 	close_stream(s);
-	s->stream_conn = o->conn;
 	r = tp_fd_open(s->loop, o->fd_in, o->fd_out, &in, &out);
 	if (r < 0)
 		return r;
@@ -860,8 +876,12 @@ static int take_stream(struct inside *s, struct resume_offer *o)
 	lo.rest = o->rest;
 	lo.rest_len = o->rest_len;
 	s->link = tp_link_new(s->loop, in, out, &link_ops, &lo, s);
-	if (!s->link)
+	if (!s->link) {
+		uv_close((uv_handle_t *)in, free_handle_cb);
+		uv_close((uv_handle_t *)out, free_handle_cb);
 		return -ENOMEM;
+	}
+	s->stream_conn = o->conn;
 	s->link_down = false;
 	s->ready_sent = false;
 	if (o->ssh_client.family)
@@ -870,6 +890,7 @@ static int take_stream(struct inside *s, struct resume_offer *o)
 		uv_poll_start(&s->tun_poll, UV_READABLE, tun_poll_cb);
 		s->polling = true;
 	}
+	/* may deliver frames, and even end the stream, before it returns */
 	return tp_link_start(s->link);
 }
 
@@ -879,12 +900,16 @@ static int offer_cb(void *arg, struct resume_offer *o)
 	bool waiting = s->waiting;
 	int r;
 
-	if (memcmp(o->session, s->session, TP_SESSION_LEN)) {
+	if (o->other_version ||
+	    memcmp(o->session, s->session, TP_SESSION_LEN)) {
 		close(o->fd_in);
 		close(o->fd_out);
 		close(o->fd_err);
-		tg_info("a new outside started another session: this one "
-			"ends");
+		tg_info("%s: this one ends",
+			o->other_version
+				? "an inside of another tungate version "
+				  "offered the next stream"
+				: "a new outside started another session");
 		stop_begin(s, TG_EXIT_OK, NULL);
 		return -ESRCH;
 	}
@@ -894,16 +919,21 @@ static int offer_cb(void *arg, struct resume_offer *o)
 	s->resumes++;
 	r = take_stream(s, o);
 	if (r < 0) {
-		tg_warn("cannot take the resumed stream: %s", strerror(-r));
+		char why[160];
+
+		/* refused: the new inside starts afresh, once we are gone */
+		snprintf(why, sizeof(why), "cannot take the resumed stream: %s",
+			 strerror(-r));
+		s->stream_conn = -1; /* the listener closes it */
 		s->link_down = true;
-		stop_begin(s, TG_EXIT_FAIL, "the resumed stream failed");
-		return 0;
+		stop_begin(s, TG_EXIT_FAIL, why);
+		return r;
 	}
 	if (waiting)
-		tg_info("session resumed after %.1f s (drop %u), stream from "
-			"pid %ld",
+		tg_info("session resumed after %.1f s (drop %u, resume %u), "
+			"stream from pid %ld",
 			(double)(uv_now(s->loop) - s->drop_ms) / 1000, s->drops,
-			(long)o->pid);
+			s->resumes, (long)o->pid);
 	else
 		tg_info("session resumed on a new stream from pid %ld (the "
 			"old one had not timed out yet)",

@@ -29,9 +29,15 @@
 
 #include "inside_resume.h"
 
+#ifndef TG_VERSION
+#define TG_VERSION "unknown"
+#endif
+
 #define MAGIC "TGRESUM1"
-#define HDR_LEN (8 + TP_SESSION_LEN + 2 + 16 + 4 + 4)
+#define VER_LEN 32 /* TG_VERSION, NUL padded */
+#define HDR_LEN (8 + VER_LEN + TP_SESSION_LEN + 2 + 16 + 4 + 4)
 #define IO_TIMEOUT_S 3
+#define EXCHANGE_MS 5000 /* the whole offer, however slowly it trickles */
 #define N_FDS 3
 
 struct inside_resume {
@@ -93,11 +99,20 @@ static void set_timeouts_off(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static int io_all(int fd, void *buf, size_t len, bool rd)
+static uint64_t now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+/* all of @len bytes, within the exchange's deadline: a peer that trickles
+ * cannot hold the waiting inside's loop for long */
+static int io_all(int fd, void *buf, size_t len, bool rd, uint64_t deadline)
 {
 	uint8_t *p = buf;
 
 	while (len) {
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
 		ssize_t n = rd ? recv(fd, p, len, MSG_WAITALL)
 			       : send(fd, p, len, MSG_NOSIGNAL);
 
@@ -116,6 +131,9 @@ static int io_all(int fd, void *buf, size_t len, bool rd)
 static void hdr_encode(uint8_t *h, const struct resume_offer *o)
 {
 	memcpy(h, MAGIC, 8);
+	memset(h + 8, 0, VER_LEN);
+	memcpy(h + 8, TG_VERSION, strnlen(TG_VERSION, VER_LEN - 1));
+	h += VER_LEN;
 	memcpy(h + 8, o->session, TP_SESSION_LEN);
 	h += 8 + TP_SESSION_LEN;
 	h[0] = o->ssh_client.family;
@@ -125,10 +143,18 @@ static void hdr_encode(uint8_t *h, const struct resume_offer *o)
 	put32(h + 22, (uint32_t)o->rest_len);
 }
 
+/* -EPROTO: another tungate version, which may speak otherwise on the
+ * stream: treated like another session */
 static int hdr_decode(const uint8_t *h, struct resume_offer *o)
 {
+	char ver[VER_LEN] = {0};
+
 	if (memcmp(h, MAGIC, 8))
 		return -EBADMSG;
+	memcpy(ver, TG_VERSION, strnlen(TG_VERSION, VER_LEN - 1));
+	if (memcmp(h + 8, ver, VER_LEN))
+		return -EPROTO;
+	h += VER_LEN;
 	memcpy(o->session, h + 8, TP_SESSION_LEN);
 	h += 8 + TP_SESSION_LEN;
 	memset(&o->ssh_client, 0, sizeof(o->ssh_client));
@@ -204,14 +230,16 @@ static void close_fds(struct resume_offer *o)
 	close(o->fd_err);
 }
 
-/* one offer on connection @fd; the answer goes back before the callback's
- * consequences (a stopping inside) play out. Return: true when taken (the
- * connection is then the callback's) */
+/* one offer on connection @fd; the answer goes back after the callback,
+ * so a refusing inside has already cleaned up when the new one starts
+ * afresh. Return: true when taken (the connection is then the
+ * callback's) */
 static bool serve(struct inside_resume *r, int fd)
 {
 	uint8_t h[HDR_LEN], reply[5];
 	struct resume_offer o = {.conn = fd};
-	int fds[N_FDS], res;
+	uint64_t deadline = now_ms() + EXCHANGE_MS;
+	int fds[N_FDS], res, rfd;
 
 	set_timeouts(fd);
 	if (peer_is_root(fd) < 0 || recv_hdr(fd, h, fds) < 0)
@@ -222,19 +250,30 @@ static bool serve(struct inside_resume *r, int fd)
 	res = hdr_decode(h, &o);
 	if (res == 0 && o.rest_len) {
 		o.rest = malloc(o.rest_len);
-		res = o.rest ? io_all(fd, o.rest, o.rest_len, true) : -ENOMEM;
+		res = o.rest ? io_all(fd, o.rest, o.rest_len, true, deadline)
+			     : -ENOMEM;
 	}
 	reply[0] = 'N';
 	put32(reply + 1, (uint32_t)getpid());
-	if (res < 0) {
+	/* the callback may close fd (a stream that ends at once): answer on
+	 * a duplicate, which keeps the socket open for the reply */
+	rfd = dup(fd);
+	if (res == -EPROTO) {
+		o.other_version = true; /* the callback refuses it */
+		res = 0;
+	}
+	if (res < 0 || rfd < 0) {
 		close_fds(&o);
 	} else if (r->cb(r->arg, &o) == 0) {
 		reply[0] = 'Y';
 		/* the connection stays open as long as the stream: no
 		 * timeouts on it from here on */
-		set_timeouts_off(fd);
+		set_timeouts_off(rfd);
 	}
-	io_all(fd, reply, sizeof(reply), false);
+	if (rfd >= 0) {
+		io_all(rfd, reply, sizeof(reply), false, deadline);
+		close(rfd);
+	}
 	free(o.rest);
 	return reply[0] == 'Y';
 }
@@ -336,6 +375,7 @@ int inside_resume_offer(const char *path, const struct resume_offer *o,
 	struct sockaddr_un a;
 	uint8_t h[HDR_LEN], reply[5];
 	int fds[N_FDS] = {o->fd_in, o->fd_out, o->fd_err};
+	uint64_t deadline = now_ms() + EXCHANGE_MS;
 	int fd, err = sock_addr(path, &a);
 
 	if (err < 0)
@@ -352,9 +392,9 @@ int inside_resume_offer(const char *path, const struct resume_offer *o,
 	if (!err)
 		err = send_hdr(fd, h, fds);
 	if (!err && o->rest_len)
-		err = io_all(fd, o->rest, o->rest_len, false);
+		err = io_all(fd, o->rest, o->rest_len, false, deadline);
 	if (!err)
-		err = io_all(fd, reply, sizeof(reply), true);
+		err = io_all(fd, reply, sizeof(reply), true, deadline);
 	if (err || reply[0] != 'Y') {
 		close(fd);
 		if (!err)

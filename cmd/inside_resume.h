@@ -28,6 +28,8 @@ struct resume_offer {
 	int fd_in, fd_out, fd_err;   /* owned by whoever holds the offer */
 	int conn;		     /* the connection of the offer: see
 				      * inside_resume_offer() */
+	bool other_version;	     /* another tungate version offers it:
+				      * not to be taken */
 	uint8_t *rest;		     /* bytes read past the outside's HELLO */
 	size_t rest_len;
 };

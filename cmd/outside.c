@@ -211,11 +211,14 @@ static void grace_cb(uv_timer_t *t)
 	struct outside *s = t->data;
 	size_t n = nat_reset(s->nat);
 
+	/* the id stays: an inside that still waits (it noticed the drop
+	 * later) may resume it, and its old connections then meet a NAT
+	 * without their flows, which resets them; one that gave up starts
+	 * afresh with it */
 	tg_warn("the session was not resumed within %u s: %zu TCP "
-		"connection%s reset; the next stream starts a new session",
+		"connection%s reset",
 		s->o->grace_ms / 1000, n, n == 1 ? "" : "s");
 	s->outage = false;
-	new_session(s);
 	status_session(s);
 }
 

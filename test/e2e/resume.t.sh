@@ -303,7 +303,7 @@ check "2: the new inside handed its stream over" \
 	grep -q "handed the stream to the inside (pid [0-9]*) that resumes" \
 	"$INSIDE_LOG"
 check "2: the waiting inside logged the resume (drop 1)" \
-	grep -q "session resumed after .* s (drop 1)" "$INSIDE_LOG"
+	grep -q "session resumed after .* s (drop 1, resume 1)" "$INSIDE_LOG"
 check "2: the resumed inside did not lose the stream again" \
 	exactly 1 "$INSIDE_LOG" "keeping $TUN_DEV and its routes for"
 check "2: inside processes: the resumed one and its stream's holder" \
@@ -355,7 +355,7 @@ link_up
 check "3: the outside logs the resume" \
 	wait_for 60 or_gone grep -q "$RESUMED_OUT" "$OUT_LOG"
 check "3: the waiting inside logged the resume" \
-	wait_for 5 grep -q "session resumed after .* s (drop 1)" "$INSIDE_LOG"
+	wait_for 5 grep -q "session resumed after .* s (drop 1, resume 1)" "$INSIDE_LOG"
 touch "$T/hold/go"
 check "3: the idle connection answers after the outage" \
 	wait_for 35 test -e "$T/hold/result"
