@@ -168,12 +168,14 @@ static int hdr_decode(const uint8_t *h, struct resume_offer *o)
 	return 0;
 }
 
+#define MAX_FDS 16 /* received at most; all closed unless exactly N_FDS */
+
 /* the header, with the fds it carries */
 static int recv_hdr(int fd, uint8_t *h, int fds[N_FDS])
 {
 	union {
 		struct cmsghdr c;
-		char buf[CMSG_SPACE(N_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
 	} cm;
 	struct iovec iov = {.iov_base = h, .iov_len = HDR_LEN};
 	struct msghdr m = {.msg_iov = &iov,
@@ -182,21 +184,28 @@ static int recv_hdr(int fd, uint8_t *h, int fds[N_FDS])
 			   .msg_controllen = sizeof(cm.buf)};
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(fd, &m, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	int got[MAX_FDS];
 	size_t nfds = 0;
 
 	if (n < 0)
 		return -errno;
-	c = CMSG_FIRSTHDR(&m);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-	if (nfds)
-		memcpy(fds, CMSG_DATA(c), (nfds < N_FDS ? nfds : N_FDS) *
-						  sizeof(int));
-	if (n != HDR_LEN || nfds != N_FDS) {
-		for (size_t i = 0; i < nfds && i < N_FDS; i++)
-			close(fds[i]);
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (k > MAX_FDS - nfds)
+			k = MAX_FDS - nfds;
+		memcpy(got + nfds, CMSG_DATA(c), k * sizeof(int));
+		nfds += k;
+	}
+	if (n != HDR_LEN || nfds != N_FDS || (m.msg_flags & MSG_CTRUNC)) {
+		for (size_t i = 0; i < nfds; i++)
+			close(got[i]);
 		return -EBADMSG;
 	}
+	memcpy(fds, got, sizeof(int) * N_FDS);
 	return 0;
 }
 
@@ -239,7 +248,7 @@ static bool serve(struct inside_resume *r, int fd)
 	uint8_t h[HDR_LEN], reply[5];
 	struct resume_offer o = {.conn = fd};
 	uint64_t deadline = now_ms() + EXCHANGE_MS;
-	int fds[N_FDS], res, rfd;
+	int fds[N_FDS] = {-1, -1, -1}, res, rfd;
 
 	set_timeouts(fd);
 	if (peer_is_root(fd) < 0 || recv_hdr(fd, h, fds) < 0)
@@ -304,9 +313,8 @@ static void poll_cb(uv_poll_t *h, int status, int events)
  *
  * Return: 0, or -errno
  */
-int inside_resume_listen(uv_loop_t *loop, const char *path,
-			 resume_offer_fn cb, void *arg,
-			 struct inside_resume **out)
+int inside_resume_listen(uv_loop_t *loop, const char *path, resume_offer_fn cb,
+			 void *arg, struct inside_resume **out)
 {
 	struct inside_resume *r;
 	struct sockaddr_un a;

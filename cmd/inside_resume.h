@@ -25,12 +25,12 @@ struct resume_offer {
 	uint8_t session[TP_SESSION_LEN];
 	struct tg_prefix ssh_client; /* family 0: none */
 	pid_t pid;
-	int fd_in, fd_out, fd_err;   /* owned by whoever holds the offer */
-	int conn;		     /* the connection of the offer: see
-				      * inside_resume_offer() */
-	bool other_version;	     /* another tungate version offers it:
-				      * not to be taken */
-	uint8_t *rest;		     /* bytes read past the outside's HELLO */
+	int fd_in, fd_out, fd_err; /* owned by whoever holds the offer */
+	int conn; /* the connection of the offer: see
+		   * inside_resume_offer() */
+	bool other_version; /* another tungate version offers it:
+			     * not to be taken */
+	uint8_t *rest; /* bytes read past the outside's HELLO */
 	size_t rest_len;
 };
 
@@ -47,9 +47,8 @@ struct inside_resume;
  * inside_resume_listen() - accept offers on @path (mode 0600, ours)
  * Return: 0, or -errno
  */
-int inside_resume_listen(uv_loop_t *loop, const char *path,
-			 resume_offer_fn cb, void *arg,
-			 struct inside_resume **out);
+int inside_resume_listen(uv_loop_t *loop, const char *path, resume_offer_fn cb,
+			 void *arg, struct inside_resume **out);
 
 /** inside_resume_close() - stop listening and remove the socket file */
 void inside_resume_close(struct inside_resume *r);

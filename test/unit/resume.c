@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,8 +54,11 @@ static int offer_cb(void *arg, struct resume_offer *o)
 static pid_t offerer(const uint8_t *session, int p, int q)
 {
 	pid_t pid = fork();
-	struct resume_offer o = {.fd_in = p, .fd_out = q, .fd_err = 2,
-				 .pid = 4242, .rest = (uint8_t *)"CONFIG..",
+	struct resume_offer o = {.fd_in = p,
+				 .fd_out = q,
+				 .fd_err = 2,
+				 .pid = 4242,
+				 .rest = (uint8_t *)"CONFIG..",
 				 .rest_len = 8};
 	long who = 0;
 	int conn = -1, r;
@@ -116,8 +122,8 @@ static void test_taken(void **state)
 	char buf[8];
 	pid_t pid;
 
-	assert_int_equal(inside_resume_listen(&loop, path, offer_cb, NULL,
-					      &lis), 0);
+	assert_int_equal(
+		inside_resume_listen(&loop, path, offer_cb, NULL, &lis), 0);
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(pipe(q), 0);
 	pid = offerer(mine, p[0], q[1]);
@@ -153,8 +159,8 @@ static void test_other_session(void **state)
 	pid_t pid;
 
 	memset(other, 0x22, sizeof(other));
-	assert_int_equal(inside_resume_listen(&loop, path, offer_cb, NULL,
-					      &lis), 0);
+	assert_int_equal(
+		inside_resume_listen(&loop, path, offer_cb, NULL, &lis), 0);
 	assert_int_equal(pipe(p), 0);
 	pid = offerer(other, p[0], p[1]);
 	run_until_offers(1);
@@ -172,6 +178,102 @@ static void test_nobody_waits(void **state)
 	assert_int_equal(inside_resume_offer(path, &o, &who, &conn), -ENOENT);
 }
 
+static int fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* a hostile or confused local peer: @len bytes of @hdr with @nfds copies
+ * of stdin attached; exits 0 once the listener has closed the connection */
+static pid_t raw_offerer(const void *hdr, size_t len, int nfds)
+{
+	pid_t pid = fork();
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+	} cm;
+	struct iovec iov = {.iov_base = (void *)hdr, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	char x[8];
+	int fd, fds[8] = {0};
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		_exit(4);
+	if (nfds) {
+		m.msg_control = cm.buf;
+		m.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	if (sendmsg(fd, &m, 0) < 0)
+		_exit(5);
+	shutdown(fd, SHUT_WR);
+	while (read(fd, x, sizeof(x)) > 0)
+		;
+	_exit(0);
+}
+
+/* nothing of it is taken, nothing leaks, and the listener still works */
+static void test_bad_offers(void **state)
+{
+	uint8_t junk[256];
+	int before, p[2];
+	pid_t pid;
+	struct {
+		size_t len;
+		int nfds;
+	} cases[] = {{0, 0},
+		     {10, 3},
+		     {sizeof(junk), 0},
+		     {sizeof(junk), 1},
+		     {sizeof(junk), 3},
+		     {sizeof(junk), 4},
+		     {sizeof(junk), 8}};
+
+	memset(junk, 'x', sizeof(junk)); /* no magic */
+	assert_int_equal(
+		inside_resume_listen(&loop, path, offer_cb, NULL, &lis), 0);
+	before = fd_count();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid = raw_offerer(junk, cases[i].len, cases[i].nfds);
+
+		int st = -1;
+
+		for (int t = 0; t < 100 && !waitpid(pid, &st, WNOHANG); t++)
+			uv_run(&loop, UV_RUN_NOWAIT), usleep(10000);
+		uv_run(&loop, UV_RUN_NOWAIT);
+		assert_int_equal(offers, 0);
+		assert_int_equal(fd_count(), before);
+	}
+	/* a good offer afterwards is still heard */
+	assert_int_equal(pipe(p), 0);
+	pid = offerer(mine, p[0], p[1]);
+	run_until_offers(1);
+	close(taken_conn);
+	assert_int_equal(child_status(pid), 0);
+	close(taken_in);
+	close(taken_out);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -179,6 +281,7 @@ int main(void)
 		T(test_taken),
 		T(test_other_session),
 		T(test_nobody_waits),
+		T(test_bad_offers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
