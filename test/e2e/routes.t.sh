@@ -33,6 +33,7 @@
 #
 # shellcheck source-path=SCRIPTDIR disable=SC2317
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd.sh"
 
 NS_LAN2=${TG_ID}lan2 NS_INET=${TG_ID}inet
 IF_L2=${TG_ID}-l2 IF_2L=${TG_ID}-2l IF_LI=${TG_ID}-li IF_IN=${TG_ID}-in
@@ -44,10 +45,9 @@ LATE4=198.19.40.0/24 LATE6=fd7e:40::/64 # routes added while running
 LATE_HOST4=198.19.40.1 LATE_HOST6=fd7e:40::1
 SRV_PORT=8080
 MORE_WORLD=0
-MADE_RUN_SSHD=0
 
 # lib.sh's teardown stops every process this test started; then the extra
-# namespaces go, and /run/sshd if this test made it
+# namespaces go
 eval "lib_$(declare -f tg_teardown)"
 tg_teardown() {
 	local ns p
@@ -60,7 +60,6 @@ tg_teardown() {
 		done
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
 	done
-	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
 	return 0
 }
 
@@ -451,48 +450,12 @@ default_checks "SSH_CONNECTION"
 
 # --- default, over the SSH transport ------------------------------------------------
 
-# sshd in cs as root on $CS4:2222 with its own keys in $T; the outside,
-# as nobody, logs in with `--ssh devbox`. The remote command drops
-# SSH_CONNECTION from the inside's environment, as sudo does: the inside
-# finds it in its parent's.
-SSHD=/usr/sbin/sshd
+# sshd in cs as root (sshd.sh's world); the outside, as nobody, logs in
+# with `--ssh devbox`. The remote command drops SSH_CONNECTION from the
+# inside's environment, as sudo does: the inside finds it in its parent's.
 ssh_default() {
-	local S=$T/sshd H=$T/home
-	must mkdir -p "$S" "$H/.ssh"
-	must ssh-keygen -q -t ed25519 -N '' -C host -f "$S/host"
-	must ssh-keygen -q -t ed25519 -N '' -C test -f "$H/.ssh/id_test"
-	cp "$H/.ssh/id_test.pub" "$S/authorized_keys"
-	cat >"$S/config" <<-EOF
-		Port 2222
-		ListenAddress $CS4
-		HostKey $S/host
-		PidFile $S/sshd.pid
-		UsePAM no
-		PermitRootLogin prohibit-password
-		AuthorizedKeysFile $S/authorized_keys
-		StrictModes no
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-	EOF
-	cat >"$H/.ssh/config" <<-EOF
-		Host devbox
-			HostName $CS4
-			Port 2222
-			User root
-			IdentityFile $H/.ssh/id_test
-	EOF
-	chown -R nobody:nogroup "$H"
-	chmod 700 "$H" "$H/.ssh"
-	if ! [ -d /run/sshd ]; then
-		must mkdir -p /run/sshd
-		chmod 755 /run/sshd
-		MADE_RUN_SSHD=1
-	fi
-	tg_bg sshd "$NS_CS" "$SSHD" -D -e -f "$S/config"
-	wait_for 10 tg_tcp_listening "$NS_CS" 2222 || {
-		fail "sshd does not listen on $CS4:2222"
-		return 1
-	}
+	sshd_init
+	sshd_start "$S/config_a"
 	TG_OUTSIDE_LOG=$T/outside-ssh.log
 	tg_bg outside-ssh "$NS_LOCAL" env HOME="$H" \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
