@@ -26,8 +26,9 @@ TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c \
 		 tun/track.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
-		 dns/upstream.c dns/stream.c dns/resolv.c
-CMD_SRC       := cmd/main.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
+		 dns/upstream.c dns/stream.c dns/resolv.c \
+		 dns/resolved.c
+CMD_SRC       := cmd/main.c cmd/nss.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
 		 cmd/inside.c cmd/inside_resume.c cmd/outside_routes.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
@@ -47,6 +48,7 @@ UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
+		  test/unit/dns_resolved \
 		  test/unit/resolv
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
@@ -153,7 +155,7 @@ clean:
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg dns_proxy \
-		resolv
+		resolv resolved
 FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
@@ -176,8 +178,10 @@ FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_dns_msg := $(DNS_SRC)
 FUZZ_SRC_dns_proxy := $(DNS_SRC) test/fuzz/dns_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_resolv  := $(DNS_SRC)
+FUZZ_SRC_resolved := $(DNS_SRC)
 FUZZ_LIBS_dns_msg := -lldns
 FUZZ_LIBS_resolv  := -lldns
+FUZZ_LIBS_resolved := -lldns
 FUZZ_LIBS_dns_proxy := -lldns $(FUZZ_WRAP_DNS:%=-Wl,--wrap=%)
 FUZZ_LIBS_nat_mem := $(FUZZ_WRAP_NAT:%=-Wl,--wrap=%)
 

@@ -16,6 +16,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "nss.h"
 #include "opts.h"
 #include "status.h"
 #include "tungate.h"
@@ -61,6 +62,10 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : NULL;
 
+	/* before anything can look a name, a user or a service up */
+	if (tg_nss_pin())
+		fprintf(stderr, "tungate: warning: name lookups may load this "
+				"machine's NSS modules\n");
 	/* a closed stream must be an error return, not a fatal signal */
 	signal(SIGPIPE, SIG_IGN);
 	/* getaddrinfo and upstream DNS lookups block a pool thread each: a

@@ -16,10 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "outside_dns.h"
+
+/* systemd-resolved's varlink socket, where the machine runs it */
+#define RESOLVED_SOCKET "/run/systemd/resolve/io.systemd.Resolve"
 
 /* dns_opts.max_pending when it is 0 (dns.h) */
 #define DNS_PENDING_DEFAULT 1024
@@ -125,9 +129,19 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 {
 	struct dns_opts o = *dopts;
 	struct outside_dns *d;
+	struct stat st;
 
 	if (!o.max_pending)
 		o.max_pending = DNS_PENDING_DEFAULT;
+	if (!o.resolved_path)
+		o.resolved_path = RESOLVED_SOCKET;
+	if (stat(o.resolved_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		tg_info("names: systemd-resolved (%s) for A and AAAA, the "
+			"nameservers of /etc/resolv.conf for other types",
+			o.resolved_path);
+	else
+		tg_info("names: files and dns (/etc/hosts, the nameservers of "
+			"/etc/resolv.conf)");
 	/* slots are counted in int, and allocated in one piece */
 	if (o.max_pending > INT_MAX / sizeof(struct dns_slot))
 		return NULL;

@@ -3,11 +3,14 @@
  * addr.c - A and AAAA through this machine's own getaddrinfo().
  *
  * Theory of operation: the point of the proxy is that names resolve in
- * the container as they do for the developer's own programs, and those
- * call getaddrinfo(): /etc/hosts, nsswitch, VPN split DNS, mDNS all
- * apply. So IN A and IN AAAA questions go to uv_getaddrinfo() (libuv's
- * thread pool) with the one family asked, AI_CANONNAME, and SOCK_STREAM
- * so that each address comes once. The canonical name, if it differs
+ * the container as they do for the developer's own programs. Where the
+ * machine runs systemd-resolved, IN A and IN AAAA questions go to it
+ * (resolved.c), and come here when it cannot answer. Otherwise they go
+ * to uv_getaddrinfo() (libuv's thread pool): in the static binary, whose
+ * NSS is pinned to glibc's built-in sources at start, that is /etc/hosts
+ * and the nameservers of /etc/resolv.conf; in a dynamic build, whatever
+ * nsswitch.conf says. It is asked with the one family wanted,
+ * AI_CANONNAME, and SOCK_STREAM so that each address comes once. The canonical name, if it differs
  * (case-insensitively) from the question, becomes a CNAME to it, and the
  * addresses are that name's records; every TTL is addr_ttl_s, since
  * getaddrinfo has none.
@@ -84,12 +87,12 @@ int dns_addr_rcode(int status, int family)
 	}
 }
 
-static bool seen(const struct addrinfo *res, const struct addrinfo *ai)
+static bool seen(const struct dns_addr *a, size_t i)
 {
-	for (; res != ai; res = res->ai_next)
-		if (res->ai_family == ai->ai_family &&
-		    res->ai_addrlen == ai->ai_addrlen &&
-		    !memcmp(res->ai_addr, ai->ai_addr, ai->ai_addrlen))
+	for (size_t j = 0; j < i; j++)
+		if (a[j].family == a[i].family &&
+		    !memcmp(a[j].addr, a[i].addr,
+			    a[i].family == AF_INET ? 4 : 16))
 			return true;
 	return false;
 }
@@ -132,10 +135,51 @@ static ldns_rdf *push_cname(ldns_pkt *pkt, const struct dns_key *k,
 }
 
 /**
+ * dns_addr_build() - the record of an address answer
+ * @k:		the key (IN A or IN AAAA)
+ * @canon:	the canonical name, or NULL
+ * @a:		the addresses; those not of @family, and repeats, are left out
+ * @n:		how many
+ * @family:	AF_INET for A, AF_INET6 for AAAA
+ * @rcode:	DNS_R_NOERROR (no address of @family: NODATA), DNS_R_NXDOMAIN
+ * @ttl_s:	TTL of every record, and the record's life in the cache
+ *
+ * Return: the record, or NULL
+ */
+struct dns_rec *dns_addr_build(const struct dns_key *k, const char *canon,
+			       const struct dns_addr *a, size_t n, int family,
+			       int rcode, uint32_t ttl_s)
+{
+	ldns_pkt *pkt = dns_rec_pkt_new(k, rcode);
+	ldns_rdf *owner = NULL;
+
+	if (!pkt)
+		return NULL;
+	for (size_t i = 0; rcode == DNS_R_NOERROR && i < n; i++) {
+		bool v4 = family == AF_INET;
+		ldns_rdf *d;
+
+		if (a[i].family != family || seen(a, i))
+			continue;
+		if (!owner)
+			owner = push_cname(pkt, k, canon, ttl_s);
+		if (!owner)
+			break;
+		d = ldns_rdf_new_frm_data(v4 ? LDNS_RDF_TYPE_A
+					     : LDNS_RDF_TYPE_AAAA,
+					  v4 ? 4 : 16, a[i].addr);
+		push_rr(pkt, ldns_rdf_clone(owner),
+			v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, ttl_s, d);
+	}
+	ldns_rdf_deep_free(owner);
+	return dns_rec_finish(pkt, k, ttl_s);
+}
+
+/**
  * dns_addr_rec() - the record of a getaddrinfo answer
  * @k:		the key (IN A or IN AAAA)
  * @canon:	the canonical name (ai_canonname), or NULL
- * @res:	the addresses; those not of @family are left out
+ * @res:	the addresses (the first DNS_ADDR_MAX of @family count)
  * @family:	AF_INET for A, AF_INET6 for AAAA
  * @rcode:	from dns_addr_rcode()
  * @ttl_s:	TTL of every record, and the record's life in the cache
@@ -146,37 +190,38 @@ struct dns_rec *dns_addr_rec(const struct dns_key *k, const char *canon,
 			     const struct addrinfo *res, int family, int rcode,
 			     uint32_t ttl_s)
 {
-	ldns_pkt *pkt = dns_rec_pkt_new(k, rcode);
-	ldns_rdf *owner = NULL;
-	const struct addrinfo *ai;
+	struct dns_addr a[DNS_ADDR_MAX];
+	size_t n = 0;
 
-	if (!pkt)
-		return NULL;
-	for (ai = res; rcode == DNS_R_NOERROR && ai; ai = ai->ai_next) {
-		const void *a;
-		ldns_rdf *d;
-
-		if (ai->ai_family != family || seen(res, ai))
-			continue;
-		if (!owner)
-			owner = push_cname(pkt, k, canon, ttl_s);
-		if (!owner)
-			break;
-		if (family == AF_INET) {
-			a = &((const struct sockaddr_in *)ai->ai_addr)
-				     ->sin_addr;
-			d = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, a);
-		} else {
-			a = &((const struct sockaddr_in6 *)ai->ai_addr)
-				     ->sin6_addr;
-			d = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a);
+	for (; res && n < DNS_ADDR_MAX; res = res->ai_next) {
+		if (res->ai_family == AF_INET && family == AF_INET &&
+		    res->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			a[n].family = AF_INET;
+			memcpy(a[n++].addr,
+			       &((const struct sockaddr_in *)res->ai_addr)
+					->sin_addr,
+			       4);
+		} else if (res->ai_family == AF_INET6 && family == AF_INET6 &&
+			   res->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			a[n].family = AF_INET6;
+			memcpy(a[n++].addr,
+			       &((const struct sockaddr_in6 *)res->ai_addr)
+					->sin6_addr,
+			       16);
 		}
-		push_rr(pkt, ldns_rdf_clone(owner),
-			family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
-			ttl_s, d);
 	}
-	ldns_rdf_deep_free(owner);
-	return dns_rec_finish(pkt, k, ttl_s);
+	return dns_addr_build(k, canon, a, n, family, rcode, ttl_s);
+}
+
+/**
+ * dns_addr_cap_negative() - a negative answer is kept no longer than
+ * negative answers are
+ */
+void dns_addr_cap_negative(const struct dns_proxy *p, struct dns_rec *rec)
+{
+	if (rec && dns_get16(rec->wire + 6) == 0 &&
+	    rec->ttl_s > p->o.neg_ttl_max_s)
+		rec->ttl_s = p->o.neg_ttl_max_s;
 }
 
 static int start(struct dns_lookup *lk);
@@ -207,10 +252,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 				   lk->family == AF_UNSPEC ? NULL : res, family,
 				   rcode, lk->p->o.addr_ttl_s);
 	uv_freeaddrinfo(res);
-	/* a negative answer is kept no longer than negative ones are */
-	if (rec && dns_get16(rec->wire + 6) == 0 &&
-	    rec->ttl_s > lk->p->o.neg_ttl_max_s)
-		rec->ttl_s = lk->p->o.neg_ttl_max_s;
+	dns_addr_cap_negative(lk->p, rec);
 	dns_lookup_done(lk, rec, DNS_R_SERVFAIL,
 			rec ? NULL : uv_strerror(status));
 }
@@ -231,11 +273,23 @@ static int start(struct dns_lookup *lk)
 }
 
 /**
- * dns_addr_start() - look @lk's key up with getaddrinfo; dns_lookup_done()
- * follows, from the loop, unless this fails
+ * dns_addr_start() - look @lk's key up: systemd-resolved where it runs,
+ * else getaddrinfo; dns_lookup_done() follows, from the loop, unless this
+ * fails
  * Return: 0 or a libuv error
  */
 int dns_addr_start(struct dns_lookup *lk)
+{
+	if (lk->p->o.resolved_path && dns_resolved_start(lk) == 0)
+		return 0;
+	return dns_addr_fallback(lk);
+}
+
+/**
+ * dns_addr_fallback() - look @lk's key up with getaddrinfo
+ * Return: 0 or a libuv error
+ */
+int dns_addr_fallback(struct dns_lookup *lk)
 {
 	lk->family = lk->key.type == DNS_T_A ? AF_INET : AF_INET6;
 	return start(lk);
@@ -244,5 +298,8 @@ int dns_addr_start(struct dns_lookup *lk)
 /** dns_addr_cancel() - give up on @lk: done comes sooner if not started */
 void dns_addr_cancel(struct dns_lookup *lk)
 {
-	uv_cancel((uv_req_t *)&lk->u.gai);
+	if (lk->rv)
+		dns_resolved_cancel(lk);
+	else
+		uv_cancel((uv_req_t *)&lk->u.gai);
 }

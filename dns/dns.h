@@ -29,6 +29,9 @@ struct dns_opts {
 	const char *resolv_conf; /* upstream servers for other types;
 				  * default /etc/resolv.conf */
 	uint16_t upstream_port;	 /* port of those servers, default 53 */
+	const char *resolved_path; /* systemd-resolved's varlink socket, for
+				    * A and AAAA while it exists; NULL:
+				    * getaddrinfo only */
 };
 
 struct dns_stats {

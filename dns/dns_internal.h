@@ -185,6 +185,22 @@ struct dns_req {
 
 enum dns_lookup_kind { DNS_LK_ADDR, DNS_LK_UPSTREAM };
 
+/* systemd-resolved, as the proxy last found it: logged on each change */
+enum dns_resolved_state {
+	DNS_RESOLVED_UNKNOWN = 0, /* not asked yet, or it has no socket */
+	DNS_RESOLVED_OK,
+	DNS_RESOLVED_FAILED,
+};
+
+/* one address of a name, from getaddrinfo or systemd-resolved */
+struct dns_addr {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t addr[16];
+};
+#define DNS_ADDR_MAX 64 /* addresses in one answer; more are left out */
+
+struct rv_call;
+
 /* One getaddrinfo or upstream query, shared by identical questions. */
 struct dns_lookup {
 	struct dns_lookup *hnext; /* table of lookups in flight */
@@ -195,6 +211,7 @@ struct dns_lookup {
 	bool orphan; /* timed out or proxy closed: only free it */
 	int family; /* getaddrinfo: AF_INET, AF_INET6; AF_UNSPEC when
 		     * confirming that a name does not exist */
+	struct rv_call *rv; /* systemd-resolved's call, while it has one */
 	uint64_t deadline_ms; /* loop time */
 	uint64_t deadline_ns; /* uv_hrtime(), for the worker thread */
 	struct dns_key key;
@@ -211,6 +228,7 @@ struct dns_proxy {
 	uv_loop_t *loop;
 	struct dns_opts o;
 	char *resolv_conf;
+	char *resolved_path;
 	struct dns_stats st;
 	struct dns_cache cache;
 	struct dns_req *reqs;
@@ -224,6 +242,7 @@ struct dns_proxy {
 	uv_timer_t timer;
 	unsigned holds; /* handles and lookups that keep it alive */
 	bool closing;
+	enum dns_resolved_state resolved_state;
 	uint8_t out[DNS_MSG_MAX];
 };
 
@@ -271,6 +290,29 @@ int dns_addr_rcode(int status, int family);
 struct dns_rec *dns_addr_rec(const struct dns_key *k, const char *canon,
 			     const struct addrinfo *res, int family, int rcode,
 			     uint32_t ttl_s);
+
+void dns_addr_cap_negative(const struct dns_proxy *p, struct dns_rec *rec);
+struct dns_rec *dns_addr_build(const struct dns_key *k, const char *canon,
+			       const struct dns_addr *a, size_t n, int family,
+			       int rcode, uint32_t ttl_s);
+int dns_addr_fallback(struct dns_lookup *lk);
+
+/* resolved.c: A and AAAA through systemd-resolved's varlink socket */
+struct dns_resolved_reply {
+	char error[128]; /* the varlink error's name, "" if none */
+	long rcode; /* io.systemd.Resolve.DNSError's, -1 if none */
+	char name[DNS_NAME_MAX + 1]; /* canonical name, "" if none */
+	bool has_addresses;
+	size_t n;
+	struct dns_addr addrs[DNS_ADDR_MAX];
+};
+#define DNS_RESOLVED_FAIL (-2) /* not resolved's answer: use getaddrinfo */
+int dns_resolved_parse(const char *json, size_t len,
+		       struct dns_resolved_reply *r);
+int dns_resolved_rcode(const struct dns_resolved_reply *r, int family);
+int dns_resolved_call(char *out, size_t cap, const char *name, int family);
+int dns_resolved_start(struct dns_lookup *lk);
+void dns_resolved_cancel(struct dns_lookup *lk);
 
 /* upstream.c: other types through the resolv.conf nameservers */
 int dns_upstream_start(struct dns_lookup *lk);

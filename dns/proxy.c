@@ -10,8 +10,8 @@
  * drains on the next loop turn: an answer never comes from inside
  * dns_query(). Otherwise the request waits on the lookup of its key,
  * started if there is none in flight (so identical questions asked
- * together cause one lookup, "coalesced"): getaddrinfo for IN A/AAAA
- * (addr.c), ldns in the thread pool for the rest (upstream.c). ANY is
+ * together cause one lookup, "coalesced"): systemd-resolved or
+ * getaddrinfo for IN A/AAAA (resolved.c, addr.c), ldns in the thread pool for the rest (upstream.c). ANY is
  * answered at once per RFC 8482 (rec.c).
  *
  * Lookups are started in time order with one timeout, so they sit on a
@@ -50,6 +50,7 @@ static void proxy_free(struct dns_proxy *p)
 	free(p->reqs);
 	free(p->ltab);
 	free(p->resolv_conf);
+	free(p->resolved_path);
 	free(p);
 }
 
@@ -58,6 +59,12 @@ static int proxy_alloc(struct dns_proxy *p)
 	size_t n = 16;
 
 	p->resolv_conf = strdup(p->o.resolv_conf);
+	if (p->o.resolved_path) {
+		p->resolved_path = strdup(p->o.resolved_path);
+		if (!p->resolved_path)
+			return -ENOMEM;
+		p->o.resolved_path = p->resolved_path;
+	}
 	p->reqs = calloc(p->o.max_pending, sizeof(*p->reqs));
 	while (n < p->o.max_pending && n < ((size_t)1 << 20))
 		n <<= 1;

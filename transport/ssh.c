@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,12 +365,42 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd)
 	return 0;
 }
 
+/*
+ * The login name when neither DEST nor the config gives one: libssh asks
+ * getpwuid(), which knows only /etc/passwd in the static binary (cmd/nss.c),
+ * so a user of sssd or LDAP is $USER, as ssh would have it.
+ */
+static int set_local_user(struct tp_ssh_run *r)
+{
+	char buf[4096], *u = NULL;
+	struct passwd pw, *pwp = NULL;
+	const char *name = NULL;
+
+	if (ssh_options_get(r->sess, SSH_OPTIONS_USER, &u) == SSH_OK) {
+		ssh_string_free_char(u);
+		return 0;
+	}
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
+		name = pwp->pw_name;
+	if (!name || !*name)
+		name = getenv("USER");
+	if (!name || !*name)
+		name = getenv("LOGNAME");
+	if (!name || !*name)
+		return tp_ssh_fail(r, -EINVAL,
+				   "no user name for uid %u: give one in the "
+				   "destination (user@host) or set USER",
+				   (unsigned)getuid());
+	return ssh_options_set(r->sess, SSH_OPTIONS_USER, name) < 0 ? -ENOMEM
+								      : 0;
+}
+
 /* the DEST as libssh wants it: an IPv6 address in brackets */
 static int set_options(struct tp_ssh_run *r)
 {
 	char dir[600], host[300];
 	const char *f = r->config_file;
-	int rc = 0;
+	int rc = 0, err;
 
 	ssh_set_blocking(r->sess, 0);
 	if (r->home[0]) {
@@ -390,6 +421,8 @@ static int set_options(struct tp_ssh_run *r)
 	if (ssh_options_parse_config(r->sess, f) < 0)
 		return tp_ssh_fail(r, -EINVAL, "bad ssh config: %s",
 				   ssh_get_error(r->sess));
+	if ((err = set_local_user(r)) < 0)
+		return err;
 	/* given in DEST: wins over the config, as with ssh -p */
 	if (r->d.port)
 		rc |= ssh_options_set(r->sess, SSH_OPTIONS_PORT, &r->d.port);
@@ -638,10 +671,24 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
+/* without $HOME: /etc/passwd's (the only source, see set_local_user) */
+static const char *passwd_home(char *out, size_t cap)
+{
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &pwp) || !pwp ||
+	    !pwp->pw_dir)
+		return NULL;
+	snprintf(out, cap, "%s", pwp->pw_dir);
+	return out;
+}
+
 /* copy the settings; no handles yet */
 static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 {
 	const char *home = getenv("HOME");
+	char pw_home[sizeof(r->home)];
 	bool oom = false;
 
 	r->sp = r->ctl = -1;
@@ -666,6 +713,8 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	r->accept_new = o->accept_new;
 	r->install = o->install;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
+	if (!home || !*home)
+		home = passwd_home(pw_home, sizeof(pw_home));
 	snprintf(r->home, sizeof(r->home), "%s", home ? home : "");
 	return 0;
 }

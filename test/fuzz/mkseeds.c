@@ -633,6 +633,30 @@ static void resolv_seeds(void)
 	resolv_seed("no-newline", 0x09, "", "nameserver 1.1.1.1");
 }
 
+/* ----------------------------------------------------------- resolved */
+
+/* replies as systemd-resolved's varlink interface sends them */
+static void resolved_seeds(void)
+{
+	static const char *const seeds[][2] = {
+		{"addresses",
+		 "{\"parameters\":{\"addresses\":[{\"ifindex\":3,\"family\":2,"
+		 "\"address\":[10,20,1,5]},{\"ifindex\":3,\"family\":10,"
+		 "\"address\":[253,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]}],"
+		 "\"name\":\"wiki.corp.example\",\"flags\":1048577}}"},
+		{"dnserror", "{\"error\":\"io.systemd.Resolve.DNSError\","
+			     "\"parameters\":{\"rcode\":3}}"},
+		{"nosuchrr",
+		 "{\"error\":\"io.systemd.Resolve.NoSuchResourceRecord\"}"},
+		{"varlink-error",
+		 "{\"error\":\"org.varlink.service.MethodNotFound\","
+		 "\"parameters\":{\"method\":\"x\\u0041\"}}"},
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("resolved", seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t pk[16][2048];
@@ -644,6 +668,7 @@ int main(int argc, char **argv)
 	}
 	dir = argv[1];
 	transport_seeds();
+	resolved_seeds();
 	n = packets(pk, len);
 	nat_seeds(pk, len, n);
 	nat_mem_seeds(pk, len);
