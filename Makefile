@@ -7,7 +7,7 @@ LIBDIR    := /usr/lib/x86_64-linux-gnu
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -DTG_VERSION='"$(VERSION)"' \
-	     -fstack-protector-strong -Icmd -Itransport -Inat -Idns -Itun $(WARN)
+	     -fstack-protector-strong -I. $(WARN)
 CFLAGS    ?= -O2 -g
 ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -156,7 +156,7 @@ FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg dns_proxy \
 		resolv resolved
-FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS  := $(BASEFLAGS) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_COMMON  := test/fuzz/fuzz_log.c cmd/prefix.c
@@ -197,7 +197,7 @@ fuzz: $(FUZZ_TARGETS:%=test/fuzz/bin/%)
 
 test/fuzz/bin/mkseeds: test/fuzz/mkseeds.c test/unit/nat_test.h $(HDR) Makefile
 	@mkdir -p test/fuzz/bin
-	$(FUZZ_CC) $(BASEFLAGS) -Itest/fuzz -Itest/unit -g -o $@ $< transport/frame.c transport/config.c cmd/prefix.c -lldns
+	$(FUZZ_CC) $(BASEFLAGS) -g -o $@ $< transport/frame.c transport/config.c cmd/prefix.c -lldns
 fuzz-seeds: test/fuzz/bin/mkseeds
 	mkdir -p $(FUZZ_TARGETS:%=test/fuzz/corpus/%)
 	test/fuzz/bin/mkseeds test/fuzz/corpus

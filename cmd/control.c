@@ -31,8 +31,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "log.h"
+#include "cmd/control.h"
+#include "cmd/log.h"
 
 #define CTL_CONNS 8
 

@@ -52,15 +52,15 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "inside_resume.h"
-#include "link.h"
-#include "resolv.h"
-#include "log.h"
-#include "stream.h"
-#include "track.h"
-#include "tun.h"
-#include "tungate.h"
+#include "transport/config.h"
+#include "cmd/inside_resume.h"
+#include "transport/link.h"
+#include "dns/resolv.h"
+#include "cmd/log.h"
+#include "transport/stream.h"
+#include "tun/track.h"
+#include "tun/tun.h"
+#include "cmd/tungate.h"
 
 #define TUN_BATCH 64
 #define RESOLV_CONF "/etc/resolv.conf"

@@ -27,7 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "inside_resume.h"
+#include "cmd/inside_resume.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"

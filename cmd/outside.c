@@ -38,18 +38,18 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "link.h"
-#include "log.h"
-#include "nat.h"
-#include "outside_dns.h"
-#include "outside_status.h"
-#include "notify.h"
-#include "outside_routes.h"
-#include "ssh.h"
-#include "stream.h"
-#include "tun.h"
-#include "tungate.h"
+#include "transport/config.h"
+#include "transport/link.h"
+#include "cmd/log.h"
+#include "nat/nat.h"
+#include "cmd/outside_dns.h"
+#include "cmd/outside_status.h"
+#include "cmd/notify.h"
+#include "cmd/outside_routes.h"
+#include "transport/ssh.h"
+#include "transport/stream.h"
+#include "tun/tun.h"
+#include "cmd/tungate.h"
 
 #define CHILD_KILL_MS 2000
 #define BACKOFF_MAX_MS 30000

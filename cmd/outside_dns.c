@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "outside_dns.h"
+#include "cmd/log.h"
+#include "cmd/outside_dns.h"
 
 /* systemd-resolved's varlink socket, where the machine runs it */
 #define RESOLVED_SOCKET "/run/systemd/resolve/io.systemd.Resolve"

@@ -32,9 +32,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "log.h"
-#include "outside_routes.h"
-#include "tun.h"
+#include "cmd/log.h"
+#include "cmd/outside_routes.h"
+#include "tun/tun.h"
 
 #define POLL_MS 2000
 #define SCAN_FDS_MAX 1024 /* the SSH socket is opened early: a low fd */

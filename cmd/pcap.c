@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "pcap.h"
+#include "cmd/log.h"
+#include "cmd/pcap.h"
 
 #define PCAP_BUF (256 * 1024)
 #define PCAP_SNAPLEN 262144

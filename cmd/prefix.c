@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "prefix.h"
+#include "cmd/prefix.h"
 
 static unsigned addr_bits(int family)
 {

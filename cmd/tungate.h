@@ -5,7 +5,7 @@
 #ifndef TG_TUNGATE_H
 #define TG_TUNGATE_H
 
-#include "opts.h"
+#include "cmd/opts.h"
 
 /* exit statuses of DESIGN.md */
 enum { TG_EXIT_OK = 0, TG_EXIT_FAIL = 1, TG_EXIT_USAGE = 2 };

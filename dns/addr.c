@@ -40,7 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 /**
  * dns_addr_wants() - is this a question for getaddrinfo?

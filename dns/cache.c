@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 static size_t rec_size(const struct dns_rec *r)
 {

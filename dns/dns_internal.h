@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 
 #define DNS_HDR 12
 #define DNS_NAME_MAX 255

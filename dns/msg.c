@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #define DNS_OPT_LEN 11
 

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
-#include "log.h"
+#include "dns/dns_internal.h"
+#include "cmd/log.h"
 
 static void opts_default(struct dns_opts *o, const struct dns_opts *in)
 {

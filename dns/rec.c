@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 /**
  * dns_rec_pkt_new() - an empty answer packet to @k's question

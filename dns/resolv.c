@@ -35,8 +35,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dns_internal.h"
-#include "resolv.h"
+#include "dns/dns_internal.h"
+#include "dns/resolv.h"
 
 #define SEARCH_MAX 64 /* domains kept in one search line */
 #define DOMAIN_MAX 253

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #define CONN_MAX_INFLIGHT 64
 #define CONN_MAX_WRITES 64

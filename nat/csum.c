@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
+#include "nat/csum.h"
 
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "nat_internal.h"
+#include "cmd/log.h"
+#include "nat/nat_internal.h"
 
 static void icmp_close_cb(uv_handle_t *h)
 {

@@ -34,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "nat_internal.h"
+#include "cmd/log.h"
+#include "nat/nat_internal.h"
 
 static void nat_defaults(struct nat_opts *o)
 {

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "prefix.h"
+#include "cmd/prefix.h"
 
 struct nat;
 

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "pkt.h"
+#include "nat/csum.h"
+#include "nat/pkt.h"
 
 const uint8_t *pkt_pull(struct pkt_cur *c, size_t n)
 {

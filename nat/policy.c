@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "policy.h"
+#include "nat/policy.h"
 
 /* refused ranges, in the order they are checked */
 static const struct {

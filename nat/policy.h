@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nat.h"
-#include "prefix.h"
+#include "nat/nat.h"
+#include "cmd/prefix.h"
 
 enum policy_verdict {
 	POLICY_ALLOW = 0,

@@ -27,8 +27,8 @@
  */
 #include <string.h>
 
-#include "log.h"
-#include "tcp_conn.h"
+#include "cmd/log.h"
+#include "nat/tcp_conn.h"
 
 /**
  * tcp_parse_syn_opts() - the options of the inside's SYN

@@ -59,8 +59,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
-#include "tcp_conn.h"
+#include "cmd/log.h"
+#include "nat/tcp_conn.h"
 
 static uint32_t min32(uint32_t a, uint32_t b)
 {

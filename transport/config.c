@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "transport/config.h"
 
 enum {
 	TLV_MTU = 1, /* u32 */

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "frame.h"
+#include "transport/frame.h"
 
 static uint16_t get_be16(const uint8_t *p)
 {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 static const uint8_t zero[16];
 

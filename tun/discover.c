@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 #define DISCOVER_TRIES 4 /* a dump cut short by a route change is redone */
 

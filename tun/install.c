@@ -37,8 +37,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 /* one tun_install() call */
 struct install {

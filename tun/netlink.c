@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <linux/fib_rules.h>
 
-#include "netlink.h"
+#include "tun/netlink.h"
 
 #define NL_BUF_MIN 32768 /* the kernel's largest dump datagram */
 #define NL_TIMEOUT_SEC 5 /* the kernel answers at once; never hang */

@@ -17,7 +17,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "prefix.h"
+#include "cmd/prefix.h"
 
 #define TUN_NL_REQ_SIZE 512
 

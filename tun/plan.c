@@ -26,8 +26,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 #define TUN_TABLE_DEFAULT 7467
 #define TUN_PREF_DEFAULT 7466

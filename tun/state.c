@@ -41,8 +41,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 #define STATE_LINE_MAX 256
 #define STATE_ITEMS_MAX 100000 /* far more than any plan */

@@ -46,8 +46,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "csum.h"
-#include "track.h"
+#include "nat/csum.h"
+#include "tun/track.h"
 
 #define TRACK_DEFAULT_MAX 4096
 #define TRACK_MAX_MAX (1u << 24)

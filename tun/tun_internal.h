@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <limits.h>
 
-#include "netlink.h"
-#include "prefix.h"
-#include "tun.h"
+#include "tun/netlink.h"
+#include "cmd/prefix.h"
+#include "tun/tun.h"
 
 #define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128

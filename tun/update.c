@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 struct update {
 	struct tun_state *st;

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_internal.h"
-#include "fuzz.h"
+#include "dns/dns_internal.h"
+#include "test/fuzz/fuzz.h"
 
 #define MAX_ADDRS 16
 

@@ -28,10 +28,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dns.h"
-#include "dns_fake.h"
-#include "dns_internal.h"
-#include "fuzz.h"
+#include "dns/dns.h"
+#include "test/fuzz/dns_fake.h"
+#include "dns/dns_internal.h"
+#include "test/fuzz/fuzz.h"
 
 #define ASKERS 4
 #define STREAMS 4

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "fuzz.h"
-#include "pkt.h"
-#include "pkt_check.h"
-#include "tcp_conn.h"
+#include "nat/csum.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/pkt.h"
+#include "test/fuzz/pkt_check.h"
+#include "nat/tcp_conn.h"
 
 static uint8_t out[PKT_HDR_ROOM + 65536];
 

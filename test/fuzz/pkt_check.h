@@ -10,9 +10,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "fuzz.h"
-#include "pkt.h"
+#include "nat/csum.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/pkt.h"
 
 static inline void check_csum(const struct pkt_info *pi)
 {

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "csum.h"
-#include "nat_test.h"
+#include "nat/csum.h"
+#include "test/unit/nat_test.h"
 
 /* RFC 1071 section 3: the sum of these words is 0xddf2 */
 static void test_rfc1071(void **state)

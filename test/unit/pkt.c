@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "pkt.h"
-#include "nat_test.h"
+#include "nat/pkt.h"
+#include "test/unit/nat_test.h"
 
 static uint8_t buf[70000];
 

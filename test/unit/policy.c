@@ -13,11 +13,11 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "log.h"
-#include "nat.h"
-#include "pkt.h"
-#include "policy.h"
-#include "nat_test.h"
+#include "cmd/log.h"
+#include "nat/nat.h"
+#include "nat/pkt.h"
+#include "nat/policy.h"
+#include "test/unit/nat_test.h"
 
 static enum policy_verdict check(const struct nat_policy *p, const char *ip)
 {

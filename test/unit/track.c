@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "csum.h"
-#include "track.h"
+#include "nat/csum.h"
+#include "tun/track.h"
 
 #define FIN 0x01
 #define SYN 0x02
