@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "cmd/control.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 
 #define CTL_CONNS 8
 

@@ -16,7 +16,7 @@
 #include <uv.h>
 
 #include "transport/frame.h"
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 #define RESUME_REST_MAX (1u << 20) /* the link's read buffer */
 

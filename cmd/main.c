@@ -15,7 +15,7 @@
 #include <uv.h>
 
 #include "transport/frame.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/nss.h"
 #include "cmd/opts.h"
 #include "cmd/status.h"

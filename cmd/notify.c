@@ -25,7 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/notify.h"
 
 static struct {

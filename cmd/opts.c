@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/opts.h"
 
 enum {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 #define TG_MAX_PREFIXES 256
 /* --tun, --table, --pref, --timeout, --grace: flag and value; -v twice */

@@ -40,7 +40,7 @@
 
 #include "transport/config.h"
 #include "transport/link.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/nat.h"
 #include "cmd/outside_dns.h"
 #include "cmd/outside_status.h"

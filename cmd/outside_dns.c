@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/outside_dns.h"
 
 /* systemd-resolved's varlink socket, where the machine runs it */

@@ -32,7 +32,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/outside_routes.h"
 #include "tun/tun.h"
 
@@ -53,17 +53,11 @@ struct outside_routes {
 	struct tg_prefix scratch[TP_CONFIG_MAX_ROUTES];
 };
 
-static bool prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
-{
-	return a->family == b->family && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 static bool in_list(const struct tg_prefix *l, size_t n,
 		    const struct tg_prefix *p)
 {
 	for (size_t i = 0; i < n; i++)
-		if (prefix_eq(&l[i], p))
+		if (tg_prefix_eq(&l[i], p))
 			return true;
 	return false;
 }

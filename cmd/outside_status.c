@@ -33,7 +33,7 @@
 
 #include "cmd/control.h"
 #include "transport/frame.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "cmd/notify.h"
 #include "cmd/outside_status.h"
 #include "cmd/pcap.h"

@@ -48,7 +48,7 @@
 #include <sys/stat.h>
 
 #include "dns/dns_internal.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 
 #define RV_REPLY_MAX (32 * 1024)
 #define RV_CALL_MAX (DNS_NAME_MAX * 6 + 128)

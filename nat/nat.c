@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/nat_internal.h"
 
 static void nat_defaults(struct nat_opts *o)

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 struct nat;
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "nat/nat.h"
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 enum policy_verdict {
 	POLICY_ALLOW = 0,

@@ -59,7 +59,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/tcp_conn.h"
 
 /**

@@ -19,7 +19,7 @@
  * window update is sent. The inside's FIN becomes uv_shutdown() once the
  * ring is empty.
  */
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/tcp_conn.h"
 
 static void stop_reading(struct tcp_flow *f)

@@ -21,7 +21,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/nat_internal.h"
 
 static void udp_close_cb(uv_handle_t *h)

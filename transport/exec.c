@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/stream.h"
 
 #define LINE_CAP 4096

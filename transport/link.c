@@ -38,7 +38,7 @@
 #include <string.h>
 
 #include "transport/link.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"

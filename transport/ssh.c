@@ -40,7 +40,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/ssh.h"
 #include "transport/ssh_internal.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/ssh_internal.h"
 
 #define SECRET_MAX 512

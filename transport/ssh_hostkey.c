@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/ssh_internal.h"
 
 /* "[host]:port" or "host", lower case: how known_hosts names it */

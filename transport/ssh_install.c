@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/ssh_internal.h"
 
 #define PROBE_OUT 1024

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "transport/ssh_internal.h"
 
 #define ROUNDS 16 /* reads per direction per wake-up */

@@ -17,23 +17,6 @@
 
 #define DISCOVER_TRIES 4 /* a dump cut short by a route change is redone */
 
-bool tun_prefix_special(const struct tg_prefix *p)
-{
-	static const struct tg_prefix special[] = {
-		{.family = AF_INET, .plen = 8, .addr = {127}},
-		{.family = AF_INET, .plen = 16, .addr = {169, 254}},
-		{.family = AF_INET, .plen = 4, .addr = {224}},
-		{.family = AF_INET6, .plen = 128, .addr = {[15] = 1}},
-		{.family = AF_INET6, .plen = 10, .addr = {0xfe, 0x80}},
-		{.family = AF_INET6, .plen = 8, .addr = {0xff}},
-	};
-
-	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
-		if (tg_prefix_contains(&special[i], p))
-			return true;
-	return false;
-}
-
 struct discover {
 	struct tg_prefix *out;
 	size_t cap, n;
@@ -45,13 +28,11 @@ static int discover_cb(const struct tun_nl_route_info *ri, void *arg)
 	struct discover *d = arg;
 
 	if (ri->type != RTN_UNICAST || !ri->dst.plen ||
-	    tun_prefix_special(&ri->dst))
+	    tg_prefix_special(&ri->dst))
 		return 0;
 	/* the same prefix twice: other metrics, other devices */
 	for (size_t i = 0; i < d->n; i++)
-		if (d->out[i].family == ri->dst.family &&
-		    d->out[i].plen == ri->dst.plen &&
-		    !memcmp(d->out[i].addr, ri->dst.addr, sizeof(ri->dst.addr)))
+		if (tg_prefix_eq(&d->out[i], &ri->dst))
 			return 0;
 	if (d->n == d->cap) {
 		d->full = true;

@@ -392,14 +392,6 @@ static bool attr_u32(const struct rtattr *a, uint32_t *v)
 	return true;
 }
 
-void tun_nl_prefix_mask(struct tg_prefix *p)
-{
-	for (unsigned i = 0, left = p->plen; i < sizeof(p->addr); i++) {
-		p->addr[i] &= left >= 8 ? 0xff : (uint8_t)(0xff << (8 - left));
-		left = left >= 8 ? left - 8 : 0;
-	}
-}
-
 static int route_oif(const struct rtattr *tb[])
 {
 	const struct rtattr *mp = tb[RTA_MULTIPATH];
@@ -452,7 +444,7 @@ static int route_dump_msg(const struct nlmsghdr *h, void *arg)
 		return 0;
 	}
 	ri.dst.plen = rtm->rtm_dst_len;
-	tun_nl_prefix_mask(&ri.dst);
+	tg_prefix_mask(&ri.dst);
 	ri.type = rtm->rtm_type;
 	ri.proto = rtm->rtm_protocol;
 	ri.oif = route_oif(tb);

@@ -17,7 +17,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 #define TUN_NL_REQ_SIZE 512
 
@@ -36,8 +36,6 @@ struct tun_nl_req {
 	};
 };
 
-/** tun_nl_prefix_mask() - clear the host bits of @p */
-void tun_nl_prefix_mask(struct tg_prefix *p);
 
 /** tun_nl_open() - open a NETLINK_ROUTE socket. Return: 0 or -errno */
 int tun_nl_open(struct tun_nl *nl);

@@ -62,12 +62,6 @@ static const char *via(int oif, char buf[IFNAMSIZ + 8])
 	return buf;
 }
 
-static bool prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
-{
-	return a->family == b->family && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 {
 	if (a->kind != b->kind || a->family != b->family ||
@@ -75,7 +69,7 @@ bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 		return false;
 	if (a->kind == TUN_ITEM_RULE)
 		return a->prio == b->prio && a->suppress == b->suppress;
-	return prefix_eq(&a->dst, &b->dst);
+	return tg_prefix_eq(&a->dst, &b->dst);
 }
 
 static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
@@ -89,11 +83,11 @@ static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
 	case RTN_MULTICAST:
 		return 0;
 	}
-	if (!ri->dst.plen || tun_prefix_special(&ri->dst) ||
+	if (!ri->dst.plen || tg_prefix_special(&ri->dst) ||
 	    (m->own_oif && ri->oif == m->own_oif))
 		return 0;
 	for (size_t i = 0; i < m->n; i++)
-		if (prefix_eq(&m->r[i].dst, &ri->dst))
+		if (tg_prefix_eq(&m->r[i].dst, &ri->dst))
 			return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 32;
@@ -216,7 +210,7 @@ static bool in_keep(const struct tun_build *b, const struct tg_prefix *p,
 static bool quiet(const struct tun_build *b, const struct tg_prefix *p)
 {
 	for (size_t i = 0; i < b->n_quiet; i++)
-		if (prefix_eq(&b->quiet[i], p))
+		if (tg_prefix_eq(&b->quiet[i], p))
 			return true;
 	return false;
 }
@@ -228,7 +222,7 @@ static void plan_offered(struct tun_build *b, struct tg_prefix p)
 	const struct tg_prefix *k;
 	bool say;
 
-	tun_nl_prefix_mask(&p);
+	tg_prefix_mask(&p);
 	if (!family_on(b, p.family))
 		return;
 	if (!p.plen) {
@@ -289,13 +283,13 @@ static void plan_keep(struct tun_build *b, struct tg_prefix k)
 {
 	size_t n = b->n_items;
 
-	tun_nl_prefix_mask(&k);
+	tg_prefix_mask(&k);
 	if (!family_on(b, k.family))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (b->items[i].kind == TUN_ITEM_ROUTE &&
 		    tg_prefix_contains(&b->items[i].dst, &k) &&
-		    !prefix_eq(&b->items[i].dst, &k)) {
+		    !tg_prefix_eq(&b->items[i].dst, &k)) {
 			plan_route(b, TUN_ITEM_THROW, &k);
 			return;
 		}
@@ -387,6 +381,6 @@ int tun_state_offered(struct tun_state *st, const struct tun_plan *plan)
 	st->offered = o;
 	st->n_offered = plan->n_routes;
 	for (size_t i = 0; i < st->n_offered; i++)
-		tun_nl_prefix_mask(&st->offered[i]);
+		tg_prefix_mask(&st->offered[i]);
 	return 0;
 }

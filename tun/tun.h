@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 /**
  * tun_open() - create a TUN device (IFF_TUN | IFF_NO_PI), non-blocking

@@ -12,7 +12,7 @@
 #include <limits.h>
 
 #include "tun/netlink.h"
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 #include "tun/tun.h"
 
 #define TUN_STATE_DIR "/run/tungate"
@@ -154,11 +154,5 @@ int tun_state_replace(const char *path, const struct tun_item *items, size_t n,
 
 /** tun_state_remove() - delete the state file and drop its lock */
 void tun_state_remove(const char *path, int lock_fd);
-
-/**
- * tun_prefix_special() - loopback, link-local or multicast: never routed
- * through the tunnel, never in the way of a prefix that is
- */
-bool tun_prefix_special(const struct tg_prefix *p);
 
 #endif

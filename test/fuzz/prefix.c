@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 #include "test/fuzz/fuzz.h"
-#include "cmd/prefix.h"
+#include "lib/prefix.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

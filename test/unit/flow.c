@@ -16,7 +16,7 @@
 #include <uv.h>
 
 #include "nat/flow.h"
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/nat.h"
 #include "nat/pkt.h"
 #include "test/unit/nat_test.h"

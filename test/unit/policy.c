@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "cmd/log.h"
+#include "lib/log.h"
 #include "nat/nat.h"
 #include "nat/pkt.h"
 #include "nat/policy.h"
