@@ -13,7 +13,8 @@ ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c
+LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
+		 lib/netlink.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
 		 transport/ssh_config.c transport/ssh_tty.c \
@@ -23,12 +24,12 @@ NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
-		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c \
+		 tun/plan.c tun/update.c tun/conflict.c \
 		 tun/track.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c dns/resolv.c \
 		 dns/resolved.c
-CMD_SRC       := cmd/main.c cmd/nss.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
+CMD_SRC       := cmd/main.c cmd/nss.c cmd/host.c cmd/host_linux.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
 		 cmd/inside.c cmd/inside_resume.c cmd/outside_routes.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
@@ -84,7 +85,7 @@ $(1)-asan: $(1).c $(2) $$(HDR) Makefile
 endef
 $(foreach t,$(UNIT_LIB),$(eval $(call unit_rules,$(t),$(LIB_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
-$(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC))))
+$(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC) cmd/host.c)))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(DNS_SRC),-lldns)))
 $(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(LIB_SRC) tun/track.c)))
 $(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_resume.c)))
@@ -125,6 +126,7 @@ deps:
 # a short fuzzing pass over every parser belongs to the test run too
 TEST_FUZZ_SECONDS ?= 10
 test: deps
+	test/layering.sh --self-test
 	$(MAKE) tungate tungate-asan
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
@@ -141,7 +143,11 @@ bench: deps tungate
 clean:
 	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 
-.PHONY: all asan unit e2e deps test demo bench clean
+# the dependency rule of README.md ("Code layout")
+layering:
+	test/layering.sh --self-test
+
+.PHONY: all asan unit e2e deps test demo bench clean layering
 
 # ------------------------------------------------------------------ fuzz
 # libFuzzer targets: test/fuzz/NAME.c, one per parser, built with clang

@@ -7,7 +7,7 @@
 
 #include "cmd/opts.h"
 
-/* exit statuses of DESIGN.md */
+/* exit statuses (README.md, "Use": 0, 1, 2) */
 enum { TG_EXIT_OK = 0, TG_EXIT_FAIL = 1, TG_EXIT_USAGE = 2 };
 
 int tg_outside_run(const struct tg_opts *o);

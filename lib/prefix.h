@@ -13,8 +13,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define TG_PREFIX_STRLEN 64 /* "ffff:...:ffff/128" and a NUL */
+
+/* the bytes of an address of @family (AF_INET: 4, else 16) */
+static inline size_t tg_addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
 
 struct tg_prefix {
 	uint8_t family; /* AF_INET or AF_INET6 */

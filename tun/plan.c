@@ -2,7 +2,7 @@
 /*
  * plan.c - turn a plan (what the outside offers, what must stay direct)
  * into the items the inside installs: routes into the device, throw
- * routes, and the two rules per family (DESIGN.md, "Routing inside").
+ * routes, and the two rules per family (README.md, "Inside: what is caught").
  *
  * Theory of operation: the container's main table is read first. An
  * offered prefix wholly inside one of the container's own routes would
@@ -72,7 +72,7 @@ bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 	return tg_prefix_eq(&a->dst, &b->dst);
 }
 
-static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
+static int main_route_cb(const struct tg_nl_route_info *ri, void *arg)
 {
 	struct tun_main_routes *m = arg;
 
@@ -102,27 +102,27 @@ static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
 	return 0;
 }
 
-int tun_main_routes_load(struct tun_nl *nl, struct tun_main_routes *m)
+int tun_main_routes_load(struct tg_nl *nl, struct tun_main_routes *m)
 {
 	int err, tries = 0;
 
 	do {
 		m->n = 0;
-		err = tun_nl_route_dump_main(nl, AF_INET, main_route_cb, m);
+		err = tg_nl_route_dump_main(nl, AF_INET, main_route_cb, m);
 		if (!err)
-			err = tun_nl_route_dump_main(nl, AF_INET6,
+			err = tg_nl_route_dump_main(nl, AF_INET6,
 						     main_route_cb, m);
 	} while (err == -EAGAIN && ++tries < MAIN_DUMP_TRIES);
 	return err;
 }
 
-const struct tun_nl_route_info *tun_main_within(const struct tun_main_routes *m,
+const struct tg_nl_route_info *tun_main_within(const struct tun_main_routes *m,
 						const struct tg_prefix *p)
 {
-	const struct tun_nl_route_info *best = NULL;
+	const struct tg_nl_route_info *best = NULL;
 
 	for (size_t i = 0; i < m->n; i++) {
-		const struct tun_nl_route_info *r = &m->r[i];
+		const struct tg_nl_route_info *r = &m->r[i];
 
 		if (tg_prefix_contains(&r->dst, p) &&
 		    (!best || r->dst.plen > best->dst.plen))
@@ -172,7 +172,7 @@ static void plan_overlaps(struct tun_build *b, const struct tg_prefix *p)
 	size_t n = 0;
 
 	for (size_t i = 0; i < b->main->n; i++) {
-		const struct tun_nl_route_info *r = &b->main->r[i];
+		const struct tg_nl_route_info *r = &b->main->r[i];
 
 		if (!tg_prefix_overlaps(&r->dst, p) || ++n > WARN_OVERLAPS)
 			continue;
@@ -218,7 +218,7 @@ static bool quiet(const struct tun_build *b, const struct tg_prefix *p)
 static void plan_offered(struct tun_build *b, struct tg_prefix p)
 {
 	char ps[TG_PREFIX_STRLEN], rs[TG_PREFIX_STRLEN], v[IFNAMSIZ + 8];
-	const struct tun_nl_route_info *in;
+	const struct tg_nl_route_info *in;
 	const struct tg_prefix *k;
 	bool say;
 
@@ -260,7 +260,7 @@ static void plan_dns(struct tun_build *b, int family, const uint8_t *addr)
 {
 	static const uint8_t zero[16];
 	char ps[TG_PREFIX_STRLEN], rs[TG_PREFIX_STRLEN], v[IFNAMSIZ + 8];
-	const struct tun_nl_route_info *in;
+	const struct tg_nl_route_info *in;
 	struct tg_prefix p;
 
 	if (!family_on(b, family) ||

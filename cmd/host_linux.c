@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * discover.c - this machine's own routes, for --route auto.
+ * host_linux.c - host.h on Linux: routes from rtnetlink, the resolver of
+ * /etc/resolv.conf and systemd-resolved.
  *
  * The outside offers the inside what its own machine can reach beyond its
  * default route: the main table's unicast routes of both families (VPN
@@ -12,8 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun/tun.h"
-#include "tun/tun_internal.h"
+#include "cmd/host.h"
+#include "lib/netlink.h"
 
 #define DISCOVER_TRIES 4 /* a dump cut short by a route change is redone */
 
@@ -23,7 +24,7 @@ struct discover {
 	bool full;
 };
 
-static int discover_cb(const struct tun_nl_route_info *ri, void *arg)
+static int discover_cb(const struct tg_nl_route_info *ri, void *arg)
 {
 	struct discover *d = arg;
 
@@ -42,33 +43,33 @@ static int discover_cb(const struct tun_nl_route_info *ri, void *arg)
 	return 0;
 }
 
-/**
- * tun_routes_discover() - see tun.h
- *
- * Return: 0; -ENOBUFS if there were more than @cap (the first @cap are
- *	   filled in); or -errno
- */
-int tun_routes_discover(struct tg_prefix *out, size_t cap, size_t *n)
+int tg_host_routes(struct tg_prefix *out, size_t cap, size_t *n)
 {
 	struct discover d = {.out = out, .cap = cap};
-	struct tun_nl nl;
+	struct tg_nl nl;
 	int err, tries = 0;
 
 	*n = 0;
-	err = tun_nl_open(&nl);
+	err = tg_nl_open(&nl);
 	if (err)
 		return err;
 	do {
 		d.n = 0;
 		d.full = false;
-		err = tun_nl_route_dump_main(&nl, AF_INET, discover_cb, &d);
+		err = tg_nl_route_dump_main(&nl, AF_INET, discover_cb, &d);
 		if (!err)
-			err = tun_nl_route_dump_main(&nl, AF_INET6, discover_cb,
+			err = tg_nl_route_dump_main(&nl, AF_INET6, discover_cb,
 						     &d);
 	} while (err == -EAGAIN && ++tries < DISCOVER_TRIES);
-	tun_nl_close(&nl);
+	tg_nl_close(&nl);
 	if (err)
 		return err;
 	*n = d.n;
 	return d.full ? -ENOBUFS : 0;
+}
+
+void tg_host_resolver(struct tg_host_resolver *r)
+{
+	r->resolv_conf = "/etc/resolv.conf";
+	r->resolved_socket = "/run/systemd/resolve/io.systemd.Resolve";
 }
