@@ -7,45 +7,46 @@ LIBDIR    := /usr/lib/x86_64-linux-gnu
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -DTG_VERSION='"$(VERSION)"' \
-	     -fstack-protector-strong -Icmd -Itransport -Inat -Idns -Itun $(WARN)
+	     -fstack-protector-strong -I. $(WARN)
 CFLAGS    ?= -O2 -g
 ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-COMMON_SRC    := cmd/log.c cmd/prefix.c
+LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
+		 lib/netlink.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
 		 transport/ssh_config.c transport/ssh_tty.c \
 		 transport/ssh_hostkey.c transport/ssh_auth.c \
 		 transport/ssh_pump.c transport/ssh_install.c
-NAT_SRC       := nat/pkt.c nat/csum.c nat/flow.c nat/nat.c nat/udp.c \
+NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/udp.c \
 		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
-		 tun/discover.c tun/plan.c tun/update.c tun/conflict.c \
+		 tun/plan.c tun/update.c tun/conflict.c \
 		 tun/track.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c dns/resolv.c \
 		 dns/resolved.c
-CMD_SRC       := cmd/main.c cmd/nss.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
+CMD_SRC       := cmd/main.c cmd/nss.c cmd/host.c cmd/host_linux.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
 		 cmd/inside.c cmd/inside_resume.c cmd/outside_routes.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
 		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
 # only in the static link: the dynamic libssh brings the real GSSAPI
 STATIC_SRC    := cmd/gssapi_stub.c
-SRC := $(COMMON_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
-HDR := $(wildcard cmd/*.h transport/*.h nat/*.h tun/*.h dns/*.h)
+SRC := $(LIB_SRC) $(TRANSPORT_SRC) $(NAT_SRC) $(TUN_SRC) $(DNS_SRC) $(CMD_SRC)
+HDR := $(wildcard lib/*.h cmd/*.h transport/*.h nat/*.h tun/*.h dns/*.h)
 
 STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
 		$(LIBDIR)/libssl.a $(LIBDIR)/libcrypto.a $(LIBDIR)/libz.a
 DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 
-UNIT_COMMON    := test/unit/prefix
+UNIT_LIB       := test/unit/prefix test/unit/csum
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 		  test/unit/ssh
-UNIT_NAT       := test/unit/pkt test/unit/csum test/unit/flow test/unit/policy \
+UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 		  test/unit/dns_resolved \
@@ -53,7 +54,7 @@ UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
 UNIT_TUN       := test/unit/track
-UNIT_TESTS := $(UNIT_COMMON) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
+UNIT_TESTS := $(UNIT_LIB) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
 	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME)
 
 all: tungate
@@ -82,13 +83,13 @@ $(1)-asan: $(1).c $(2) $$(HDR) Makefile
 	@echo "  CC+LD $$@"
 	$$(Q)$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
-$(foreach t,$(UNIT_COMMON),$(eval $(call unit_rules,$(t),$(COMMON_SRC))))
-$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
-$(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(NAT_SRC))))
-$(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(COMMON_SRC) $(DNS_SRC),-lldns)))
-$(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(COMMON_SRC) tun/track.c nat/csum.c)))
-$(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/inside_resume.c)))
-$(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(COMMON_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
+$(foreach t,$(UNIT_LIB),$(eval $(call unit_rules,$(t),$(LIB_SRC))))
+$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
+$(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC) cmd/host.c)))
+$(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(DNS_SRC),-lldns)))
+$(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(LIB_SRC) tun/track.c)))
+$(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_resume.c)))
+$(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \
@@ -125,6 +126,7 @@ deps:
 # a short fuzzing pass over every parser belongs to the test run too
 TEST_FUZZ_SECONDS ?= 10
 test: deps
+	test/layering.sh --self-test
 	$(MAKE) tungate tungate-asan
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
@@ -141,7 +143,11 @@ bench: deps tungate
 clean:
 	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 
-.PHONY: all asan unit e2e deps test demo bench clean
+# the dependency rule of README.md ("Code layout")
+layering:
+	test/layering.sh --self-test
+
+.PHONY: all asan unit e2e deps test demo bench clean layering
 
 # ------------------------------------------------------------------ fuzz
 # libFuzzer targets: test/fuzz/NAME.c, one per parser, built with clang
@@ -156,10 +162,10 @@ FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config link prefix pkt nat nat_mem dns_msg dns_proxy \
 		resolv resolved
-FUZZ_CFLAGS  := $(BASEFLAGS) -Itest/fuzz -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS  := $(BASEFLAGS) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
-FUZZ_COMMON  := test/fuzz/fuzz_log.c cmd/prefix.c
+FUZZ_COMMON  := test/fuzz/fuzz_log.c $(filter-out lib/log.c,$(LIB_SRC))
 FUZZ_HDR     := $(wildcard test/fuzz/*.h)
 FUZZ_WRAP_CLOCK := uv_now uv_timer_start uv_timer_stop uv_is_active uv_random
 FUZZ_WRAP_NAT := $(FUZZ_WRAP_CLOCK) uv_close uv_udp_connect uv_udp_recv_start \
@@ -197,7 +203,7 @@ fuzz: $(FUZZ_TARGETS:%=test/fuzz/bin/%)
 
 test/fuzz/bin/mkseeds: test/fuzz/mkseeds.c test/unit/nat_test.h $(HDR) Makefile
 	@mkdir -p test/fuzz/bin
-	$(FUZZ_CC) $(BASEFLAGS) -Itest/fuzz -Itest/unit -g -o $@ $< transport/frame.c transport/config.c cmd/prefix.c -lldns
+	$(FUZZ_CC) $(BASEFLAGS) -g -o $@ $< transport/frame.c transport/config.c lib/prefix.c -lldns
 fuzz-seeds: test/fuzz/bin/mkseeds
 	mkdir -p $(FUZZ_TARGETS:%=test/fuzz/corpus/%)
 	test/fuzz/bin/mkseeds test/fuzz/corpus

@@ -31,8 +31,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "log.h"
+#include "cmd/control.h"
+#include "lib/log.h"
 
 #define CTL_CONNS 8
 

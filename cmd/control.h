@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "json.h"
+#include "cmd/json.h"
 
 #define TG_CONTROL_NAME_MAX 64
 /* the largest status document served */

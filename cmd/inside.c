@@ -52,15 +52,15 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "inside_resume.h"
-#include "link.h"
-#include "resolv.h"
-#include "log.h"
-#include "stream.h"
-#include "track.h"
-#include "tun.h"
-#include "tungate.h"
+#include "transport/config.h"
+#include "cmd/inside_resume.h"
+#include "transport/link.h"
+#include "dns/resolv.h"
+#include "lib/log.h"
+#include "transport/stream.h"
+#include "tun/track.h"
+#include "tun/tun.h"
+#include "cmd/tungate.h"
 
 #define TUN_BATCH 64
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -444,7 +444,7 @@ static void find_ssh_client(struct inside *s)
 static void keep_add(struct inside *s, const struct tg_prefix *k)
 {
 	for (size_t i = 0; i < s->n_keep; i++)
-		if (!memcmp(&s->keep[i], k, sizeof(*k)))
+		if (tg_prefix_eq(&s->keep[i], k))
 			return;
 	if (s->n_keep < MAX_KEEP)
 		s->keep[s->n_keep++] = *k;

@@ -27,7 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "inside_resume.h"
+#include "cmd/inside_resume.h"
+#include "lib/wire.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"
@@ -47,20 +48,6 @@ struct inside_resume {
 	resume_offer_fn cb;
 	void *arg;
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 static int sock_addr(const char *path, struct sockaddr_un *a)
 {
@@ -139,8 +126,8 @@ static void hdr_encode(uint8_t *h, const struct resume_offer *o)
 	h[0] = o->ssh_client.family;
 	h[1] = o->ssh_client.plen;
 	memcpy(h + 2, o->ssh_client.addr, 16);
-	put32(h + 18, (uint32_t)o->pid);
-	put32(h + 22, (uint32_t)o->rest_len);
+	tg_put_be32(h + 18, (uint32_t)o->pid);
+	tg_put_be32(h + 22, (uint32_t)o->rest_len);
 }
 
 /* -EPROTO: another tungate version, which may speak otherwise on the
@@ -161,8 +148,8 @@ static int hdr_decode(const uint8_t *h, struct resume_offer *o)
 	o->ssh_client.family = h[0];
 	o->ssh_client.plen = h[1];
 	memcpy(o->ssh_client.addr, h + 2, 16);
-	o->pid = (pid_t)get32(h + 18);
-	o->rest_len = get32(h + 22);
+	o->pid = (pid_t)tg_be32(h + 18);
+	o->rest_len = tg_be32(h + 22);
 	if (o->rest_len > RESUME_REST_MAX)
 		return -EMSGSIZE;
 	return 0;
@@ -263,7 +250,7 @@ static bool serve(struct inside_resume *r, int fd)
 			     : -ENOMEM;
 	}
 	reply[0] = 'N';
-	put32(reply + 1, (uint32_t)getpid());
+	tg_put_be32(reply + 1, (uint32_t)getpid());
 	/* the callback may close fd (a stream that ends at once): answer on
 	 * a duplicate, which keeps the socket open for the reply */
 	rfd = dup(fd);
@@ -406,10 +393,10 @@ int inside_resume_offer(const char *path, const struct resume_offer *o,
 	if (err || reply[0] != 'Y') {
 		close(fd);
 		if (!err)
-			*pid = (long)get32(reply + 1);
+			*pid = (long)tg_be32(reply + 1);
 		return err ? err : -ESRCH;
 	}
-	*pid = (long)get32(reply + 1);
+	*pid = (long)tg_be32(reply + 1);
 	set_timeouts_off(fd);
 	*conn = fd;
 	return 0;

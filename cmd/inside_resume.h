@@ -15,8 +15,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "frame.h"
-#include "prefix.h"
+#include "transport/frame.h"
+#include "lib/prefix.h"
 
 #define RESUME_REST_MAX (1u << 20) /* the link's read buffer */
 

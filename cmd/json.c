@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "cmd/json.h"
 
 #define JSON_DEPTH_MAX 64
 

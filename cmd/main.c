@@ -14,12 +14,12 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "frame.h"
-#include "log.h"
-#include "nss.h"
-#include "opts.h"
-#include "status.h"
-#include "tungate.h"
+#include "transport/frame.h"
+#include "lib/log.h"
+#include "cmd/nss.h"
+#include "cmd/opts.h"
+#include "cmd/status.h"
+#include "cmd/tungate.h"
 
 static int print_version(void)
 {

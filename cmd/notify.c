@@ -25,8 +25,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "notify.h"
+#include "lib/log.h"
+#include "cmd/notify.h"
 
 static struct {
 	bool read; /* the environment was read */

@@ -26,7 +26,7 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 
-#include "nss.h"
+#include "cmd/nss.h"
 
 #ifdef __GLIBC__
 int __nss_configure_lookup(const char *db, const char *service_line);

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "log.h"
-#include "opts.h"
+#include "lib/log.h"
+#include "cmd/opts.h"
 
 enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,

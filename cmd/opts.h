@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 #define TG_MAX_PREFIXES 256
 /* --tun, --table, --pref, --timeout, --grace: flag and value; -v twice */
@@ -63,7 +63,7 @@ struct tg_opts {
 	uint64_t pcap_max_bytes;	/* --pcap-max-bytes; 0: no limit */
 };
 
-/* where the defaults of DESIGN.md live, so tests and docs agree */
+/* the defaults that the README and the usage text name */
 #define TG_DEFAULT_TUN4 "198.18.0.1"
 #define TG_DEFAULT_TUN6 "fd7e:7475:6e::1"
 #define TG_DEFAULT_DNS4 "198.18.0.53"

@@ -38,18 +38,18 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "link.h"
-#include "log.h"
-#include "nat.h"
-#include "outside_dns.h"
-#include "outside_status.h"
-#include "notify.h"
-#include "outside_routes.h"
-#include "ssh.h"
-#include "stream.h"
-#include "tun.h"
-#include "tungate.h"
+#include "transport/config.h"
+#include "transport/link.h"
+#include "lib/log.h"
+#include "nat/nat.h"
+#include "cmd/outside_dns.h"
+#include "cmd/outside_status.h"
+#include "cmd/notify.h"
+#include "cmd/outside_routes.h"
+#include "transport/ssh.h"
+#include "transport/stream.h"
+#include "cmd/host.h"
+#include "cmd/tungate.h"
 
 #define CHILD_KILL_MS 2000
 #define BACKOFF_MAX_MS 30000
@@ -536,10 +536,12 @@ static int build_config(struct outside *s)
 {
 	const struct tg_opts *o = s->o;
 	struct tp_config *c = &s->cfg;
+	struct tg_host_resolver hr;
 
+	tg_host_resolver(&hr);
 	c->mtu = o->mtu ? o->mtu : TG_DEFAULT_MTU;
 	c->dns = o->dns != 0;
-	if (c->dns && dns_search_domains("/etc/resolv.conf", c->search,
+	if (c->dns && dns_search_domains(hr.resolv_conf, c->search,
 					 sizeof(c->search)) < 0)
 		c->search[0] = '\0';
 	memcpy(c->tun4, o->tun4, 4);
@@ -553,6 +555,7 @@ static int build_config(struct outside *s)
 static struct nat *start_nat(struct outside *s)
 {
 	const struct tg_opts *o = s->o;
+	struct tg_prefix *own = NULL;
 	struct nat_opts no = {
 		.max_udp_flows = o->max_udp,
 		.max_icmp_flows = o->max_icmp,
@@ -581,7 +584,12 @@ static struct nat *start_nat(struct outside *s)
 		if (!s->dns)
 			return NULL;
 	}
+	if (tg_host_addrs(&own, &no.n_own) < 0)
+		tg_warn("cannot read this machine's own addresses: the "
+			"container may reach services listening on them");
+	no.own = own;
 	n = nat_new(s->loop, &no, emit_cb, s);
+	free(own);
 	if (n && s->dns)
 		outside_dns_attach(s->dns, n);
 	return n;

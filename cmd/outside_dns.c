@@ -19,11 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "outside_dns.h"
-
-/* systemd-resolved's varlink socket, where the machine runs it */
-#define RESOLVED_SOCKET "/run/systemd/resolve/io.systemd.Resolve"
+#include "lib/log.h"
+#include "cmd/host.h"
+#include "cmd/outside_dns.h"
 
 /* dns_opts.max_pending when it is 0 (dns.h) */
 #define DNS_PENDING_DEFAULT 1024
@@ -129,13 +127,18 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 {
 	struct dns_opts o = *dopts;
 	struct outside_dns *d;
+	struct tg_host_resolver hr;
 	struct stat st;
 
 	if (!o.max_pending)
 		o.max_pending = DNS_PENDING_DEFAULT;
+	tg_host_resolver(&hr);
+	if (!o.resolv_conf)
+		o.resolv_conf = hr.resolv_conf;
 	if (!o.resolved_path)
-		o.resolved_path = RESOLVED_SOCKET;
-	if (stat(o.resolved_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		o.resolved_path = hr.resolved_socket;
+	if (o.resolved_path && stat(o.resolved_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))
 		tg_info("names: systemd-resolved (%s) for A and AAAA, the "
 			"nameservers of /etc/resolv.conf for other types",
 			o.resolved_path);

@@ -8,8 +8,8 @@
 
 #include <uv.h>
 
-#include "dns.h"
-#include "nat.h"
+#include "dns/dns.h"
+#include "nat/nat.h"
 
 struct outside_dns;
 

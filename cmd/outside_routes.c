@@ -5,7 +5,7 @@
  *
  * Theory of operation: the offer is the --route prefixes, plus, with
  * `auto` (the default when no --route is given), this machine's own
- * non-default unicast routes (tun_routes_discover(): LAN subnets, what a
+ * non-default unicast routes (tg_host_routes(): LAN subnets, what a
  * VPN client installed), or everything with `default`. It is logged in one
  * line. With auto the routes are read again when the stream comes up and
  * then every 2 s; when the set changes the new offer is logged and the
@@ -32,9 +32,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "log.h"
-#include "outside_routes.h"
-#include "tun.h"
+#include "lib/log.h"
+#include "cmd/outside_routes.h"
+#include "cmd/host.h"
 
 #define POLL_MS 2000
 #define SCAN_FDS_MAX 1024 /* the SSH socket is opened early: a low fd */
@@ -53,17 +53,11 @@ struct outside_routes {
 	struct tg_prefix scratch[TP_CONFIG_MAX_ROUTES];
 };
 
-static bool prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
-{
-	return a->family == b->family && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 static bool in_list(const struct tg_prefix *l, size_t n,
 		    const struct tg_prefix *p)
 {
 	for (size_t i = 0; i < n; i++)
-		if (prefix_eq(&l[i], p))
+		if (tg_prefix_eq(&l[i], p))
 			return true;
 	return false;
 }
@@ -132,7 +126,7 @@ static void offer_build(struct outside_routes *r)
 /* Return: 0, or -errno when the routes could not be read at all */
 static int discover(struct outside_routes *r, struct tg_prefix *out, size_t *n)
 {
-	int err = tun_routes_discover(out, TP_CONFIG_MAX_ROUTES, n);
+	int err = tg_host_routes(out, TP_CONFIG_MAX_ROUTES, n);
 
 	if (err == -ENOBUFS && !r->warned) {
 		r->warned = true;

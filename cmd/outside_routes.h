@@ -8,8 +8,8 @@
 
 #include <uv.h>
 
-#include "config.h"
-#include "opts.h"
+#include "transport/config.h"
+#include "cmd/opts.h"
 
 struct outside_routes;
 

@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "frame.h"
-#include "log.h"
-#include "notify.h"
-#include "outside_status.h"
-#include "pcap.h"
+#include "cmd/control.h"
+#include "transport/frame.h"
+#include "lib/log.h"
+#include "cmd/notify.h"
+#include "cmd/outside_status.h"
+#include "cmd/pcap.h"
 
 #define STATUS_TICK_MS 1000
 #define STATUS_NOTIFY_TICKS 10

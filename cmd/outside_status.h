@@ -14,11 +14,11 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "config.h"
-#include "link.h"
-#include "nat.h"
-#include "opts.h"
-#include "outside_dns.h"
+#include "transport/config.h"
+#include "transport/link.h"
+#include "nat/nat.h"
+#include "cmd/opts.h"
+#include "cmd/outside_dns.h"
 
 struct outside_status;
 

@@ -20,8 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "pcap.h"
+#include "lib/io.h"
+#include "lib/log.h"
+#include "cmd/pcap.h"
 
 #define PCAP_BUF (256 * 1024)
 #define PCAP_SNAPLEN 262144
@@ -46,21 +47,6 @@ struct tg_pcap {
 	size_t used;
 	uint8_t buf[PCAP_BUF];
 };
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* @p->fd holds a capture already: go on after it, or start it */
 static int pcap_start(struct tg_pcap *p, bool append)
@@ -87,7 +73,7 @@ static int pcap_start(struct tg_pcap *p, bool append)
 	}
 	if (reg && ftruncate(p->fd, 0) < 0)
 		return -errno;
-	return write_all(p->fd, (const uint8_t *)&h, sizeof(h));
+	return tg_write_all(p->fd, (const uint8_t *)&h, sizeof(h));
 }
 
 int tg_pcap_open(struct tg_pcap **out, const char *path, uint64_t max_bytes,
@@ -127,7 +113,7 @@ void tg_pcap_flush(struct tg_pcap *p)
 
 	if (!p || !p->used || p->st.failed)
 		return;
-	r = write_all(p->fd, p->buf, p->used);
+	r = tg_write_all(p->fd, p->buf, p->used);
 	p->used = 0;
 	if (r < 0) {
 		p->st.failed = true;

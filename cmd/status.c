@@ -34,11 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "json.h"
-#include "status.h"
-#include "status_text.h"
-#include "tungate.h"
+#include "cmd/control.h"
+#include "cmd/json.h"
+#include "cmd/status.h"
+#include "cmd/status_text.h"
+#include "cmd/tungate.h"
 
 #define DOC_MAX (4 * TG_CONTROL_DOC_MAX)
 #define TOKENS_MAX (4u << 20)

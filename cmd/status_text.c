@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "status_text.h"
+#include "cmd/status_text.h"
 
 #define CELL 80
 #define MAXCOLS 8

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "json.h"
+#include "cmd/json.h"
 
 /* a growing text buffer */
 struct tg_sbuf {

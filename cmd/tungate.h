@@ -5,9 +5,9 @@
 #ifndef TG_TUNGATE_H
 #define TG_TUNGATE_H
 
-#include "opts.h"
+#include "cmd/opts.h"
 
-/* exit statuses of DESIGN.md */
+/* exit statuses (README.md, "Use": 0, 1, 2) */
 enum { TG_EXIT_OK = 0, TG_EXIT_FAIL = 1, TG_EXIT_USAGE = 2 };
 
 int tg_outside_run(const struct tg_opts *o);

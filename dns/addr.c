@@ -40,7 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 /**
  * dns_addr_wants() - is this a question for getaddrinfo?
@@ -219,7 +219,7 @@ struct dns_rec *dns_addr_rec(const struct dns_key *k, const char *canon,
  */
 void dns_addr_cap_negative(const struct dns_proxy *p, struct dns_rec *rec)
 {
-	if (rec && dns_get16(rec->wire + 6) == 0 &&
+	if (rec && tg_be16(rec->wire + 6) == 0 &&
 	    rec->ttl_s > p->o.neg_ttl_max_s)
 		rec->ttl_s = p->o.neg_ttl_max_s;
 }

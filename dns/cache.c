@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 static size_t rec_size(const struct dns_rec *r)
 {
@@ -93,8 +93,8 @@ static bool rec_is(const struct dns_rec *r, const struct dns_key *k)
 	const uint8_t *q = r->wire + DNS_HDR;
 
 	return r->hash == k->hash &&
-	       dns_key_equal(k, q, r->qlen, dns_get16(q + r->qlen),
-			     dns_get16(q + r->qlen + 2));
+	       dns_key_equal(k, q, r->qlen, tg_be16(q + r->qlen),
+			     tg_be16(q + r->qlen + 2));
 }
 
 static void cache_remove(struct dns_cache *c, struct dns_rec *r)

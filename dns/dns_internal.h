@@ -20,7 +20,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "dns.h"
+#include "dns/dns.h"
+#include "lib/wire.h"
 
 #define DNS_HDR 12
 #define DNS_NAME_MAX 255
@@ -97,28 +98,6 @@ static inline void dns_list_del(struct dns_list *n)
 	dns_list_init(n);
 }
 
-static inline uint16_t dns_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t dns_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void dns_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void dns_put32(uint8_t *p, uint32_t v)
-{
-	dns_put16(p, (uint16_t)(v >> 16));
-	dns_put16(p + 2, (uint16_t)v);
-}
 
 /* The question as asked: name in wire form, uncompressed. */
 struct dns_question {

@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #define DNS_OPT_LEN 11
 
@@ -69,10 +69,10 @@ static int rr_next(const uint8_t *m, size_t len, size_t *off, struct rr_hdr *h)
 	if (dns_msg_skip_name(m, len, off) || *off + 10 > len)
 		return -EBADMSG;
 	h->fixed = *off;
-	h->type = dns_get16(m + *off);
-	h->cls = dns_get16(m + *off + 2);
-	h->ttl = dns_get32(m + *off + 4);
-	h->rdlen = dns_get16(m + *off + 8);
+	h->type = tg_be16(m + *off);
+	h->cls = tg_be16(m + *off + 2);
+	h->ttl = tg_be32(m + *off + 4);
+	h->rdlen = tg_be16(m + *off + 8);
 	if (*off + 10 + h->rdlen > len)
 		return -EBADMSG;
 	*off += 10 + (size_t)h->rdlen;
@@ -96,14 +96,14 @@ int dns_msg_sections(const uint8_t *m, size_t len, size_t off[4])
 
 	if (len < DNS_HDR)
 		return -EBADMSG;
-	for (unsigned i = dns_get16(m + 4); i > 0; i--) {
+	for (unsigned i = tg_be16(m + 4); i > 0; i--) {
 		if (dns_msg_skip_name(m, len, &o) || o + 4 > len)
 			return -EBADMSG;
 		o += 4;
 	}
 	for (int s = 0; s < 3; s++) {
 		off[s] = o;
-		for (unsigned i = dns_get16(m + 6 + 2 * s); i > 0; i--)
+		for (unsigned i = tg_be16(m + 6 + 2 * s); i > 0; i--)
 			if (rr_next(m, len, &o, &h))
 				return -EBADMSG;
 	}
@@ -135,8 +135,8 @@ static int parse_question(const uint8_t *m, size_t len, size_t *off,
 	if (o + 4 > len)
 		return -EBADMSG;
 	q->len = (uint8_t)n;
-	q->type = dns_get16(m + o);
-	q->cls = dns_get16(m + o + 2);
+	q->type = tg_be16(m + o);
+	q->cls = tg_be16(m + o + 2);
 	*off = o + 4;
 	return 0;
 }
@@ -160,7 +160,7 @@ static int parse_records(const uint8_t *m, size_t len, size_t off,
 	int rc = 0;
 
 	for (int s = 0; s < 3; s++) {
-		for (unsigned i = dns_get16(m + 6 + 2 * s); i > 0; i--) {
+		for (unsigned i = tg_be16(m + 6 + 2 * s); i > 0; i--) {
 			if (rr_next(m, len, &off, &h))
 				return DNS_R_FORMERR;
 			if (h.type != DNS_T_OPT)
@@ -193,9 +193,9 @@ int dns_msg_parse_query(const uint8_t *m, size_t len, struct dns_qinfo *qi)
 	qi->udp_size = DNS_UDP_MIN;
 	if (len < DNS_HDR)
 		return -EBADMSG;
-	qi->id = dns_get16(m);
-	qi->flags = dns_get16(m + 2);
-	if (qi->flags & DNS_QR || dns_get16(m + 4) != 1) {
+	qi->id = tg_be16(m);
+	qi->flags = tg_be16(m + 2);
+	if (qi->flags & DNS_QR || tg_be16(m + 4) != 1) {
 		qi->rcode = DNS_R_FORMERR;
 		return 0;
 	}
@@ -225,11 +225,11 @@ static void age_records(uint8_t *m, size_t len, size_t off, uint64_t age)
 	struct rr_hdr h;
 
 	for (unsigned i =
-		     dns_get16(m + 6) + dns_get16(m + 8) + dns_get16(m + 10);
+		     tg_be16(m + 6) + tg_be16(m + 8) + tg_be16(m + 10);
 	     i > 0; i--) {
 		if (rr_next(m, len, &off, &h))
 			return;
-		dns_put32(m + h.fixed + 4,
+		tg_put_be32(m + h.fixed + 4,
 			  h.ttl > age ? h.ttl - (uint32_t)age : 0);
 	}
 }
@@ -237,21 +237,21 @@ static void age_records(uint8_t *m, size_t len, size_t off, uint64_t age)
 static size_t put_question(uint8_t *out, const struct dns_qinfo *qi)
 {
 	memcpy(out + DNS_HDR, qi->q.name, qi->q.len);
-	dns_put16(out + DNS_HDR + qi->q.len, qi->q.type);
-	dns_put16(out + DNS_HDR + qi->q.len + 2, qi->q.cls);
-	dns_put16(out + 4, 1);
+	tg_put_be16(out + DNS_HDR + qi->q.len, qi->q.type);
+	tg_put_be16(out + DNS_HDR + qi->q.len + 2, qi->q.cls);
+	tg_put_be16(out + 4, 1);
 	return DNS_HDR + qi->q.len + 4;
 }
 
 static void put_opt(uint8_t *out, const struct dns_qinfo *qi, int rcode)
 {
 	out[0] = 0; /* root */
-	dns_put16(out + 1, DNS_T_OPT);
-	dns_put16(out + 3, DNS_EDNS_SIZE);
+	tg_put_be16(out + 1, DNS_T_OPT);
+	tg_put_be16(out + 3, DNS_EDNS_SIZE);
 	/* extended RCODE, version 0, the DO bit copied (RFC 3225 3) */
-	dns_put32(out + 5,
+	tg_put_be32(out + 5,
 		  (uint32_t)(rcode >> 4) << 24 | (qi->edns_do ? 0x8000u : 0));
-	dns_put16(out + 9, 0);
+	tg_put_be16(out + 9, 0);
 }
 
 /* fit @n bytes (plus OPT) into @limit: drop additional, then all (TC) */
@@ -263,7 +263,7 @@ static size_t fit(uint8_t *out, size_t n, size_t qend, size_t limit,
 	if (n + optlen <= limit)
 		return n;
 	if (!dns_msg_sections(out, n, off) && off[2] + optlen <= limit) {
-		dns_put16(out + 10, 0);
+		tg_put_be16(out + 10, 0);
 		return off[2];
 	}
 	memset(out + 6, 0, 6);
@@ -313,12 +313,12 @@ size_t dns_msg_answer(uint8_t *out, const struct dns_qinfo *qi,
 		else /* RFC 6895 2: an error keeps the opcode it could not do */
 			flags |= qi->flags & 0x7800;
 	}
-	dns_put16(out, qi->id);
-	dns_put16(out + 2, flags | (rcode & 0xf));
+	tg_put_be16(out, qi->id);
+	tg_put_be16(out + 2, flags | (rcode & 0xf));
 	n = fit(out, n, qend, limit, optlen, truncated);
 	if (optlen) {
 		put_opt(out + n, qi, rcode);
-		dns_put16(out + 10, dns_get16(out + 10) + 1);
+		tg_put_be16(out + 10, tg_be16(out + 10) + 1);
 		n += optlen;
 	}
 	return n;

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
-#include "log.h"
+#include "dns/dns_internal.h"
+#include "lib/log.h"
 
 static void opts_default(struct dns_opts *o, const struct dns_opts *in)
 {
@@ -140,7 +140,7 @@ static void count_answer(struct dns_proxy *p, const uint8_t *m, bool trunc)
 		p->st.nxdomain++;
 		break;
 	case DNS_R_NOERROR:
-		if (!trunc && dns_get16(m + 4) == 1 && dns_get16(m + 6) == 0)
+		if (!trunc && tg_be16(m + 4) == 1 && tg_be16(m + 6) == 0)
 			p->st.nodata++;
 		break;
 	}

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 /**
  * dns_rec_pkt_new() - an empty answer packet to @k's question
@@ -245,8 +245,8 @@ void dns_rec_describe(const struct dns_rec *r, struct dns_cache_info *ci)
 		"NXDOMAIN", "NOTIMP",  "REFUSED",
 	};
 	const uint8_t *q = r->wire + DNS_HDR;
-	uint16_t qtype = dns_get16(q + r->qlen);
-	unsigned rcode = dns_get16(r->wire + 2) & 0xf;
+	uint16_t qtype = tg_be16(q + r->qlen);
+	unsigned rcode = tg_be16(r->wire + 2) & 0xf;
 	ldns_rdf *owner = ldns_dname_new_frm_data(r->qlen, q);
 	char *s = owner ? ldns_rdf2str(owner) : NULL;
 	size_t n;
@@ -263,7 +263,7 @@ void dns_rec_describe(const struct dns_rec *r, struct dns_cache_info *ci)
 	free(s);
 	ci->status = rcode < sizeof(rcodes) / sizeof(rcodes[0]) ? rcodes[rcode]
 								: "OTHER";
-	ci->answers = dns_get16(r->wire + 6);
+	ci->answers = tg_be16(r->wire + 6);
 	if (rcode == 0 && ci->answers == 0)
 		ci->status = "NODATA";
 	if (ci->answers)

@@ -35,8 +35,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dns_internal.h"
-#include "resolv.h"
+#include "dns/dns_internal.h"
+#include "lib/io.h"
+#include "dns/resolv.h"
 
 #define SEARCH_MAX 64 /* domains kept in one search line */
 #define DOMAIN_MAX 253
@@ -231,57 +232,6 @@ int dns_resolv_rewrite(const char *orig, size_t len, const char *ns4,
 	return o.full ? -ENOSPC : (int)o.n;
 }
 
-/* the whole of @fd, at most @cap bytes (-EFBIG beyond) */
-static ssize_t read_all(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return (ssize_t)n;
-		n += (size_t)r;
-		if (n == cap) {
-			char c;
-
-			r = read(fd, &c, 1);
-			return r == 0 ? (ssize_t)n : r < 0 ? -errno : -EFBIG;
-		}
-	}
-}
-
-static ssize_t read_path(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read_all(fd, buf, cap);
-	close(fd);
-	return n;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* @fd's file is exactly @buf, on disk */
 static int replace_contents(int fd, const char *buf, size_t len)
 {
@@ -289,7 +239,7 @@ static int replace_contents(int fd, const char *buf, size_t len)
 
 	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	rc = write_all(fd, buf, len);
+	rc = tg_write_all(fd, buf, len);
 	if (!rc && fsync(fd) < 0 && errno != EINVAL)
 		rc = -errno;
 	return rc;
@@ -320,7 +270,7 @@ static int write_backup(const char *backup, const char *buf, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, buf, len);
+	rc = tg_write_all(fd, buf, len);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
@@ -336,7 +286,7 @@ static int write_backup(const char *backup, const char *buf, size_t len)
 static int apply_fd(int fd, const char *backup, const char *ns4,
 		    const char *ns6, const char *search, char *orig, char *out)
 {
-	ssize_t len = read_all(fd, orig, DNS_RESOLV_MAX);
+	ssize_t len = tg_read_all(fd, orig, DNS_RESOLV_MAX);
 	int n, rc;
 
 	if (len < 0)
@@ -407,7 +357,7 @@ int dns_resolv_restore(const char *path, const char *backup)
 
 	if (!buf)
 		return -ENOMEM;
-	len = read_path(backup, buf, DNS_RESOLV_MAX);
+	len = tg_read_file(backup, buf, DNS_RESOLV_MAX);
 	if (len < 0) {
 		free(buf);
 		return len == -ENOENT ? 0 : (int)len;
@@ -434,7 +384,7 @@ int dns_search_domains(const char *resolv_conf, char *buf, size_t cap)
 
 	if (!file)
 		return -ENOMEM;
-	len = read_path(resolv_conf, file, DNS_RESOLV_MAX);
+	len = tg_read_file(resolv_conf, file, DNS_RESOLV_MAX);
 	if (len < 0) {
 		free(file);
 		return (int)len;
@@ -469,7 +419,7 @@ int dns_resolv_nameservers(const char *path, char ns[][64], int max)
 
 	if (!file)
 		return -ENOMEM;
-	len = read_path(path, file, DNS_RESOLV_MAX);
+	len = tg_read_file(path, file, DNS_RESOLV_MAX);
 	while (len > 0 && n < max && next_line(file, (size_t)len, &off, &l)) {
 		if (!keyword(&l, "nameserver", &o) ||
 		    !next_token(l.p, l.len, &o, &t, &tl))

@@ -47,8 +47,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "dns_internal.h"
-#include "log.h"
+#include "dns/dns_internal.h"
+#include "lib/log.h"
 
 #define RV_REPLY_MAX (32 * 1024)
 #define RV_CALL_MAX (DNS_NAME_MAX * 6 + 128)

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #define CONN_MAX_INFLIGHT 64
 #define CONN_MAX_WRITES 64
@@ -95,7 +95,7 @@ static void consume(struct dns_conn *c)
 
 	while (!c->closing && c->inflight < CONN_MAX_INFLIGHT &&
 	       c->writes < CONN_MAX_WRITES && c->used - off >= 2) {
-		size_t len = dns_get16(c->buf + off);
+		size_t len = tg_be16(c->buf + off);
 
 		if (c->used - off < 2 + len)
 			break;
@@ -157,7 +157,7 @@ static void answer_cb(void *arg, const uint8_t *msg, size_t len)
 		conn_close(c);
 		return;
 	}
-	dns_put16(w->data, (uint16_t)len);
+	tg_put_be16(w->data, (uint16_t)len);
 	memcpy(w->data + 2, msg, len);
 	b = uv_buf_init((char *)w->data, (unsigned)(2 + len));
 	if (uv_write(&w->req, c->s, &b, 1, write_cb)) {

@@ -22,7 +22,7 @@
 #include <ldns/ldns.h>
 #include <string.h>
 
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #define UPSTREAM_NS_MAX 3 /* as glibc's MAXNS */
 #define UPSTREAM_TRY_MIN_MS 300 /* below this, one try per server */

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "flow.h"
+#include "nat/flow.h"
 
 static uint32_t flow_hash(const struct flow_table *t, const struct flow_key *k)
 {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "nat_internal.h"
+#include "lib/log.h"
+#include "nat/nat_internal.h"
 
 static void icmp_close_cb(uv_handle_t *h)
 {
@@ -72,7 +72,7 @@ static void icmp_reply(struct icmp_flow *f, uint8_t *m, size_t len)
 		n->st.dropped_out++;
 		return;
 	}
-	pkt_put_be16(m + 4, k->sport);
+	tg_put_be16(m + 4, k->sport);
 	start = m - hl;
 	out = pkt_build_icmp(start, k->family, k->dst, k->src, len);
 	if (!out) {

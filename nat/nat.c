@@ -34,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "nat_internal.h"
+#include "lib/log.h"
+#include "nat/nat_internal.h"
 
 static void nat_defaults(struct nat_opts *o)
 {
@@ -115,9 +115,12 @@ struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
 		n->opts = *opts;
 	nat_defaults(&n->opts);
 	r = policy_init(&n->policy, &n->opts);
+	/* copied: the caller's array is not kept */
+	n->opts.own = NULL;
+	n->opts.n_own = 0;
 	if (r) {
 		free(n);
-		tg_err("nat: cannot read this machine's addresses: %s",
+		tg_err("nat: cannot set up the destination policy: %s",
 		       uv_strerror(r));
 		return NULL;
 	}

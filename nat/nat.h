@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 struct nat;
 
@@ -70,6 +70,8 @@ struct nat_opts {
 	size_t n_routes;
 	const struct tg_prefix *allow;	/* permitted despite the default refusal */
 	size_t n_allow;
+	const struct tg_prefix *own;	/* this machine's addresses (host.h) */
+	size_t n_own;
 	struct nat_service services[NAT_MAX_SERVICES];
 	size_t n_services;
 	/* optional: room for one packet of up to @max bytes directly where

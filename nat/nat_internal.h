@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "flow.h"
-#include "nat.h"
-#include "pkt.h"
-#include "policy.h"
+#include "nat/flow.h"
+#include "nat/nat.h"
+#include "nat/pkt.h"
+#include "nat/policy.h"
 
 /* bytes of the last packet sent on a flow, kept to quote in ICMP errors */
 #define NAT_QUOTE_MAX 128

@@ -3,7 +3,7 @@
  * pkt.c - parse IP packets from the inside, build packets for it.
  *
  * Theory of operation: every byte of a packet from the inside is read
- * through a struct pkt_cur, whose pull and get calls fail instead of
+ * through a struct tg_cur, whose pull and get calls fail instead of
  * reading past the end, so a packet of any length and content is either
  * parsed or rejected. The IP layer narrows the cursor to the length the
  * header declares (trailing bytes are ignored), the transport layer then
@@ -19,77 +19,36 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "pkt.h"
-
-const uint8_t *pkt_pull(struct pkt_cur *c, size_t n)
-{
-	const uint8_t *p = c->p;
-
-	if (n > c->left)
-		return NULL;
-	c->p += n;
-	c->left -= n;
-	return p;
-}
-
-bool pkt_get_u8(struct pkt_cur *c, uint8_t *v)
-{
-	const uint8_t *p = pkt_pull(c, 1);
-
-	if (!p)
-		return false;
-	*v = p[0];
-	return true;
-}
-
-bool pkt_get_be16(struct pkt_cur *c, uint16_t *v)
-{
-	const uint8_t *p = pkt_pull(c, 2);
-
-	if (!p)
-		return false;
-	*v = pkt_be16(p);
-	return true;
-}
-
-bool pkt_get_be32(struct pkt_cur *c, uint32_t *v)
-{
-	const uint8_t *p = pkt_pull(c, 4);
-
-	if (!p)
-		return false;
-	*v = pkt_be32(p);
-	return true;
-}
+#include "lib/csum.h"
+#include "nat/pkt.h"
 
 /* the transport checksum over the pseudo-header and @pi's l4 bytes */
 static uint16_t l4_csum(const struct pkt_info *pi, const uint8_t *l4,
 			size_t len)
 {
-	uint32_t sum = csum_pseudo(pi->family, pi->src, pi->dst, pi->proto,
+	uint32_t sum = tg_csum_pseudo(pi->family, pi->src, pi->dst, pi->proto,
 				   (uint32_t)len);
 
-	return csum_fold(csum_add(sum, l4, len));
+	return tg_csum_fold(tg_csum_add(sum, l4, len));
 }
 
 /* RFC 791; on success @c holds the IP payload */
-static int parse_ip4(struct pkt_cur *c, struct pkt_info *pi)
+static int parse_ip4(struct tg_cur *c, struct pkt_info *pi)
 {
-	const uint8_t *h = pkt_pull(c, PKT_IP4_HLEN);
+	const uint8_t *h = tg_cur_pull(c, PKT_IP4_HLEN);
 	size_t hlen, tlen;
 
 	if (!h || h[0] >> 4 != 4)
 		return -EBADMSG;
 	hlen = (size_t)(h[0] & 0xf) * 4;
-	tlen = pkt_be16(h + 2);
+	tlen = tg_be16(h + 2);
 	if (hlen < PKT_IP4_HLEN || tlen < hlen || tlen > c->left + PKT_IP4_HLEN)
 		return -EBADMSG;
 	/* options: skipped, but they count in the header checksum */
-	if (!pkt_pull(c, hlen - PKT_IP4_HLEN) || csum(h, hlen))
+	if (!tg_cur_pull(c, hlen - PKT_IP4_HLEN) || tg_csum(h, hlen))
 		return -EBADMSG;
 	/* more fragments, or a fragment offset */
-	if (pkt_be16(h + 6) & 0x3fff)
+	if (tg_be16(h + 6) & 0x3fff)
 		return -EPROTONOSUPPORT;
 
 	pi->family = AF_INET;
@@ -105,7 +64,7 @@ static int parse_ip4(struct pkt_cur *c, struct pkt_info *pi)
 }
 
 /* RFC 8200 section 4: walk the headers we may skip, refuse the others */
-static int parse_ip6_ext(struct pkt_cur *c, uint8_t *nh)
+static int parse_ip6_ext(struct tg_cur *c, uint8_t *nh)
 {
 	const uint8_t *e;
 	unsigned i;
@@ -123,8 +82,8 @@ static int parse_ip6_ext(struct pkt_cur *c, uint8_t *nh)
 		}
 		if (i >= PKT_MAX_EXT)
 			return -EPROTONOSUPPORT;
-		e = pkt_pull(c, 8);
-		if (!e || !pkt_pull(c, (size_t)e[1] * 8))
+		e = tg_cur_pull(c, 8);
+		if (!e || !tg_cur_pull(c, (size_t)e[1] * 8))
 			return -EBADMSG;
 		/* segments left: the real destination is elsewhere */
 		if (*nh == IPPROTO_ROUTING && e[3])
@@ -133,16 +92,16 @@ static int parse_ip6_ext(struct pkt_cur *c, uint8_t *nh)
 	}
 }
 
-static int parse_ip6(struct pkt_cur *c, struct pkt_info *pi)
+static int parse_ip6(struct tg_cur *c, struct pkt_info *pi)
 {
-	const uint8_t *h = pkt_pull(c, PKT_IP6_HLEN);
+	const uint8_t *h = tg_cur_pull(c, PKT_IP6_HLEN);
 	size_t plen;
 	uint8_t nh;
 	int r;
 
 	if (!h || h[0] >> 4 != 6)
 		return -EBADMSG;
-	plen = pkt_be16(h + 4);
+	plen = tg_be16(h + 4);
 	if (plen > c->left)
 		return -EBADMSG;
 	c->left = plen;
@@ -163,66 +122,66 @@ static int parse_ip6(struct pkt_cur *c, struct pkt_info *pi)
 }
 
 /* RFC 768 */
-static int parse_udp(struct pkt_cur *c, struct pkt_info *pi)
+static int parse_udp(struct tg_cur *c, struct pkt_info *pi)
 {
-	const uint8_t *h = pkt_pull(c, PKT_UDP_HLEN);
+	const uint8_t *h = tg_cur_pull(c, PKT_UDP_HLEN);
 	size_t ulen;
 
 	if (!h)
 		return -EBADMSG;
-	ulen = pkt_be16(h + 4);
+	ulen = tg_be16(h + 4);
 	/* a shorter UDP length than IP's leaves padding, which we drop */
 	if (ulen < PKT_UDP_HLEN || ulen > c->left + PKT_UDP_HLEN)
 		return -EBADMSG;
 	/* zero means "no checksum" on IPv4 only (RFC 8200 section 8.1) */
-	if ((pkt_be16(h + 6) || pi->family == AF_INET6) && l4_csum(pi, h, ulen))
+	if ((tg_be16(h + 6) || pi->family == AF_INET6) && l4_csum(pi, h, ulen))
 		return -EBADMSG;
-	pi->sport = pkt_be16(h);
-	pi->dport = pkt_be16(h + 2);
+	pi->sport = tg_be16(h);
+	pi->dport = tg_be16(h + 2);
 	pi->l4_len = ulen;
 	pi->data_len = ulen - PKT_UDP_HLEN;
 	return 0;
 }
 
 /* RFC 792, RFC 4443: every message has type, code, checksum, 4 bytes */
-static int parse_icmp(struct pkt_cur *c, struct pkt_info *pi)
+static int parse_icmp(struct tg_cur *c, struct pkt_info *pi)
 {
-	const uint8_t *h = pkt_pull(c, PKT_ICMP_HLEN);
+	const uint8_t *h = tg_cur_pull(c, PKT_ICMP_HLEN);
 	uint16_t sum;
 
 	if (!h)
 		return -EBADMSG;
 	if (pi->family == AF_INET)
-		sum = csum(h, pi->l4_len);
+		sum = tg_csum(h, pi->l4_len);
 	else
 		sum = l4_csum(pi, h, pi->l4_len);
 	if (sum)
 		return -EBADMSG;
 	pi->icmp_type = h[0];
 	pi->icmp_code = h[1];
-	pi->icmp_id = pkt_be16(h + 4);
-	pi->icmp_seq = pkt_be16(h + 6);
+	pi->icmp_id = tg_be16(h + 4);
+	pi->icmp_seq = tg_be16(h + 6);
 	return 0;
 }
 
 /* RFC 793 section 3.1 */
-static int parse_tcp(struct pkt_cur *c, struct pkt_info *pi)
+static int parse_tcp(struct tg_cur *c, struct pkt_info *pi)
 {
-	const uint8_t *h = pkt_pull(c, PKT_TCP_HLEN);
+	const uint8_t *h = tg_cur_pull(c, PKT_TCP_HLEN);
 	size_t hlen;
 
 	if (!h)
 		return -EBADMSG;
 	hlen = (size_t)(h[12] >> 4) * 4;
-	if (hlen < PKT_TCP_HLEN || !pkt_pull(c, hlen - PKT_TCP_HLEN) ||
+	if (hlen < PKT_TCP_HLEN || !tg_cur_pull(c, hlen - PKT_TCP_HLEN) ||
 	    l4_csum(pi, h, pi->l4_len))
 		return -EBADMSG;
-	pi->sport = pkt_be16(h);
-	pi->dport = pkt_be16(h + 2);
-	pi->tcp_seq = pkt_be32(h + 4);
-	pi->tcp_ack = pkt_be32(h + 8);
+	pi->sport = tg_be16(h);
+	pi->dport = tg_be16(h + 2);
+	pi->tcp_seq = tg_be32(h + 4);
+	pi->tcp_ack = tg_be32(h + 8);
 	pi->tcp_flags = h[13] & 0x3f;
-	pi->tcp_win = pkt_be16(h + 14);
+	pi->tcp_win = tg_be16(h + 14);
 	pi->tcp_hlen = hlen;
 	pi->data_len = pi->l4_len - hlen;
 	return 0;
@@ -230,7 +189,7 @@ static int parse_tcp(struct pkt_cur *c, struct pkt_info *pi)
 
 int pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 {
-	struct pkt_cur c = {.p = buf, .left = len};
+	struct tg_cur c = {.p = buf, .left = len};
 	int r;
 
 	memset(pi, 0, sizeof(*pi));
@@ -281,17 +240,17 @@ void pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
 	if (family == AF_INET) {
 		memset(buf, 0, PKT_IP4_HLEN);
 		buf[0] = 0x45;
-		pkt_put_be16(buf + 2, (uint16_t)(PKT_IP4_HLEN + l4_len));
+		tg_put_be16(buf + 2, (uint16_t)(PKT_IP4_HLEN + l4_len));
 		buf[8] = PKT_TTL;
 		buf[9] = proto;
 		memcpy(buf + 12, src, 4);
 		memcpy(buf + 16, dst, 4);
-		pkt_put_be16(buf + 10, csum(buf, PKT_IP4_HLEN));
+		tg_put_be16(buf + 10, tg_csum(buf, PKT_IP4_HLEN));
 		return;
 	}
 	memset(buf, 0, PKT_IP6_HLEN);
 	buf[0] = 0x60;
-	pkt_put_be16(buf + 4, (uint16_t)l4_len);
+	tg_put_be16(buf + 4, (uint16_t)l4_len);
 	buf[6] = proto;
 	buf[7] = PKT_TTL;
 	memcpy(buf + 8, src, 16);
@@ -314,15 +273,15 @@ size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
 
 	if (!l4_fits(family, ulen))
 		return 0;
-	pkt_put_be16(u, sport);
-	pkt_put_be16(u + 2, dport);
-	pkt_put_be16(u + 4, (uint16_t)ulen);
-	pkt_put_be16(u + 6, 0);
-	sum = csum_fold(csum_add(
-		csum_pseudo(family, src, dst, IPPROTO_UDP, (uint32_t)ulen), u,
+	tg_put_be16(u, sport);
+	tg_put_be16(u + 2, dport);
+	tg_put_be16(u + 4, (uint16_t)ulen);
+	tg_put_be16(u + 6, 0);
+	sum = tg_csum_fold(tg_csum_add(
+		tg_csum_pseudo(family, src, dst, IPPROTO_UDP, (uint32_t)ulen), u,
 		ulen));
 	/* a computed zero is sent as all ones (RFC 768) */
-	pkt_put_be16(u + 6, sum ? sum : 0xffff);
+	tg_put_be16(u + 6, sum ? sum : 0xffff);
 	pkt_put_ip(buf, family, src, dst, IPPROTO_UDP, ulen);
 	return hlen + ulen;
 }
@@ -337,10 +296,10 @@ size_t pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
 
 	if (icmp_len < PKT_ICMP_HLEN || !l4_fits(family, icmp_len))
 		return 0;
-	pkt_put_be16(m + 2, 0);
+	tg_put_be16(m + 2, 0);
 	if (family == AF_INET6)
-		sum = csum_pseudo6(src, dst, proto, (uint32_t)icmp_len);
-	pkt_put_be16(m + 2, csum_fold(csum_add(sum, m, icmp_len)));
+		sum = tg_csum_pseudo6(src, dst, proto, (uint32_t)icmp_len);
+	tg_put_be16(m + 2, tg_csum_fold(tg_csum_add(sum, m, icmp_len)));
 	pkt_put_ip(buf, family, src, dst, proto, icmp_len);
 	return hlen + icmp_len;
 }
@@ -410,18 +369,18 @@ size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s)
 	/* the data first: it may sit where it belongs already */
 	if (s->data_len && s->data != t + thl)
 		memmove(t + thl, s->data, s->data_len);
-	pkt_put_be16(t, s->sport);
-	pkt_put_be16(t + 2, s->dport);
-	pkt_put_be32(t + 4, s->seq);
-	pkt_put_be32(t + 8, s->ack);
+	tg_put_be16(t, s->sport);
+	tg_put_be16(t + 2, s->dport);
+	tg_put_be32(t + 4, s->seq);
+	tg_put_be32(t + 8, s->ack);
 	t[12] = (uint8_t)(thl / 4 << 4);
 	t[13] = s->flags;
-	pkt_put_be16(t + 14, s->win);
-	pkt_put_be32(t + 16, 0); /* checksum, urgent pointer */
+	tg_put_be16(t + 14, s->win);
+	tg_put_be32(t + 16, 0); /* checksum, urgent pointer */
 	if (s->opt_len)
 		memcpy(t + PKT_TCP_HLEN, s->opt, s->opt_len);
-	sum = csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP, (uint32_t)l4);
-	pkt_put_be16(t + 16, csum_fold(csum_add(sum, t, l4)));
+	sum = tg_csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP, (uint32_t)l4);
+	tg_put_be16(t + 16, tg_csum_fold(tg_csum_add(sum, t, l4)));
 	pkt_put_ip(buf, s->family, s->src, s->dst, IPPROTO_TCP, l4);
 	return iphl + l4;
 }

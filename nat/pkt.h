@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/wire.h"
+
 #define PKT_IP4_HLEN 20
 #define PKT_IP6_HLEN 40
 #define PKT_UDP_HLEN 8
@@ -43,45 +45,6 @@ enum pkt_unreach {
 	PKT_UNREACH_PORT,
 	PKT_UNREACH_ADMIN,
 };
-
-struct pkt_cur {
-	const uint8_t *p;
-	size_t left;
-};
-
-/**
- * pkt_pull() - take @n bytes off the front of @c
- * Return: a pointer to them, or NULL (and @c unchanged) if fewer are left
- */
-const uint8_t *pkt_pull(struct pkt_cur *c, size_t n);
-bool pkt_get_u8(struct pkt_cur *c, uint8_t *v);
-bool pkt_get_be16(struct pkt_cur *c, uint16_t *v);
-bool pkt_get_be32(struct pkt_cur *c, uint32_t *v);
-
-static inline uint16_t pkt_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t pkt_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void pkt_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void pkt_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /*
  * One parsed packet. Pointers point into the caller's buffer and live as

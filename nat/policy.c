@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "policy.h"
+#include "nat/policy.h"
 
 /* refused ranges, in the order they are checked */
 static const struct {
@@ -66,31 +66,9 @@ int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr)
 	return 0;
 }
 
-static int load_own(struct nat_policy *p)
-{
-	uv_interface_address_t *ifs;
-	int n, r;
-
-	r = uv_interface_addresses(&ifs, &n);
-	if (r)
-		return r;
-	for (int i = 0; i < n && !r; i++) {
-		const struct sockaddr_in *a4 = &ifs[i].address.address4;
-		const struct sockaddr_in6 *a6 = &ifs[i].address.address6;
-
-		if (a4->sin_family == AF_INET)
-			r = policy_add_own(p, AF_INET,
-					   (const uint8_t *)&a4->sin_addr);
-		else if (a6->sin6_family == AF_INET6)
-			r = policy_add_own(p, AF_INET6, a6->sin6_addr.s6_addr);
-	}
-	uv_free_interface_addresses(ifs, n);
-	return r;
-}
-
 int policy_init(struct nat_policy *p, const struct nat_opts *o)
 {
-	int r;
+	int r = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->route_default = o->route_default;
@@ -102,7 +80,8 @@ int policy_init(struct nat_policy *p, const struct nat_opts *o)
 	}
 	p->n_routes = o->n_routes;
 	p->n_allow = o->n_allow;
-	r = load_own(p);
+	for (size_t i = 0; i < o->n_own && !r; i++)
+		r = policy_add_own(p, o->own[i].family, o->own[i].addr);
 	if (r)
 		policy_free(p);
 	return r;

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nat.h"
-#include "prefix.h"
+#include "nat/nat.h"
+#include "lib/prefix.h"
 
 enum policy_verdict {
 	POLICY_ALLOW = 0,
@@ -31,12 +31,12 @@ struct nat_policy {
 };
 
 /**
- * policy_init() - copy the routes and allow list of @o, and read this
- * machine's own addresses (uv_interface_addresses())
+ * policy_init() - copy the routes, the allow list and this machine's own
+ * addresses of @o
  * @p:		policy
  * @o:		options
  *
- * Return: 0, -ENOMEM, or the error of uv_interface_addresses()
+ * Return: 0 or -ENOMEM
  */
 int policy_init(struct nat_policy *p, const struct nat_opts *o);
 

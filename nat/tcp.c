@@ -59,8 +59,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "tcp_conn.h"
+#include "lib/log.h"
+#include "nat/tcp_conn.h"
 
 /**
  * tcp_log() - a debug line about @f

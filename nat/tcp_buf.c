@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcp_conn.h"
+#include "nat/tcp_conn.h"
 
 /** tcp_buf_left() - bytes of the budget not given to a ring */
 size_t tcp_buf_left(const struct nat *n)

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "nat_internal.h"
+#include "nat/nat_internal.h"
 
 /* bytes for the inside, kept until it acknowledges them */
 #define TCP_OUT_CAP (2048 * 1024)

@@ -27,8 +27,8 @@
  */
 #include <string.h>
 
-#include "log.h"
-#include "tcp_conn.h"
+#include "lib/log.h"
+#include "nat/tcp_conn.h"
 
 /**
  * tcp_parse_syn_opts() - the options of the inside's SYN
@@ -37,7 +37,7 @@
  */
 void tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o)
 {
-	struct pkt_cur c = {
+	struct tg_cur c = {
 		.p = pi->l4 + PKT_TCP_HLEN,
 		.left = pi->tcp_hlen - PKT_TCP_HLEN,
 	};
@@ -45,14 +45,14 @@ void tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o)
 	uint8_t kind, len;
 
 	memset(o, 0, sizeof(*o));
-	while (pkt_get_u8(&c, &kind) && kind != 0) {
+	while (tg_cur_u8(&c, &kind) && kind != 0) {
 		if (kind == 1)
 			continue; /* NOP */
-		if (!pkt_get_u8(&c, &len) || len < 2 ||
-		    !(v = pkt_pull(&c, len - 2)))
+		if (!tg_cur_u8(&c, &len) || len < 2 ||
+		    !(v = tg_cur_pull(&c, len - 2)))
 			return;
 		if (kind == 2 && len == 4) {
-			o->mss = pkt_be16(v);
+			o->mss = tg_be16(v);
 			o->has_mss = true;
 		} else if (kind == 3 && len == 3) {
 			o->wscale = v[0];

@@ -59,8 +59,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
-#include "tcp_conn.h"
+#include "lib/log.h"
+#include "nat/tcp_conn.h"
 
 static uint32_t min32(uint32_t a, uint32_t b)
 {
@@ -229,7 +229,7 @@ static int send_synack(struct tcp_flow *f)
 	uint8_t opt[8] = {2, 4, 0, 0, 1, 3, 3, TCP_RCV_SHIFT};
 	int r;
 
-	pkt_put_be16(opt + 2, tcp_rcv_mss(f->n, tcp_key(f)->family));
+	tg_put_be16(opt + 2, tcp_rcv_mss(f->n, tcp_key(f)->family));
 	r = seg_emit(f, f->iss, PKT_TCP_SYN | PKT_TCP_ACK, opt,
 		     f->rcv_shift ? 8 : 4, 0, 0);
 	if (!r && f->snd_max == f->iss) {

@@ -19,8 +19,8 @@
  * window update is sent. The inside's FIN becomes uv_shutdown() once the
  * ring is empty.
  */
-#include "log.h"
-#include "tcp_conn.h"
+#include "lib/log.h"
+#include "nat/tcp_conn.h"
 
 static void stop_reading(struct tcp_flow *f)
 {

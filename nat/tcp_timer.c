@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "tcp_conn.h"
+#include "nat/tcp_conn.h"
 
 static void timer_cb(uv_timer_t *h);
 

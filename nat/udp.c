@@ -21,8 +21,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
-#include "nat_internal.h"
+#include "lib/log.h"
+#include "nat/nat_internal.h"
 
 static void udp_close_cb(uv_handle_t *h)
 {

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "transport/config.h"
+#include "lib/wire.h"
 
 enum {
 	TLV_MTU = 1, /* u32 */
@@ -45,28 +46,6 @@ struct tlv_out {
 	size_t left;
 };
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, v >> 16);
-	put_be16(p + 2, v & 0xffff);
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)get_be16(p) << 16 | get_be16(p + 2);
-}
-
 /* append a TLV header and return where its @len value bytes go */
 static uint8_t *tlv_put(struct tlv_out *o, uint16_t type, size_t len)
 {
@@ -74,8 +53,8 @@ static uint8_t *tlv_put(struct tlv_out *o, uint16_t type, size_t len)
 
 	if (o->left < TLV_HDR + len)
 		return NULL;
-	put_be16(o->p, type);
-	put_be16(o->p + 2, (uint16_t)len);
+	tg_put_be16(o->p, type);
+	tg_put_be16(o->p + 2, (uint16_t)len);
 	v = o->p + TLV_HDR;
 	o->p += TLV_HDR + len;
 	o->left -= TLV_HDR + len;
@@ -99,7 +78,7 @@ static bool tlv_put_u32(struct tlv_out *o, uint16_t type, uint32_t val)
 
 	if (!v)
 		return false;
-	put_be32(v, val);
+	tg_put_be32(v, val);
 	return true;
 }
 
@@ -168,20 +147,6 @@ int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap)
 }
 
 /* zero the bits beyond the prefix, as tg_prefix_parse() does */
-static void route_mask(struct tg_prefix *r, size_t alen)
-{
-	for (size_t i = 0; i < alen; i++) {
-		unsigned bit = (unsigned)i * 8;
-
-		if (bit + 8 <= r->plen)
-			continue;
-		if (bit >= r->plen)
-			r->addr[i] = 0;
-		else
-			r->addr[i] &= (uint8_t)(0xff << (8 - (r->plen - bit)));
-	}
-}
-
 static int decode_route(struct tp_config *c, int family, bool keep,
 			const uint8_t *v, size_t len)
 {
@@ -197,7 +162,7 @@ static int decode_route(struct tp_config *c, int family, bool keep,
 	r->family = (uint8_t)family;
 	r->plen = v[0];
 	memcpy(r->addr, v + 1, alen);
-	route_mask(r, alen);
+	tg_prefix_mask(r);
 	return 0;
 }
 
@@ -230,12 +195,12 @@ static int decode_tlv(struct tp_config *c, uint16_t type, const uint8_t *v,
 	case TLV_MTU:
 		if (len != 4)
 			return -EBADMSG;
-		c->mtu = get_be32(v);
+		c->mtu = tg_be32(v);
 		return 0;
 	case TLV_FLAGS:
 		if (len != 4)
 			return -EBADMSG;
-		flags = get_be32(v);
+		flags = tg_be32(v);
 		c->dns = flags & CFG_F_DNS;
 		c->route_default = flags & CFG_F_ROUTE_DEFAULT;
 		return 0;
@@ -282,8 +247,8 @@ int tp_config_decode(struct tp_config *c, const uint8_t *buf, size_t len)
 
 		if (len - off < TLV_HDR)
 			return -EBADMSG;
-		type = get_be16(buf + off);
-		vlen = get_be16(buf + off + 2);
+		type = tg_be16(buf + off);
+		vlen = tg_be16(buf + off + 2);
 		off += TLV_HDR;
 		if (len - off < vlen)
 			return -EBADMSG;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 #define TP_CONFIG_MAX_ROUTES 512
 #define TP_CONFIG_MAX_KEEP 16

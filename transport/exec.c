@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "stream.h"
+#include "lib/log.h"
+#include "transport/stream.h"
 
 #define LINE_CAP 4096
 #define PIECE_MAX 800 /* what fits in one tg_log() line with its prefix */

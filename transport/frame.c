@@ -13,18 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "frame.h"
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
+#include "transport/frame.h"
+#include "lib/wire.h"
 
 /**
  * tp_frame_decode() - take one frame from the front of @buf
@@ -43,7 +33,7 @@ ssize_t tp_frame_decode(const uint8_t *buf, size_t len, struct tp_frame *f)
 		return 0;
 	if (buf[1] != 0 || buf[0] == 0)
 		return -EBADMSG;
-	plen = get_be16(buf + 2);
+	plen = tg_be16(buf + 2);
 	if (len - TP_FRAME_HDR < plen)
 		return 0;
 	f->type = buf[0];
@@ -66,7 +56,7 @@ int tp_frame_put_hdr(uint8_t hdr[static TP_FRAME_HDR], uint8_t type, size_t len)
 		return -EMSGSIZE;
 	hdr[0] = type;
 	hdr[1] = 0;
-	put_be16(hdr + 2, (uint16_t)len);
+	tg_put_be16(hdr + 2, (uint16_t)len);
 	return 0;
 }
 
@@ -128,7 +118,7 @@ int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
 
 	if (cap < len)
 		return -ENOSPC;
-	put_be16(buf, h->proto);
+	tg_put_be16(buf, h->proto);
 	buf[2] = h->role;
 	memcpy(buf + 3, h->version, vlen);
 	buf[3 + vlen] = '\0';
@@ -155,7 +145,7 @@ int tp_hello_decode(struct tp_hello *h, const uint8_t *buf, size_t len)
 
 	if (len < 3)
 		return -EBADMSG;
-	h->proto = get_be16(buf);
+	h->proto = tg_be16(buf);
 	h->role = buf[2];
 	memset(h->session, 0, sizeof(h->session));
 	nul = memchr(buf + 3, '\0', len - 3);

@@ -37,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "link.h"
-#include "log.h"
+#include "transport/link.h"
+#include "lib/log.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"

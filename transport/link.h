@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "frame.h"
+#include "transport/frame.h"
 
 struct tp_link;
 

@@ -40,9 +40,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "log.h"
-#include "ssh.h"
-#include "ssh_internal.h"
+#include "lib/log.h"
+#include "transport/ssh.h"
+#include "transport/ssh_internal.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "ssh_internal.h"
+#include "lib/log.h"
+#include "transport/ssh_internal.h"
 
 #define SECRET_MAX 512
 #define HUMAN_TRIES 3

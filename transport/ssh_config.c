@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ssh_internal.h"
+#include "transport/ssh_internal.h"
 
 #define CFG_DEPTH 16
 #define CFG_LINE 1024

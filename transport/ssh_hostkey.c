@@ -20,8 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "ssh_internal.h"
+#include "lib/log.h"
+#include "transport/ssh_internal.h"
 
 /* "[host]:port" or "host", lower case: how known_hosts names it */
 static void host_port(struct tp_ssh_run *r, char *buf, size_t len)

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ssh_internal.h"
+#include "lib/log.h"
+#include "transport/ssh_internal.h"
 
 #define PROBE_OUT 1024
 

@@ -37,8 +37,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ssh_internal.h"
+#include "lib/log.h"
+#include "transport/ssh_internal.h"
 
 #define ROUNDS 16 /* reads per direction per wake-up */
 #define EXIT_WAIT_MS 2000 /* remote EOF -> its exit status */

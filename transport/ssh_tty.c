@@ -23,7 +23,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "ssh_internal.h"
+#include "transport/ssh_internal.h"
 
 bool tp_ssh_tty_present(void)
 {

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "transport/stream.h"
 
 struct relay {
 	int from, to;

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 static const uint8_t zero[16];
 
@@ -80,7 +80,7 @@ static int assigned(const struct tun_plan *plan, struct tun_conflict *c)
 static bool dns_within(const struct tun_main_routes *m, int family,
 		       const uint8_t *addr, struct tun_conflict *c)
 {
-	const struct tun_nl_route_info *r;
+	const struct tg_nl_route_info *r;
 
 	if (!memcmp(addr, zero, family == AF_INET ? 4 : 16))
 		return false;
@@ -99,15 +99,15 @@ static bool dns_within(const struct tun_main_routes *m, int family,
 static int dns_routed(const struct tun_plan *plan, struct tun_conflict *c)
 {
 	struct tun_main_routes m = {0};
-	struct tun_nl nl;
+	struct tg_nl nl;
 	bool hit = false;
 	int err;
 
-	err = tun_nl_open(&nl);
+	err = tg_nl_open(&nl);
 	if (err)
 		return err;
 	err = tun_main_routes_load(&nl, &m);
-	tun_nl_close(&nl);
+	tg_nl_close(&nl);
 	if (!err)
 		hit = dns_within(&m, AF_INET, plan->dns4, c) ||
 		      dns_within(&m, AF_INET6, plan->dns6, c);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
-#include "tun.h"
+#include "tun/tun.h"
 
 int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd)
 {

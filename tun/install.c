@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * install.c - configure the TUN device and install the inside's policy
- * routing (DESIGN.md, "Routing inside").
+ * routing (README.md, "Inside: what is caught").
  *
  * Theory of operation: for each family, two rules and one table.
  *
@@ -37,8 +37,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 /* one tun_install() call */
 struct install {
@@ -52,7 +52,7 @@ struct install {
  * @it as a netlink request: @st, NULL for a removal, gives a route into
  * the device its interface and source; a removal finds it without them.
  */
-static int item_apply(struct tun_nl *nl, bool add, const struct tun_state *st,
+static int item_apply(struct tg_nl *nl, bool add, const struct tun_state *st,
 		      const struct tun_item *it)
 {
 	struct tun_nl_rule ru = {
@@ -76,13 +76,13 @@ static int item_apply(struct tun_nl *nl, bool add, const struct tun_state *st,
 	return tun_nl_route(nl, add, &rt);
 }
 
-int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
+int tun_item_add(struct tg_nl *nl, const struct tun_state *st,
 		 const struct tun_item *it)
 {
 	return item_apply(nl, true, st, it);
 }
 
-int tun_item_del(struct tun_nl *nl, const struct tun_item *it)
+int tun_item_del(struct tg_nl *nl, const struct tun_item *it)
 {
 	return item_apply(nl, false, NULL, it);
 }
@@ -95,7 +95,7 @@ bool tun_item_gone(int err)
 	       err == -ENODEV || err == -EAFNOSUPPORT;
 }
 
-static int dev_setup(struct tun_nl *nl, const struct install *in)
+static int dev_setup(struct tg_nl *nl, const struct install *in)
 {
 	struct tun_state *st = in->st;
 	char line[160];
@@ -135,7 +135,7 @@ static void first_err(int *err, int e)
 }
 
 /* undo what is installed; the state file goes once all of it is gone */
-static int teardown(struct tun_nl *nl, struct tun_state *st)
+static int teardown(struct tg_nl *nl, struct tun_state *st)
 {
 	bool all_gone = true;
 	int err = 0, e;
@@ -194,7 +194,7 @@ static struct tun_state *state_new(const struct tun_plan *p)
 }
 
 /* read the main table, set up the device, turn the plan into items */
-static int install_prepare(struct tun_nl *nl, const struct install *in)
+static int install_prepare(struct tg_nl *nl, const struct install *in)
 {
 	struct tun_state *st = in->st;
 	struct tun_main_routes m = {.own_oif = st->ifindex};
@@ -230,7 +230,7 @@ int tun_install(const struct tun_plan *plan, tun_warn_fn warn, void *arg,
 	static const uint8_t zero[16];
 	struct install in = {.plan = plan, .warn = warn, .arg = arg};
 	struct tun_state *st;
-	struct tun_nl nl;
+	struct tg_nl nl;
 	uint32_t table, pref;
 	int err;
 
@@ -245,7 +245,7 @@ int tun_install(const struct tun_plan *plan, tun_warn_fn warn, void *arg,
 	if (err)
 		goto out_free;
 	st->ifindex = (int)if_nametoindex(plan->ifname);
-	err = st->ifindex ? tun_nl_open(&nl) : -ENODEV;
+	err = st->ifindex ? tg_nl_open(&nl) : -ENODEV;
 	if (err)
 		goto out_free;
 	err = install_prepare(&nl, &in);
@@ -260,7 +260,7 @@ int tun_install(const struct tun_plan *plan, tun_warn_fn warn, void *arg,
 	}
 	if (err)
 		teardown(&nl, st);
-	tun_nl_close(&nl);
+	tg_nl_close(&nl);
 	if (!err) {
 		*stp = st;
 		return 0;
@@ -277,15 +277,15 @@ size_t tun_installed_routes(const struct tun_state *st)
 
 int tun_uninstall(struct tun_state *st)
 {
-	struct tun_nl nl;
+	struct tg_nl nl;
 	int err;
 
 	if (!st)
 		return 0;
-	err = tun_nl_open(&nl);
+	err = tg_nl_open(&nl);
 	if (!err) {
 		err = teardown(&nl, st);
-		tun_nl_close(&nl);
+		tg_nl_close(&nl);
 	} else if (st->lock_fd >= 0) {
 		close(st->lock_fd); /* the file stays, for tun_recover() */
 	}

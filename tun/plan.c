@@ -2,7 +2,7 @@
 /*
  * plan.c - turn a plan (what the outside offers, what must stay direct)
  * into the items the inside installs: routes into the device, throw
- * routes, and the two rules per family (DESIGN.md, "Routing inside").
+ * routes, and the two rules per family (README.md, "Inside: what is caught").
  *
  * Theory of operation: the container's main table is read first. An
  * offered prefix wholly inside one of the container's own routes would
@@ -26,8 +26,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 #define TUN_TABLE_DEFAULT 7467
 #define TUN_PREF_DEFAULT 7466
@@ -62,12 +62,6 @@ static const char *via(int oif, char buf[IFNAMSIZ + 8])
 	return buf;
 }
 
-static bool prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
-{
-	return a->family == b->family && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 {
 	if (a->kind != b->kind || a->family != b->family ||
@@ -75,10 +69,10 @@ bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 		return false;
 	if (a->kind == TUN_ITEM_RULE)
 		return a->prio == b->prio && a->suppress == b->suppress;
-	return prefix_eq(&a->dst, &b->dst);
+	return tg_prefix_eq(&a->dst, &b->dst);
 }
 
-static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
+static int main_route_cb(const struct tg_nl_route_info *ri, void *arg)
 {
 	struct tun_main_routes *m = arg;
 
@@ -89,11 +83,11 @@ static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
 	case RTN_MULTICAST:
 		return 0;
 	}
-	if (!ri->dst.plen || tun_prefix_special(&ri->dst) ||
+	if (!ri->dst.plen || tg_prefix_special(&ri->dst) ||
 	    (m->own_oif && ri->oif == m->own_oif))
 		return 0;
 	for (size_t i = 0; i < m->n; i++)
-		if (prefix_eq(&m->r[i].dst, &ri->dst))
+		if (tg_prefix_eq(&m->r[i].dst, &ri->dst))
 			return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 32;
@@ -108,27 +102,27 @@ static int main_route_cb(const struct tun_nl_route_info *ri, void *arg)
 	return 0;
 }
 
-int tun_main_routes_load(struct tun_nl *nl, struct tun_main_routes *m)
+int tun_main_routes_load(struct tg_nl *nl, struct tun_main_routes *m)
 {
 	int err, tries = 0;
 
 	do {
 		m->n = 0;
-		err = tun_nl_route_dump_main(nl, AF_INET, main_route_cb, m);
+		err = tg_nl_route_dump_main(nl, AF_INET, main_route_cb, m);
 		if (!err)
-			err = tun_nl_route_dump_main(nl, AF_INET6,
+			err = tg_nl_route_dump_main(nl, AF_INET6,
 						     main_route_cb, m);
 	} while (err == -EAGAIN && ++tries < MAIN_DUMP_TRIES);
 	return err;
 }
 
-const struct tun_nl_route_info *tun_main_within(const struct tun_main_routes *m,
+const struct tg_nl_route_info *tun_main_within(const struct tun_main_routes *m,
 						const struct tg_prefix *p)
 {
-	const struct tun_nl_route_info *best = NULL;
+	const struct tg_nl_route_info *best = NULL;
 
 	for (size_t i = 0; i < m->n; i++) {
-		const struct tun_nl_route_info *r = &m->r[i];
+		const struct tg_nl_route_info *r = &m->r[i];
 
 		if (tg_prefix_contains(&r->dst, p) &&
 		    (!best || r->dst.plen > best->dst.plen))
@@ -178,7 +172,7 @@ static void plan_overlaps(struct tun_build *b, const struct tg_prefix *p)
 	size_t n = 0;
 
 	for (size_t i = 0; i < b->main->n; i++) {
-		const struct tun_nl_route_info *r = &b->main->r[i];
+		const struct tg_nl_route_info *r = &b->main->r[i];
 
 		if (!tg_prefix_overlaps(&r->dst, p) || ++n > WARN_OVERLAPS)
 			continue;
@@ -216,7 +210,7 @@ static bool in_keep(const struct tun_build *b, const struct tg_prefix *p,
 static bool quiet(const struct tun_build *b, const struct tg_prefix *p)
 {
 	for (size_t i = 0; i < b->n_quiet; i++)
-		if (prefix_eq(&b->quiet[i], p))
+		if (tg_prefix_eq(&b->quiet[i], p))
 			return true;
 	return false;
 }
@@ -224,11 +218,11 @@ static bool quiet(const struct tun_build *b, const struct tg_prefix *p)
 static void plan_offered(struct tun_build *b, struct tg_prefix p)
 {
 	char ps[TG_PREFIX_STRLEN], rs[TG_PREFIX_STRLEN], v[IFNAMSIZ + 8];
-	const struct tun_nl_route_info *in;
+	const struct tg_nl_route_info *in;
 	const struct tg_prefix *k;
 	bool say;
 
-	tun_nl_prefix_mask(&p);
+	tg_prefix_mask(&p);
 	if (!family_on(b, p.family))
 		return;
 	if (!p.plen) {
@@ -266,7 +260,7 @@ static void plan_dns(struct tun_build *b, int family, const uint8_t *addr)
 {
 	static const uint8_t zero[16];
 	char ps[TG_PREFIX_STRLEN], rs[TG_PREFIX_STRLEN], v[IFNAMSIZ + 8];
-	const struct tun_nl_route_info *in;
+	const struct tg_nl_route_info *in;
 	struct tg_prefix p;
 
 	if (!family_on(b, family) ||
@@ -289,13 +283,13 @@ static void plan_keep(struct tun_build *b, struct tg_prefix k)
 {
 	size_t n = b->n_items;
 
-	tun_nl_prefix_mask(&k);
+	tg_prefix_mask(&k);
 	if (!family_on(b, k.family))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (b->items[i].kind == TUN_ITEM_ROUTE &&
 		    tg_prefix_contains(&b->items[i].dst, &k) &&
-		    !prefix_eq(&b->items[i].dst, &k)) {
+		    !tg_prefix_eq(&b->items[i].dst, &k)) {
 			plan_route(b, TUN_ITEM_THROW, &k);
 			return;
 		}
@@ -387,6 +381,6 @@ int tun_state_offered(struct tun_state *st, const struct tun_plan *plan)
 	st->offered = o;
 	st->n_offered = plan->n_routes;
 	for (size_t i = 0; i < st->n_offered; i++)
-		tun_nl_prefix_mask(&st->offered[i]);
+		tg_prefix_mask(&st->offered[i]);
 	return 0;
 }

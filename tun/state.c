@@ -41,8 +41,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 #define STATE_LINE_MAX 256
 #define STATE_ITEMS_MAX 100000 /* far more than any plan */
@@ -339,14 +339,14 @@ static struct tun_item *state_read(FILE *f, size_t *n)
 /* remove the items listed in @f, last first; Return: first -errno or 0 */
 static int state_undo(FILE *f, int *removed)
 {
-	struct tun_nl nl;
+	struct tg_nl nl;
 	size_t n;
 	struct tun_item *items = state_read(f, &n);
 	int err = 0, e;
 
 	if (!n)
 		goto out;
-	err = tun_nl_open(&nl);
+	err = tg_nl_open(&nl);
 	if (err)
 		goto out;
 	for (size_t i = n; i-- > 0;) {
@@ -356,7 +356,7 @@ static int state_undo(FILE *f, int *removed)
 		else if (!tun_item_gone(e) && !err)
 			err = e;
 	}
-	tun_nl_close(&nl);
+	tg_nl_close(&nl);
 out:
 	free(items);
 	return err;

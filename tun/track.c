@@ -46,8 +46,9 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "csum.h"
-#include "track.h"
+#include "lib/csum.h"
+#include "tun/track.h"
+#include "lib/wire.h"
 
 #define TRACK_DEFAULT_MAX 4096
 #define TRACK_MAX_MAX (1u << 24)
@@ -108,29 +109,6 @@ struct track_seg {
 	uint8_t flags;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* serial-number arithmetic (RFC 1982): is @a beyond @b? */
 static bool seq_after(uint32_t a, uint32_t b)
 {
@@ -175,10 +153,10 @@ static bool parse_tcp(const uint8_t *tcp, size_t tcp_len, bool out,
 	doff = (size_t)(tcp[12] >> 4) * 4;
 	if (doff < TCP_HDR || doff > tcp_len)
 		return false;
-	s->key.app_port = get16(out ? tcp : tcp + 2);
-	s->key.rem_port = get16(out ? tcp + 2 : tcp);
-	s->seq = get32(tcp + 4);
-	s->ack = get32(tcp + 8);
+	s->key.app_port = tg_be16(out ? tcp : tcp + 2);
+	s->key.rem_port = tg_be16(out ? tcp + 2 : tcp);
+	s->seq = tg_be32(tcp + 4);
+	s->ack = tg_be32(tcp + 8);
 	s->flags = tcp[13];
 	s->end = s->seq + (uint32_t)(tcp_len - doff) + !!(s->flags & TCP_SYN) +
 		 !!(s->flags & TCP_FIN);
@@ -193,11 +171,11 @@ static bool parse_ip4(const uint8_t *pkt, size_t len, bool out,
 	if (len < IP4_HDR)
 		return false;
 	ihl = (size_t)(pkt[0] & 0x0f) * 4;
-	tot = get16(pkt + 2);
+	tot = tg_be16(pkt + 2);
 	if (ihl < IP4_HDR || tot < ihl || tot > len || pkt[9] != IPPROTO_TCP)
 		return false;
 	/* only the first fragment has the TCP header */
-	if (get16(pkt + 6) & 0x1fff)
+	if (tg_be16(pkt + 6) & 0x1fff)
 		return false;
 	s->key.family = AF_INET;
 	memcpy(s->key.app, out ? pkt + 12 : pkt + 16, 4);
@@ -213,7 +191,7 @@ static bool parse_ip6(const uint8_t *pkt, size_t len, bool out,
 
 	if (len < IP6_HDR)
 		return false;
-	plen = get16(pkt + 4);
+	plen = tg_be16(pkt + 4);
 	if (pkt[6] != IPPROTO_TCP || IP6_HDR + plen > len)
 		return false;
 	s->key.family = AF_INET6;
@@ -402,10 +380,10 @@ size_t tun_track_count(const struct tun_track *t)
 static void build_rst_tcp(uint8_t *tcp, const struct track_conn *c)
 {
 	memset(tcp, 0, TCP_HDR);
-	put16(tcp, c->key.rem_port);
-	put16(tcp + 2, c->key.app_port);
-	put32(tcp + 4, (c->flags & TR_RCV) ? c->rcv_nxt : 0);
-	put32(tcp + 8, c->snd_nxt);
+	tg_put_be16(tcp, c->key.rem_port);
+	tg_put_be16(tcp + 2, c->key.app_port);
+	tg_put_be32(tcp + 4, (c->flags & TR_RCV) ? c->rcv_nxt : 0);
+	tg_put_be32(tcp + 8, c->snd_nxt);
 	tcp[12] = (TCP_HDR / 4) << 4;
 	tcp[13] = TCP_RST | TCP_ACK;
 	/* window 0, urgent pointer 0, no options */
@@ -420,18 +398,18 @@ static size_t build_rst(uint8_t *buf, const struct track_conn *c)
 	if (c->key.family == AF_INET) {
 		memset(buf, 0, IP4_HDR);
 		buf[0] = 0x45;
-		put16(buf + 2, IP4_HDR + TCP_HDR);
-		put16(buf + 6, 0x4000); /* DF */
+		tg_put_be16(buf + 2, IP4_HDR + TCP_HDR);
+		tg_put_be16(buf + 6, 0x4000); /* DF */
 		buf[8] = 64;
 		buf[9] = IPPROTO_TCP;
 		memcpy(buf + 12, c->key.rem, 4);
 		memcpy(buf + 16, c->key.app, 4);
-		put16(buf + 10, csum(buf, IP4_HDR));
+		tg_put_be16(buf + 10, tg_csum(buf, IP4_HDR));
 		tcp = buf + IP4_HDR;
 	} else {
 		memset(buf, 0, IP6_HDR);
 		buf[0] = 0x60;
-		put16(buf + 4, TCP_HDR);
+		tg_put_be16(buf + 4, TCP_HDR);
 		buf[6] = IPPROTO_TCP;
 		buf[7] = 64;
 		memcpy(buf + 8, c->key.rem, 16);
@@ -439,9 +417,9 @@ static size_t build_rst(uint8_t *buf, const struct track_conn *c)
 		tcp = buf + IP6_HDR;
 	}
 	build_rst_tcp(tcp, c);
-	sum = csum_pseudo(c->key.family, c->key.rem, c->key.app, IPPROTO_TCP,
+	sum = tg_csum_pseudo(c->key.family, c->key.rem, c->key.app, IPPROTO_TCP,
 			  TCP_HDR);
-	put16(tcp + 16, csum_fold(csum_add(sum, tcp, TCP_HDR)));
+	tg_put_be16(tcp + 16, tg_csum_fold(tg_csum_add(sum, tcp, TCP_HDR)));
 	return (size_t)(tcp - buf) + TCP_HDR;
 }
 

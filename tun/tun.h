@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tun.h - the inside's network plumbing (Linux): the TUN device, its
- * addresses, the policy routing, the state file, and route discovery.
+ * addresses, the policy routing, the state file, the resolv.conf rewrite.
  *
  * Everything is done with ioctl on /dev/net/tun and rtnetlink directly.
  * Functions return 0 or -errno and print nothing; messages for the user go
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 /**
  * tun_open() - create a TUN device (IFF_TUN | IFF_NO_PI), non-blocking
@@ -144,17 +144,5 @@ size_t tun_installed_routes(const struct tun_state *st);
  * Return: 0, or the first -errno met (removal goes on past errors)
  */
 int tun_uninstall(struct tun_state *st);
-
-/**
- * tun_routes_discover() - this machine's non-default unicast routes
- * (main table), for --route auto on the outside; loopback, link-local,
- * multicast and default routes are left out
- * @out:	array to fill
- * @cap:	its size
- * @n:		set to the number filled
- *
- * Return: 0 or -errno
- */
-int tun_routes_discover(struct tg_prefix *out, size_t cap, size_t *n);
 
 #endif

@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <limits.h>
 
-#include "netlink.h"
-#include "prefix.h"
-#include "tun.h"
+#include "tun/netlink.h"
+#include "lib/prefix.h"
+#include "tun/tun.h"
 
 #define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128
@@ -53,7 +53,7 @@ struct tun_state {
 
 /* the main table's routes that the suppress rule lets win */
 struct tun_main_routes {
-	struct tun_nl_route_info *r;
+	struct tg_nl_route_info *r;
 	size_t n, cap;
 	int own_oif; /* the TUN device: its routes are ours, not the main's */
 };
@@ -80,13 +80,13 @@ struct tun_build {
  * its defaults, special prefixes and routes via @m->own_oif
  * Return: 0 or -errno; @m->r is freed by the caller
  */
-int tun_main_routes_load(struct tun_nl *nl, struct tun_main_routes *m);
+int tun_main_routes_load(struct tg_nl *nl, struct tun_main_routes *m);
 
 /**
  * tun_main_within() - the most specific of the container's routes that
  * holds all of @p, or NULL
  */
-const struct tun_nl_route_info *tun_main_within(const struct tun_main_routes *m,
+const struct tg_nl_route_info *tun_main_within(const struct tun_main_routes *m,
 						const struct tg_prefix *p);
 
 /**
@@ -103,7 +103,7 @@ int tun_plan_limits(const struct tun_plan *p, uint32_t *table, uint32_t *pref);
 bool tun_item_eq(const struct tun_item *a, const struct tun_item *b);
 
 /** tun_item_add() - install an item of @st. Return: 0 or -errno */
-int tun_item_add(struct tun_nl *nl, const struct tun_state *st,
+int tun_item_add(struct tg_nl *nl, const struct tun_state *st,
 		 const struct tun_item *it);
 
 /**
@@ -127,7 +127,7 @@ bool tun_item_parse(const char *line, struct tun_item *it);
  * tun_item_del() - remove an item by its identity
  * Return: 0, or -errno; tun_item_gone() tells an item already absent
  */
-int tun_item_del(struct tun_nl *nl, const struct tun_item *it);
+int tun_item_del(struct tg_nl *nl, const struct tun_item *it);
 
 /** tun_item_gone() - does this error from a removal mean "not there"? */
 bool tun_item_gone(int err);
@@ -154,11 +154,5 @@ int tun_state_replace(const char *path, const struct tun_item *items, size_t n,
 
 /** tun_state_remove() - delete the state file and drop its lock */
 void tun_state_remove(const char *path, int lock_fd);
-
-/**
- * tun_prefix_special() - loopback, link-local or multicast: never routed
- * through the tunnel, never in the way of a prefix that is
- */
-bool tun_prefix_special(const struct tg_prefix *p);
 
 #endif

@@ -23,12 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tun.h"
-#include "tun_internal.h"
+#include "tun/tun.h"
+#include "tun/tun_internal.h"
 
 struct update {
 	struct tun_state *st;
-	struct tun_nl *nl;
+	struct tg_nl *nl;
 	struct tun_item *want; /* the new plan's items */
 	size_t n_want;
 	bool *have; /* want[i] is installed (before or now) */
@@ -189,7 +189,7 @@ int tun_update(struct tun_state *st, const struct tun_plan *plan,
 		.arg = arg,
 	};
 	struct update u = {.st = st, .warn = warn, .arg = arg};
-	struct tun_nl nl;
+	struct tg_nl nl;
 	uint32_t table, pref;
 	int err;
 
@@ -202,7 +202,7 @@ int tun_update(struct tun_state *st, const struct tun_plan *plan,
 	err = tun_plan_limits(&p, &table, &pref);
 	if (err)
 		return err;
-	err = tun_nl_open(&nl);
+	err = tg_nl_open(&nl);
 	if (err)
 		return err;
 	u.nl = &nl;
@@ -217,7 +217,7 @@ int tun_update(struct tun_state *st, const struct tun_plan *plan,
 	/* at worst, warnings about old prefixes come again next time */
 	if (!err)
 		(void)tun_state_offered(st, plan);
-	tun_nl_close(&nl);
+	tg_nl_close(&nl);
 	free(m.r);
 	free(b.items);
 	free(u.have);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# cli: the command-line contract of DESIGN.md. --version/--help answer;
+# cli: the command-line contract of README.md ("Use"). --version/--help answer;
 # usage errors exit 2 with one line naming the bad flag; random bytes on
 # the outside's stdin end in exit 1 with one clear line, never a hang or a
 # crash. Needs no namespaces of the world; the outside that reads random

@@ -4,7 +4,7 @@
 # lib.sh - the one helper every end-to-end test sources.
 #
 # Theory of operation. Each test builds its own small internet out of three
-# network namespaces (DESIGN.md, "Test world"):
+# network namespaces (README.md, "Tests"):
 #
 #   cs ---------------- local ---------------- lan
 #   198.18.1.2/24    .1 198.18.1.1  198.19.2.1 .2  198.19.2.2/24
@@ -47,7 +47,7 @@ LOCAL_LAN4=198.19.2.1 LOCAL_LAN6=fd7e:2::1
 LAN4=198.19.2.2 LAN6=fd7e:2::2
 LAN_NET4=198.19.2.0/24 LAN_NET6=fd7e:2::/64
 TG_PORT=7400			# the socat listener in cs that runs the inside
-TUN_DEV=tungate0		# defaults of DESIGN.md
+TUN_DEV=tungate0		# the defaults README.md names
 TUN4=198.18.0.1 TUN6=fd7e:7475:6e::1
 TG_PREF=7466 TG_TABLE=7467
 

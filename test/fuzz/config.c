@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "fuzz.h"
+#include "transport/config.h"
+#include "test/fuzz/fuzz.h"
 
 static void check_sane(const struct tp_config *c)
 {

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_fake.h"
-#include "dns_internal.h"
-#include "fuzz.h"
+#include "test/fuzz/dns_fake.h"
+#include "dns/dns_internal.h"
+#include "test/fuzz/fuzz.h"
 
 #define MAX_PENDING 64
 #define MAX_ADDRS 16

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fake_clock.h"
+#include "test/fuzz/fake_clock.h"
 
 /* a fresh world: nothing pending, the clock reset */
 void dns_fake_begin(void);

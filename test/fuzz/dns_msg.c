@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_internal.h"
-#include "fuzz.h"
+#include "dns/dns_internal.h"
+#include "test/fuzz/fuzz.h"
 
 #define MAX_ADDRS 16
 
@@ -36,23 +36,23 @@ static void check_answer(const uint8_t *a, size_t n, const struct dns_qinfo *qi,
 	size_t qend = DNS_HDR + qi->q.len + 4;
 
 	FZ_CHECK(n >= DNS_HDR && n <= limit);
-	FZ_CHECK(dns_get16(a) == qi->id);
-	FZ_CHECK(dns_get16(a + 2) & DNS_QR);
+	FZ_CHECK(tg_be16(a) == qi->id);
+	FZ_CHECK(tg_be16(a + 2) & DNS_QR);
 	if (qi->has_q) {
-		FZ_CHECK(dns_get16(a + 4) == 1 && n >= qend);
+		FZ_CHECK(tg_be16(a + 4) == 1 && n >= qend);
 		FZ_CHECK(!memcmp(a + DNS_HDR, qi->q.name, qi->q.len));
-		FZ_CHECK(dns_get16(a + DNS_HDR + qi->q.len) == qi->q.type);
-		FZ_CHECK(dns_get16(a + DNS_HDR + qi->q.len + 2) == qi->q.cls);
+		FZ_CHECK(tg_be16(a + DNS_HDR + qi->q.len) == qi->q.type);
+		FZ_CHECK(tg_be16(a + DNS_HDR + qi->q.len + 2) == qi->q.cls);
 	} else {
-		FZ_CHECK(dns_get16(a + 4) == 0);
+		FZ_CHECK(tg_be16(a + 4) == 0);
 	}
 	if (truncated) {
-		FZ_CHECK(dns_get16(a + 2) & DNS_TC);
-		FZ_CHECK(!dns_get16(a + 6) && !dns_get16(a + 8));
-		FZ_CHECK(dns_get16(a + 10) == (qi->edns ? 1 : 0));
+		FZ_CHECK(tg_be16(a + 2) & DNS_TC);
+		FZ_CHECK(!tg_be16(a + 6) && !tg_be16(a + 8));
+		FZ_CHECK(tg_be16(a + 10) == (qi->edns ? 1 : 0));
 	}
 	if (qi->edns)
-		FZ_CHECK(dns_get16(a + 10) >= 1);
+		FZ_CHECK(tg_be16(a + 10) >= 1);
 	FZ_CHECK(ldns_wire2pkt(&pkt, a, n) == LDNS_STATUS_OK);
 	ldns_pkt_free(pkt);
 }

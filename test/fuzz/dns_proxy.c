@@ -28,10 +28,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dns.h"
-#include "dns_fake.h"
-#include "dns_internal.h"
-#include "fuzz.h"
+#include "dns/dns.h"
+#include "test/fuzz/dns_fake.h"
+#include "dns/dns_internal.h"
+#include "test/fuzz/fuzz.h"
 
 #define ASKERS 4
 #define STREAMS 4
@@ -78,7 +78,7 @@ static void check_answer(const uint8_t *m, size_t len)
 	ldns_pkt *pkt = NULL;
 
 	FZ_CHECK(len >= DNS_HDR && len <= DNS_MSG_MAX);
-	FZ_CHECK(dns_get16(m + 2) & DNS_QR);
+	FZ_CHECK(tg_be16(m + 2) & DNS_QR);
 	FZ_CHECK(ldns_wire2pkt(&pkt, m, len) == LDNS_STATUS_OK);
 	ldns_pkt_free(pkt);
 }
@@ -124,7 +124,7 @@ static void stream_drain(struct stream *s)
 	while ((n = read(s->fd, s->buf + s->have, sizeof(s->buf) - s->have)) >
 	       0) {
 		s->have += (size_t)n;
-		while (s->have >= 2 && s->have >= 2 + (f = dns_get16(s->buf))) {
+		while (s->have >= 2 && s->have >= 2 + (f = tg_be16(s->buf))) {
 			check_answer(s->buf + 2, f);
 			memmove(s->buf, s->buf + 2 + f, s->have - 2 - f);
 			s->have -= 2 + f;

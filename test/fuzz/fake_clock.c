@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
-#include "fake_clock.h"
-#include "fuzz.h"
+#include "test/fuzz/fake_clock.h"
+#include "test/fuzz/fuzz.h"
 
 #define MAX_TIMERS 16
 #define MAX_FIRES 1000

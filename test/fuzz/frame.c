@@ -12,8 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "frame.h"
-#include "fuzz.h"
+#include "transport/frame.h"
+#include "test/fuzz/fuzz.h"
 
 static void check_magic(const uint8_t *buf, size_t len, size_t *after)
 {

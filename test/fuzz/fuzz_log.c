@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 int tg_log_level = TG_LOG_TRACE;
 

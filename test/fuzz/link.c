@@ -23,10 +23,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "frame.h"
-#include "fuzz.h"
-#include "link.h"
+#include "transport/config.h"
+#include "transport/frame.h"
+#include "test/fuzz/fuzz.h"
+#include "transport/link.h"
 
 /* spins of the loop without progress before the link counts as stuck */
 #define STUCK_SPINS 10000

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "frame.h"
-#include "nat_fake.h"
-#include "nat_test.h"
-#include "pkt.h"
+#include "transport/config.h"
+#include "transport/frame.h"
+#include "test/fuzz/nat_fake.h"
+#include "test/unit/nat_test.h"
+#include "nat/pkt.h"
 
 static const char *dir;
 static uint8_t buf[1 << 17];

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <uv.h>
 
-#include "fuzz.h"
-#include "nat.h"
-#include "pkt_check.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/nat.h"
+#include "test/fuzz/pkt_check.h"
 
 static const uint32_t mtus[] = {0, 1280, 1500, 65535};
 static uv_loop_t loop;

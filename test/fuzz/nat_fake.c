@@ -19,8 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "fuzz.h"
-#include "nat_fake.h"
+#include "test/fuzz/fuzz.h"
+#include "test/fuzz/nat_fake.h"
 
 #define MAX_UDP 64
 #define MAX_PING 64

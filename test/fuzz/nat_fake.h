@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "fake_clock.h"
+#include "test/fuzz/fake_clock.h"
 
 /* calls that can be made to fail once */
 enum fake_call {

@@ -26,10 +26,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "fuzz.h"
-#include "nat.h"
-#include "nat_fake.h"
-#include "pkt_check.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/nat.h"
+#include "test/fuzz/nat_fake.h"
+#include "test/fuzz/pkt_check.h"
 
 #define MAX_FLOWS 4
 #define RING 8

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "fuzz.h"
-#include "pkt.h"
-#include "pkt_check.h"
-#include "tcp_conn.h"
+#include "lib/csum.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/pkt.h"
+#include "test/fuzz/pkt_check.h"
+#include "nat/tcp_conn.h"
 
 static uint8_t out[PKT_HDR_ROOM + 65536];
 
@@ -41,7 +41,7 @@ static void check_bounds(const uint8_t *buf, size_t len,
 	if (pi->family == AF_INET) {
 		FZ_CHECK(pi->ip_hlen >= PKT_IP4_HLEN);
 		FZ_CHECK(pi->proto != IPPROTO_ICMPV6);
-		FZ_CHECK(csum(pi->ip, pi->ip_hlen) == 0);
+		FZ_CHECK(tg_csum(pi->ip, pi->ip_hlen) == 0);
 	} else {
 		FZ_CHECK(pi->family == AF_INET6);
 		FZ_CHECK(pi->ip_hlen >= PKT_IP6_HLEN);

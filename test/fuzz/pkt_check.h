@@ -10,19 +10,19 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "csum.h"
-#include "fuzz.h"
-#include "pkt.h"
+#include "lib/csum.h"
+#include "test/fuzz/fuzz.h"
+#include "nat/pkt.h"
 
 static inline void check_csum(const struct pkt_info *pi)
 {
-	uint32_t sum = csum_pseudo(pi->family, pi->src, pi->dst, pi->proto,
+	uint32_t sum = tg_csum_pseudo(pi->family, pi->src, pi->dst, pi->proto,
 				   (uint32_t)pi->l4_len);
 
 	switch (pi->proto) {
 	case IPPROTO_UDP:
 		FZ_CHECK(pi->l4_len >= PKT_UDP_HLEN);
-		if (pi->family == AF_INET && !pkt_be16(pi->l4 + 6))
+		if (pi->family == AF_INET && !tg_be16(pi->l4 + 6))
 			return;
 		break;
 	case IPPROTO_TCP:
@@ -38,7 +38,7 @@ static inline void check_csum(const struct pkt_info *pi)
 	default:
 		FZ_CHECK(!"parsed an unsupported transport");
 	}
-	FZ_CHECK(csum_fold(csum_add(sum, pi->l4, pi->l4_len)) == 0);
+	FZ_CHECK(tg_csum_fold(tg_csum_add(sum, pi->l4, pi->l4_len)) == 0);
 }
 
 /* a packet the NAT hands to the inside: whole, valid, within the MTU */
@@ -52,7 +52,7 @@ static inline void check_emitted(const uint8_t *p, size_t len, uint32_t mtu)
 	check_csum(&pi);
 	/* we always compute it: zero would mean none on IPv4 */
 	if (pi.proto == IPPROTO_UDP)
-		FZ_CHECK(pkt_be16(pi.l4 + 6) != 0);
+		FZ_CHECK(tg_be16(pi.l4 + 6) != 0);
 }
 
 /* where the transport header of @p starts, and its protocol; or 0 */
@@ -64,11 +64,11 @@ static inline size_t fz_l4_off(const uint8_t *p, size_t len, uint8_t *proto,
 
 	if (len >= 20 && p[0] >> 4 == 4) {
 		off = (size_t)(p[0] & 0xf) * 4;
-		end = pkt_be16(p + 2);
+		end = tg_be16(p + 2);
 		*proto = p[9];
 	} else if (len >= 40 && p[0] >> 4 == 6) {
 		off = 40;
-		end = 40 + (size_t)pkt_be16(p + 4);
+		end = 40 + (size_t)tg_be16(p + 4);
 		nh = p[6];
 		for (int i = 0; i < PKT_MAX_EXT && off + 8 <= len; i++) {
 			if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING &&
@@ -103,15 +103,15 @@ static inline void fz_fix_csums(uint8_t *p, size_t len)
 
 	if (len >= 20 && p[0] >> 4 == 4 && (size_t)(p[0] & 0xf) * 4 <= len &&
 	    (p[0] & 0xf) >= 5) {
-		pkt_put_be16(p + 10, 0);
-		pkt_put_be16(p + 10, csum(p, (size_t)(p[0] & 0xf) * 4));
+		tg_put_be16(p + 10, 0);
+		tg_put_be16(p + 10, tg_csum(p, (size_t)(p[0] & 0xf) * 4));
 	}
 	off = fz_l4_off(p, len, &proto, &l4_len);
 	if (!off)
 		return;
 	t = p + off;
 	if (proto == IPPROTO_UDP && l4_len >= 8) {
-		pkt_put_be16(t + 4, (uint16_t)l4_len);
+		tg_put_be16(t + 4, (uint16_t)l4_len);
 		at = 6;
 	} else if (proto == IPPROTO_TCP && l4_len >= 20) {
 		at = 16;
@@ -121,14 +121,14 @@ static inline void fz_fix_csums(uint8_t *p, size_t len)
 	} else {
 		return;
 	}
-	pkt_put_be16(t + at, 0);
+	tg_put_be16(t + at, 0);
 	sum = proto == IPPROTO_ICMP
 		      ? 0
-		      : csum_pseudo(p[0] >> 4 == 4 ? AF_INET : AF_INET6,
+		      : tg_csum_pseudo(p[0] >> 4 == 4 ? AF_INET : AF_INET6,
 				    p + (p[0] >> 4 == 4 ? 12 : 8),
 				    p + (p[0] >> 4 == 4 ? 16 : 24), proto,
 				    (uint32_t)l4_len);
-	pkt_put_be16(t + at, csum_fold(csum_add(sum, t, l4_len)));
+	tg_put_be16(t + at, tg_csum_fold(tg_csum_add(sum, t, l4_len)));
 }
 
 #endif

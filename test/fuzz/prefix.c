@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "fuzz.h"
-#include "prefix.h"
+#include "test/fuzz/fuzz.h"
+#include "lib/prefix.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

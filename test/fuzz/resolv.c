@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "fuzz.h"
-#include "resolv.h"
+#include "dns/dns.h"
+#include "test/fuzz/fuzz.h"
+#include "dns/resolv.h"
 
 #define NS4 "198.18.0.53"
 #define NS6 "fd7e:7475:6e::53"

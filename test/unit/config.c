@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "transport/config.h"
 
 #define BUF_CAP 65535
 

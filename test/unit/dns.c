@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "dns_internal.h"
-#include "dns_test.h"
+#include "dns/dns_internal.h"
+#include "test/unit/dns_test.h"
 
 static struct got g[4];
 static uint8_t q[512];
@@ -277,15 +277,15 @@ static void test_addr_rec(void **state)
 	dns_rec_unref(r);
 	/* the same name in another case: no CNAME */
 	r = dns_addr_rec(&k, "WIKI", ai, AF_INET, 0, 30);
-	assert_int_equal(dns_get16(r->wire + 6), 2);
+	assert_int_equal(tg_be16(r->wire + 6), 2);
 	dns_rec_unref(r);
 	/* AAAA from the same list; then none of the family: NODATA */
 	key_of("wiki", 28, &k);
 	r = dns_addr_rec(&k, NULL, ai, AF_INET6, 0, 30);
-	assert_int_equal(dns_get16(r->wire + 6), 1);
+	assert_int_equal(tg_be16(r->wire + 6), 1);
 	dns_rec_unref(r);
 	r = dns_addr_rec(&k, "wiki", &ai[1], AF_INET6, 0, 30);
-	assert_int_equal(dns_get16(r->wire + 6), 0);
+	assert_int_equal(tg_be16(r->wire + 6), 0);
 	assert_int_equal(r->wire[3] & 0xf, 0);
 	dns_rec_unref(r);
 	r = dns_addr_rec(&k, NULL, NULL, AF_INET6, DNS_R_NXDOMAIN, 30);

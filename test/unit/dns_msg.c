@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "dns_internal.h"
-#include "dns_test.h"
+#include "dns/dns_internal.h"
+#include "test/unit/dns_test.h"
 
 static uint8_t q[512];
 
@@ -91,8 +91,8 @@ static void test_answer_build(void **state)
 	n = a.len;
 	a.len = dns_msg_answer(out, &qi, r, 0, 1000, n - 1, &trunc);
 	assert_false(trunc);
-	assert_int_equal(dns_get16(out + 10), 0);
-	assert_int_equal(dns_get16(out + 6), 2);
+	assert_int_equal(tg_be16(out + 10), 0);
+	assert_int_equal(tg_be16(out + 6), 2);
 	/* then everything: TC, the question alone */
 	a.len = dns_msg_answer(out, &qi, r, 0, 1000, 60, &trunc);
 	assert_true(trunc);
@@ -104,7 +104,7 @@ static void test_answer_build(void **state)
 	a.len = dns_msg_answer(out, &qi, r, 0, 1000, 60, &trunc);
 	assert_true(trunc);
 	assert_int_equal(a.len, 12 + qi.q.len + 4 + 11);
-	assert_int_equal(dns_get16(out + 10), 1);
+	assert_int_equal(tg_be16(out + 10), 1);
 	memcpy(a.msg, out, a.len);
 	pkt = parse(&a);
 	assert_true(ldns_pkt_tc(pkt));

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "dns_internal.h"
-#include "dns_test.h"
+#include "dns/dns_internal.h"
+#include "test/unit/dns_test.h"
 
 static int parse_str(const char *s, struct dns_resolved_reply *r)
 {

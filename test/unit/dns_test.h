@@ -11,7 +11,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 
 /* one answer caught by got_cb() */
 struct got {

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "dns_internal.h"
-#include "dns_test.h"
-#include "dns_fake.h"
+#include "dns/dns_internal.h"
+#include "test/unit/dns_test.h"
+#include "test/unit/dns_fake.h"
 
 static struct got g[4];
 static uint8_t q[512];

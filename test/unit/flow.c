@@ -15,11 +15,11 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "flow.h"
-#include "log.h"
-#include "nat.h"
-#include "pkt.h"
-#include "nat_test.h"
+#include "nat/flow.h"
+#include "lib/log.h"
+#include "nat/nat.h"
+#include "nat/pkt.h"
+#include "test/unit/nat_test.h"
 
 static void key_n(struct flow_key *k, unsigned n)
 {

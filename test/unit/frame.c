@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "transport/frame.h"
 
 static void test_frame_round_trip(void **state)
 {

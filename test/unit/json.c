@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "json.h"
+#include "cmd/json.h"
 
 static void test_write_doc(void **state)
 {

@@ -25,9 +25,9 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
-#include "link.h"
-#include "stream.h"
+#include "transport/frame.h"
+#include "transport/link.h"
+#include "transport/stream.h"
 
 struct side {
 	struct tp_link *l;

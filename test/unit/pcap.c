@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "pcap.h"
+#include "cmd/pcap.h"
 
 static char path[64];
 

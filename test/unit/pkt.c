@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "pkt.h"
-#include "nat_test.h"
+#include "nat/pkt.h"
+#include "test/unit/nat_test.h"
 
 static uint8_t buf[70000];
 
@@ -33,22 +33,22 @@ static int parse_exact(const uint8_t *p, size_t len, struct pkt_info *pi)
 static void test_cursor(void **state)
 {
 	const uint8_t b[] = {1, 2, 3};
-	struct pkt_cur c = {b, sizeof(b)};
+	struct tg_cur c = {b, sizeof(b)};
 	uint16_t v16;
 	uint32_t v32;
 	uint8_t v8;
 
-	assert_null(pkt_pull(&c, 4));
+	assert_null(tg_cur_pull(&c, 4));
 	assert_int_equal(c.left, 3);
-	assert_false(pkt_get_be32(&c, &v32));
-	assert_true(pkt_get_be16(&c, &v16));
+	assert_false(tg_cur_be32(&c, &v32));
+	assert_true(tg_cur_be16(&c, &v16));
 	assert_int_equal(v16, 0x0102);
-	assert_false(pkt_get_be16(&c, &v16));
+	assert_false(tg_cur_be16(&c, &v16));
 	assert_int_equal(c.left, 1);
-	assert_true(pkt_get_u8(&c, &v8));
+	assert_true(tg_cur_u8(&c, &v8));
 	assert_int_equal(v8, 3);
-	assert_false(pkt_get_u8(&c, &v8));
-	assert_non_null(pkt_pull(&c, 0));
+	assert_false(tg_cur_u8(&c, &v8));
+	assert_non_null(tg_cur_pull(&c, 0));
 }
 
 /* @pi is a UDP datagram @src:@sport -> @dst:@dport with @len bytes of data */

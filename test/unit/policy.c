@@ -13,11 +13,12 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "log.h"
-#include "nat.h"
-#include "pkt.h"
-#include "policy.h"
-#include "nat_test.h"
+#include "cmd/host.h"
+#include "lib/log.h"
+#include "nat/nat.h"
+#include "nat/pkt.h"
+#include "nat/policy.h"
+#include "test/unit/nat_test.h"
 
 static enum policy_verdict check(const struct nat_policy *p, const char *ip)
 {
@@ -153,15 +154,19 @@ static void test_allow(void **state)
 	check_policy(&o, own, want, N_OF(want));
 }
 
-/* this machine's real addresses, from the same call the NAT makes */
+/* this machine's real addresses, as the outside gives them to the NAT */
 static void test_own_addresses(void **state)
 {
 	struct nat_opts o = {.route_default = true};
+	struct tg_prefix *own;
 	uv_interface_address_t *ifs;
 	struct nat_policy p;
 	int n, seen = 0;
 
+	assert_int_equal(tg_host_addrs(&own, &o.n_own), 0);
+	o.own = own;
 	assert_int_equal(policy_init(&p, &o), 0);
+	free(own);
 	assert_int_equal(uv_interface_addresses(&ifs, &n), 0);
 	for (int i = 0; i < n; i++) {
 		const struct sockaddr_in *a4 = &ifs[i].address.address4;

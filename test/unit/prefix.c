@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 static struct tg_prefix P(const char *s)
 {

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "dns.h"
-#include "dns_internal.h"
-#include "resolv.h"
+#include "dns/dns.h"
+#include "dns/dns_internal.h"
+#include "dns/resolv.h"
 
 #define NS4 "198.18.0.53"
 #define NS6 "fd7e:7475:6e::53"

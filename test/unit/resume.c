@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "inside_resume.h"
+#include "cmd/inside_resume.h"
 
 static char dir[64], path[96];
 static uv_loop_t loop;

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "ssh.h"
-#include "ssh_internal.h"
+#include "transport/ssh.h"
+#include "transport/ssh_internal.h"
 
 /* -------------------------------------------------------- remote command */
 

@@ -23,9 +23,9 @@
 
 #include <cmocka.h>
 
-#include "control.h"
-#include "json.h"
-#include "status_text.h"
+#include "cmd/control.h"
+#include "cmd/json.h"
+#include "cmd/status_text.h"
 
 static char docbuf[1 << 20];
 

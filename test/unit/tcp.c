@@ -20,11 +20,11 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "log.h"
-#include "nat.h"
-#include "pkt.h"
-#include "tcp_conn.h"
-#include "nat_test.h"
+#include "lib/log.h"
+#include "nat/nat.h"
+#include "nat/pkt.h"
+#include "nat/tcp_conn.h"
+#include "test/unit/nat_test.h"
 
 #define QCAP 8192
 /* the NAT buffers at least this much for a socket that does not read */

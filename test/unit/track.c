@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "csum.h"
-#include "track.h"
+#include "lib/csum.h"
+#include "tun/track.h"
 
 #define FIN 0x01
 #define SYN 0x02
@@ -88,7 +88,7 @@ static size_t build_tcp(uint8_t *tcp, const struct seg *s, const uint8_t *src,
 	memset(tcp + 20, 1, s->tcp_opt); /* NOPs */
 	memset(tcp + hl, 'x', s->payload);
 	w16(tcp + 16,
-	    csum_fold(csum_add(csum_pseudo(s->family, src, dst, IPPROTO_TCP,
+	    tg_csum_fold(tg_csum_add(tg_csum_pseudo(s->family, src, dst, IPPROTO_TCP,
 					   (uint32_t)len),
 			       tcp, len)));
 	return len;
@@ -112,7 +112,7 @@ static size_t build(uint8_t *b, const struct seg *s)
 		memcpy(b + 12, src, alen);
 		memcpy(b + 16, dst, alen);
 		memset(b + 20, 1, s->ip_opt); /* NOPs */
-		w16(b + 10, csum(b, hl));
+		w16(b + 10, tg_csum(b, hl));
 	} else {
 		b[0] = 0x60;
 		w16(b + 4, (uint32_t)tl);
@@ -206,7 +206,7 @@ static const uint8_t *check_rst(const uint8_t *p, size_t len, int fam,
 		assert_int_equal(r16(p + 6) & 0x1fff, 0);
 		assert_memory_equal(p + 12, rem, alen);
 		assert_memory_equal(p + 16, app, alen);
-		assert_int_equal(csum(p, 20), 0);
+		assert_int_equal(tg_csum(p, 20), 0);
 	} else {
 		assert_int_equal(p[0] >> 4, 6);
 		assert_int_equal(r16(p + 4), 20);
@@ -224,7 +224,7 @@ static const uint8_t *check_rst(const uint8_t *p, size_t len, int fam,
 	assert_int_equal(r16(tcp + 14), 0);
 	assert_int_equal(r16(tcp + 18), 0);
 	assert_int_equal(
-		csum_fold(csum_add(csum_pseudo(fam, rem, app, IPPROTO_TCP, 20),
+		tg_csum_fold(tg_csum_add(tg_csum_pseudo(fam, rem, app, IPPROTO_TCP, 20),
 				   tcp, 20)),
 		0);
 	return tcp;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * prefix.c - IPv4/IPv6 prefixes: parse, print, compare.
+ * prefix.c - IPv4/IPv6 prefixes: parse, print, compare, mask, classify.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -8,24 +8,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "prefix.h"
+#include "lib/prefix.h"
 
 static unsigned addr_bits(int family)
 {
 	return family == AF_INET ? 32 : 128;
-}
-
-/* keep the first @plen bits of @addr, zero the rest */
-static void mask_bits(uint8_t *addr, unsigned bytes, unsigned plen)
-{
-	for (unsigned i = 0; i < bytes; i++) {
-		if (plen >= 8) {
-			plen -= 8;
-			continue;
-		}
-		addr[i] &= (uint8_t)(0xff << (8 - plen));
-		plen = 0;
-	}
 }
 
 /* do the first @plen bits of @a and @b agree? */
@@ -71,7 +58,7 @@ bool tg_prefix_parse(const char *s, struct tg_prefix *p)
 			return false;
 	}
 	p->plen = (uint8_t)plen;
-	mask_bits(p->addr, addr_bits(p->family) / 8, p->plen);
+	tg_prefix_mask(p);
 	return true;
 }
 
@@ -111,4 +98,35 @@ void tg_prefix_host(struct tg_prefix *p, int family, const uint8_t *addr)
 	p->family = (uint8_t)family;
 	p->plen = (uint8_t)addr_bits(family);
 	memcpy(p->addr, addr, p->plen / 8);
+}
+
+bool tg_prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+void tg_prefix_mask(struct tg_prefix *p)
+{
+	for (unsigned i = 0, left = p->plen; i < sizeof(p->addr); i++) {
+		p->addr[i] &= left >= 8 ? 0xff : (uint8_t)(0xff << (8 - left));
+		left = left >= 8 ? left - 8 : 0;
+	}
+}
+
+bool tg_prefix_special(const struct tg_prefix *p)
+{
+	static const struct tg_prefix special[] = {
+		{.family = AF_INET, .plen = 8, .addr = {127}},
+		{.family = AF_INET, .plen = 16, .addr = {169, 254}},
+		{.family = AF_INET, .plen = 4, .addr = {224}},
+		{.family = AF_INET6, .plen = 128, .addr = {[15] = 1}},
+		{.family = AF_INET6, .plen = 10, .addr = {0xfe, 0x80}},
+		{.family = AF_INET6, .plen = 8, .addr = {0xff}},
+	};
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (tg_prefix_contains(&special[i], p))
+			return true;
+	return false;
 }

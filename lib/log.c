@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 int tg_log_level = TG_LOG_INFO;
 static const char *log_prefix = "tungate";

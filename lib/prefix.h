@@ -2,10 +2,10 @@
 /*
  * prefix.h - an IPv4 or IPv6 address with a prefix length.
  *
- * The one address type that crosses module boundaries: the outside offers
- * prefixes (cmd), the config frame carries them (transport), the inside
- * routes them (tun) and the NAT checks destinations against them (nat).
- * IPv4 addresses sit in the first 4 bytes of @addr, network byte order.
+ * The one address type that every folder shares: the outside offers
+ * prefixes, the CONFIG frame carries them, the inside routes them and the
+ * NAT checks destinations against them. IPv4 addresses sit in the first 4
+ * bytes of @addr, network byte order; the bytes past them are zero.
  */
 #ifndef TG_PREFIX_H
 #define TG_PREFIX_H
@@ -13,8 +13,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define TG_PREFIX_STRLEN 64 /* "ffff:...:ffff/128" and a NUL */
+
+/* the bytes of an address of @family (AF_INET: 4, else 16) */
+static inline size_t tg_addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
 
 struct tg_prefix {
 	uint8_t family; /* AF_INET or AF_INET6 */
@@ -58,5 +65,17 @@ bool tg_prefix_match(const struct tg_prefix *p, int family,
  * tg_prefix_host() - a /32 or /128 prefix for one address
  */
 void tg_prefix_host(struct tg_prefix *p, int family, const uint8_t *addr);
+
+/** tg_prefix_eq() - the same family, length and address? */
+bool tg_prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b);
+
+/** tg_prefix_mask() - clear the host bits of @p */
+void tg_prefix_mask(struct tg_prefix *p);
+
+/**
+ * tg_prefix_special() - inside loopback, link-local or multicast? Such
+ * prefixes are never routed into the tunnel, whichever side asks.
+ */
+bool tg_prefix_special(const struct tg_prefix *p);
 
 #endif

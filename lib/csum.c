@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "csum.h"
+#include "lib/csum.h"
 
-uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
+uint32_t tg_csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	uint64_t s0 = 0, s1 = 0, x, y;
@@ -64,49 +64,49 @@ uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 	return (uint32_t)s0;
 }
 
-uint16_t csum_fold(uint32_t sum)
+uint16_t tg_csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
 
-uint16_t csum(const void *buf, size_t len)
+uint16_t tg_csum(const void *buf, size_t len)
 {
-	return csum_fold(csum_add(0, buf, len));
+	return tg_csum_fold(tg_csum_add(0, buf, len));
 }
 
-uint32_t csum_pseudo4(const uint8_t *src, const uint8_t *dst, uint8_t proto,
+uint32_t tg_csum_pseudo4(const uint8_t *src, const uint8_t *dst, uint8_t proto,
 		      uint16_t len)
 {
-	uint32_t sum = csum_add(0, src, 4);
+	uint32_t sum = tg_csum_add(0, src, 4);
 
-	sum = csum_add(sum, dst, 4);
+	sum = tg_csum_add(sum, dst, 4);
 	return sum + proto + len;
 }
 
-uint32_t csum_pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t nh,
+uint32_t tg_csum_pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t nh,
 		      uint32_t len)
 {
-	uint32_t sum = csum_add(0, src, 16);
+	uint32_t sum = tg_csum_add(0, src, 16);
 
-	sum = csum_add(sum, dst, 16);
+	sum = tg_csum_add(sum, dst, 16);
 	return sum + (len >> 16) + (len & 0xffff) + nh;
 }
 
-uint32_t csum_pseudo(int family, const uint8_t *src, const uint8_t *dst,
+uint32_t tg_csum_pseudo(int family, const uint8_t *src, const uint8_t *dst,
 		     uint8_t proto, uint32_t len)
 {
 	if (family == AF_INET)
-		return csum_pseudo4(src, dst, proto, (uint16_t)len);
-	return csum_pseudo6(src, dst, proto, len);
+		return tg_csum_pseudo4(src, dst, proto, (uint16_t)len);
+	return tg_csum_pseudo6(src, dst, proto, len);
 }
 
-uint16_t csum_replace16(uint16_t check, uint16_t old, uint16_t new)
+uint16_t tg_csum_replace16(uint16_t check, uint16_t old, uint16_t new)
 {
 	uint32_t sum = (uint16_t)~check;
 
 	sum += (uint16_t)~old;
 	sum += new;
-	return csum_fold(sum);
+	return tg_csum_fold(sum);
 }

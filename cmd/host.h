@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host.h - what the outside knows of the machine it runs on: its routes,
+ * its own addresses, its resolver.
+ *
+ * One interface, one back end per platform (host_linux.c; host.c holds
+ * what is portable), the way wireguard-tools keeps ipc-linux.h beside
+ * ipc.c: another platform adds a file, its callers stay as they are.
+ * Everything here is the outside's; the inside's plumbing is tun/.
+ */
+#ifndef TG_HOST_H
+#define TG_HOST_H
+
+#include <stddef.h>
+
+#include "lib/prefix.h"
+
+/**
+ * tg_host_routes() - this machine's non-default unicast routes, for
+ * --route auto; loopback, link-local, multicast and default routes are
+ * left out, each prefix comes once
+ * @out:	array to fill
+ * @cap:	its size
+ * @n:		set to the number filled
+ *
+ * Return: 0; -ENOBUFS if there were more than @cap (the first @cap are
+ *	   filled in); or -errno
+ */
+int tg_host_routes(struct tg_prefix *out, size_t cap, size_t *n);
+
+/**
+ * tg_host_addrs() - this machine's own addresses, as host prefixes
+ * @out:	set to an array the caller frees
+ * @n:		set to its length
+ *
+ * Return: 0 or -errno
+ */
+int tg_host_addrs(struct tg_prefix **out, size_t *n);
+
+/* Where this machine's resolver is configured. */
+struct tg_host_resolver {
+	const char *resolv_conf;     /* nameservers and search domains */
+	const char *resolved_socket; /* systemd-resolved's varlink socket,
+				      * NULL where there is none to ask */
+};
+
+/** tg_host_resolver() - fill @r (static strings) */
+void tg_host_resolver(struct tg_host_resolver *r);
+
+#endif
