@@ -103,7 +103,7 @@ DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
 	zlib1g-dev libcmocka-dev iproute2 iputils-ping socat curl iperf3 \
 	dnsutils ldnsutils openssh-server openssh-client file util-linux \
 	procps python3 psmisc nsd tmux tcpdump wrk dnsperf nginx-light \
-	clang clang-14 libclang-rt-14-dev
+	clang clang-14 libclang-rt-14-dev debootstrap strace
 # Servers among them (sshd, nsd, nginx) are started by the tests in their
 # own namespaces: a policy-rc.d keeps their packages from starting a system
 # service on this machine while they install.
@@ -127,6 +127,7 @@ deps:
 TEST_FUZZ_SECONDS ?= 10
 test: deps
 	test/layering.sh --self-test
+	test/e2e/otherroot.sh
 	$(MAKE) tungate tungate-asan
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)

@@ -57,6 +57,9 @@ TG_OUTSIDE_ARGS=(--no-dns -v)
 # XDG_RUNTIME_DIR=$T/xdg, where its control socket goes)
 TG_OUTSIDE_ENV=()
 TG_INSIDE_ARGS=(-v)
+# how the outside is run, instead of "$T/tungate" as nobody: a command
+# that takes the outside's arguments (distro.t.sh runs it in another root)
+TG_OUTSIDE_RUN=()
 
 T=			# this test's temp dir
 TG_FAILED=0		# set by check(); the exit status when the test ends
@@ -535,10 +538,11 @@ tg_start_tunnel() {
 		fail "socat in cs does not listen on $TG_PORT"
 		return 1
 	}
+	local -a run=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+		env XDG_RUNTIME_DIR="$T/xdg" "${TG_OUTSIDE_ENV[@]}" "$T/tungate")
+	[ ${#TG_OUTSIDE_RUN[@]} != 0 ] && run=("${TG_OUTSIDE_RUN[@]}")
 	tg_bg "outside.$TG_N" "$NS_LOCAL" \
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		env XDG_RUNTIME_DIR="$T/xdg" "${TG_OUTSIDE_ENV[@]}" \
-		"$T/tungate" outside --exec "socat - TCP:$CS4:$TG_PORT" \
+		"${run[@]}" outside --exec "socat - TCP:$CS4:$TG_PORT" \
 		--route "$LAN_NET4" --route "$LAN_NET6" \
 		"${TG_OUTSIDE_ARGS[@]}" "$@"
 	TG_OUTSIDE_PID=$TG_LAST_PID

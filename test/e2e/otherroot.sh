@@ -18,7 +18,7 @@ set -e -o pipefail
 
 ROOT=${1:-/var/tmp/tungate-trixie}
 PACKAGES=libnss-myhostname,libnss-mdns,libnss-sss
-STAMP="trixie minbase $PACKAGES nsswitch-desktop 1"
+STAMP="trixie minbase $PACKAGES nsswitch-desktop 2"
 
 if [ "$(cat "$ROOT/.tungate-root" 2>/dev/null)" = "$STAMP" ]; then
 	echo "$ROOT"
@@ -64,6 +64,10 @@ ethers:         db files
 rpc:            db files
 netgroup:       nis sss
 EON
+# a laptop's own files; the tests bind-mount their own over them
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >"$tmp/etc/hosts"
+printf 'nameserver 127.0.0.1\n' >"$tmp/etc/resolv.conf"
+chmod 755 "$tmp"
 # nothing of the install remains that a later run could trip on
 rm -rf "$tmp/var/cache/apt/archives/"*.deb "$tmp/var/lib/apt/lists/"*
 echo "$STAMP" >"$tmp/.tungate-root"
