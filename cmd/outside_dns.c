@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -128,7 +127,6 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 	struct dns_opts o = *dopts;
 	struct outside_dns *d;
 	struct tg_host_resolver hr;
-	struct stat st;
 
 	if (!o.max_pending)
 		o.max_pending = DNS_PENDING_DEFAULT;
@@ -137,8 +135,7 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 		o.resolv_conf = hr.resolv_conf;
 	if (!o.resolved_path)
 		o.resolved_path = hr.resolved_socket;
-	if (o.resolved_path && stat(o.resolved_path, &st) == 0 &&
-	    S_ISSOCK(st.st_mode))
+	if (dns_resolved_present(o.resolved_path))
 		tg_info("names: systemd-resolved (%s) for A and AAAA, the "
 			"nameservers of /etc/resolv.conf for other types",
 			o.resolved_path);

@@ -57,6 +57,12 @@ typedef void (*dns_answer_fn)(void *arg, const uint8_t *msg, size_t len);
 struct dns_proxy *dns_proxy_new(uv_loop_t *loop, const struct dns_opts *o);
 
 /**
+ * dns_resolved_present() - is there a systemd-resolved socket at @path
+ * (dns_opts.resolved_path) to ask?
+ */
+bool dns_resolved_present(const char *path);
+
+/**
  * dns_query() - answer one query
  * @p:		proxy
  * @q:		the query message (copied)

@@ -129,7 +129,7 @@ static bool jstring(struct jcur *c, char *out, size_t cap)
 					v = v << 4 | (unsigned)d;
 				}
 				ch = v > 0 && v < 0x80 ? (char)v : '?';
-			} else if (!strchr("\"\\/bfnrt", ch)) {
+			} else if (!ch || !strchr("\"\\/bfnrt", ch)) {
 				return false;
 			}
 		}
@@ -593,6 +593,14 @@ static void connect_cb(uv_connect_t *c, int status)
 		call_fail(rc, "cannot send the call");
 }
 
+/** dns_resolved_present() - see dns.h */
+bool dns_resolved_present(const char *path)
+{
+	struct stat st;
+
+	return path && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /**
  * dns_resolved_start() - ask systemd-resolved for @lk's key
  * @lk:		an IN A or IN AAAA lookup; p->o.resolved_path is set
@@ -606,9 +614,8 @@ int dns_resolved_start(struct dns_lookup *lk)
 {
 	struct dns_proxy *p = lk->p;
 	struct rv_call *rc;
-	struct stat st;
 
-	if (stat(p->o.resolved_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+	if (!dns_resolved_present(p->o.resolved_path)) {
 		if (p->resolved_state == DNS_RESOLVED_OK)
 			note_state(p, false, "its socket is gone");
 		return -ENOENT;

@@ -366,6 +366,20 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd)
 }
 
 /*
+ * This user's /etc/passwd entry, the only source in the static binary
+ * (cmd/nss.c): NULL for a user that only sssd or LDAP knows.
+ */
+static const struct passwd *local_passwd(struct passwd *pw, char *buf,
+					 size_t cap)
+{
+	struct passwd *pwp = NULL;
+
+	if (getpwuid_r(getuid(), pw, buf, cap, &pwp) || !pwp)
+		return NULL;
+	return pwp;
+}
+
+/*
  * The login name when neither DEST nor the config gives one: libssh asks
  * getpwuid(), which knows only /etc/passwd in the static binary (cmd/nss.c),
  * so a user of sssd or LDAP is $USER, as ssh would have it.
@@ -373,14 +387,16 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd)
 static int set_local_user(struct tp_ssh_run *r)
 {
 	char buf[4096], *u = NULL;
-	struct passwd pw, *pwp = NULL;
+	const struct passwd *pwp;
 	const char *name = NULL;
+	struct passwd pw;
 
 	if (ssh_options_get(r->sess, SSH_OPTIONS_USER, &u) == SSH_OK) {
 		ssh_string_free_char(u);
 		return 0;
 	}
-	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
+	pwp = local_passwd(&pw, buf, sizeof(buf));
+	if (pwp)
 		name = pwp->pw_name;
 	if (!name || !*name)
 		name = getenv("USER");
@@ -671,24 +687,13 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-/* without $HOME: /etc/passwd's (the only source, see set_local_user) */
-static const char *passwd_home(char *out, size_t cap)
-{
-	char buf[4096];
-	struct passwd pw, *pwp = NULL;
-
-	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &pwp) || !pwp ||
-	    !pwp->pw_dir)
-		return NULL;
-	snprintf(out, cap, "%s", pwp->pw_dir);
-	return out;
-}
-
 /* copy the settings; no handles yet */
 static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 {
 	const char *home = getenv("HOME");
-	char pw_home[sizeof(r->home)];
+	const struct passwd *pwp;
+	struct passwd pw;
+	char buf[4096];
 	bool oom = false;
 
 	r->sp = r->ctl = -1;
@@ -713,8 +718,8 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	r->accept_new = o->accept_new;
 	r->install = o->install;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
-	if (!home || !*home)
-		home = passwd_home(pw_home, sizeof(pw_home));
+	if ((!home || !*home) && (pwp = local_passwd(&pw, buf, sizeof(buf))))
+		home = pwp->pw_dir;
 	snprintf(r->home, sizeof(r->home), "%s", home ? home : "");
 	return 0;
 }

@@ -15,8 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v nsd >/dev/null || skip "nsd is not installed (make deps)"
 command -v strace >/dev/null || skip "strace is not installed (make deps)"
-ROOT=$("$TG_LIB_DIR/otherroot.sh" 2>"$TG_LOGDIR.otherroot" ||
-	"$TG_LIB_DIR/otherroot.sh") || skip "no Debian 13 root (otherroot.sh failed)"
+ROOT=$("$TG_LIB_DIR/otherroot.sh") || skip "no Debian 13 root (otherroot.sh failed)"
 tg_setup
 file "$TUNGATE" | grep -q 'statically linked' ||
 	skip "$TUNGATE is not the static binary"
@@ -32,28 +31,9 @@ cat >"$T/corp.test.zone" <<EOZ
 web	IN A $LAN4
 web	IN AAAA $LAN6
 EOZ
-cat >"$T/nsd.conf" <<EOC
-server:
-	ip-address: $LAN4
-	username: ""
-	chroot: ""
-	zonesdir: "$T"
-	database: ""
-	zonelistfile: "$T/nsd.zonelist"
-	xfrdfile: "$T/nsd.xfrd"
-	xfrdir: "$T"
-	pidfile: "$T/nsd.pid"
-	server-count: 1
-	verbosity: 1
-remote-control:
-	control-enable: no
-zone:
-	name: corp.test
-	zonefile: corp.test.zone
-EOC
-tg_bg nsd "$NS_LAN" nsd -d -c "$T/nsd.conf"
-assert "nsd answers in lan" wait_for 10 \
-	in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short "@$LAN4" web.corp.test A
+assert "nsd answers in lan" tg_nsd_start corp.test:corp.test.zone
+check "nsd serves web.corp.test" \
+	test "$(in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short "@$LAN4" web.corp.test A)" = "$LAN4"
 # a web server in lan
 mkdir -p "$T/www"
 echo "hello from lan" >"$T/www/index.html"

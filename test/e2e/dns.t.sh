@@ -44,33 +44,9 @@ cat >"$T/rev.zone" <<EOZ
 @	IN NS ns.corp.test.
 2	IN PTR web.corp.test.
 EOZ
-cat >"$T/nsd.conf" <<EOC
-server:
-	ip-address: $LAN4
-	ip-address: $LAN6
-	username: ""
-	chroot: ""
-	zonesdir: "$T"
-	database: ""
-	zonelistfile: "$T/nsd.zonelist"
-	xfrdfile: "$T/nsd.xfrd"
-	xfrdir: "$T"
-	pidfile: "$T/nsd.pid"
-	server-count: 1
-	verbosity: 1
-remote-control:
-	control-enable: no
-zone:
-	name: corp.test
-	zonefile: corp.test.zone
-zone:
-	name: 2.19.198.in-addr.arpa
-	zonefile: rev.zone
-EOC
-tg_bg nsd "$NS_LAN" nsd -d -c "$T/nsd.conf"
-NSD_PID=$TG_LAST_PID
-assert "nsd answers in lan" wait_for 10 \
-	in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short "@$LAN4" web.corp.test A
+assert "nsd answers in lan" tg_nsd_start corp.test:corp.test.zone 2.19.198.in-addr.arpa:rev.zone
+check "nsd serves web.corp.test" \
+	test "$(in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short "@$LAN4" web.corp.test A)" = "$LAN4"
 
 # local resolves with nsd and its own hosts file; search corp.test
 printf 'nameserver %s\nsearch corp.test\n' "$LAN4" \

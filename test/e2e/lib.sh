@@ -600,6 +600,28 @@ tg_stop_tunnel() {
 
 # tg_udp_echo NS HOST PORT SIZE [TIMEOUT] - send a unique payload of SIZE
 # bytes from NS; succeed if exactly it comes back within TIMEOUT (3) s
+# tg_nsd_start ZONE:FILE... - an authoritative nsd in lan on LAN4 and LAN6
+# serving each ZONE from $T/FILE; NSD_PID is its process group. Returns
+# once it answers the first zone's SOA from local (10 s at most).
+tg_nsd_start() {
+	local z first=${1%%:*}
+	{
+		printf 'server:\n\tip-address: %s\n\tip-address: %s\n' "$LAN4" "$LAN6"
+		printf '\tusername: ""\n\tchroot: ""\n\tzonesdir: "%s"\n' "$T"
+		printf '\tdatabase: ""\n\tzonelistfile: "%s/nsd.zonelist"\n' "$T"
+		printf '\txfrdfile: "%s/nsd.xfrd"\n\txfrdir: "%s"\n' "$T" "$T"
+		printf '\tpidfile: "%s/nsd.pid"\n\tserver-count: 1\n' "$T"
+		printf '\tverbosity: 1\nremote-control:\n\tcontrol-enable: no\n'
+		for z in "$@"; do
+			printf 'zone:\n\tname: %s\n\tzonefile: %s\n' "${z%%:*}" "${z#*:}"
+		done
+	} >"$T/nsd.conf"
+	tg_bg nsd "$NS_LAN" nsd -d -c "$T/nsd.conf"
+	NSD_PID=$TG_LAST_PID
+	wait_for 10 in_ns "$NS_LOCAL" dig +time=1 +tries=1 +short \
+		"@$LAN4" "$first" SOA
+}
+
 tg_udp_echo() {
 	in_ns "$1" python3 "$TG_LIB_DIR/udp.py" check "$2" "$3" "$4" "${5:-3}"
 }

@@ -100,8 +100,14 @@ static void test_parse_broken(void **state)
 	char deep[200];
 	size_t n = 0;
 
+	static const char nul_escape[] = "{\"error\":\"a\\\0b\"}";
+
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(parse_str(bad[i], &r), -EBADMSG);
+	/* a backslash before a NUL byte is no escape */
+	assert_int_equal(dns_resolved_parse(nul_escape, sizeof(nul_escape) - 1,
+					    &r),
+			 -EBADMSG);
 	/* nesting is bounded */
 	n += (size_t)sprintf(deep + n, "{\"a\":");
 	for (int i = 0; i < 40; i++)
