@@ -54,8 +54,9 @@ UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
 UNIT_TUN       := test/unit/track
+UNIT_NSS       := test/unit/nss
 UNIT_TESTS := $(UNIT_LIB) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
-	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME)
+	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME) $(UNIT_NSS)
 
 all: tungate
 
@@ -89,6 +90,7 @@ $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC) cmd/
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(DNS_SRC),-lldns)))
 $(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(LIB_SRC) tun/track.c)))
 $(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_resume.c)))
+$(foreach t,$(UNIT_NSS),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/nss.c,-lcrypto)))
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
