@@ -68,6 +68,17 @@ tungate: $(SRC) $(STATIC_SRC) $(HDR) Makefile
 	$(Q)$(CC) $(ALLCFLAGS) -static -o $@ $(SRC) $(STATIC_SRC) $(STATIC_LIBS) \
 		-lpthread -ldl
 
+# arm64 containers (Docker on Apple Silicon, Graviton and Ampere hosts):
+# the same static binary from Debian's cross compiler and the arm64
+# multiarch libraries that `make deps` installs (README: "arm64")
+AARCH64_CC     := aarch64-linux-gnu-gcc
+AARCH64_LIBDIR := /usr/lib/aarch64-linux-gnu
+AARCH64_LIBS   := $(STATIC_LIBS:$(LIBDIR)/%=$(AARCH64_LIBDIR)/%)
+tungate-aarch64: $(SRC) $(STATIC_SRC) $(HDR) Makefile
+	@echo "  CC+LD $@ (static, aarch64)"
+	$(Q)$(AARCH64_CC) $(ALLCFLAGS) -static -o $@ $(SRC) $(STATIC_SRC) \
+		$(AARCH64_LIBS) -lpthread -ldl
+
 tungate-asan: $(SRC) $(HDR) Makefile
 	@echo "  CC+LD $@ (ASan, UBSan)"
 	$(Q)$(CC) $(BASEFLAGS) $(SANFLAGS) -o $@ $(SRC) $(DYNAMIC_LIBS) -lpthread
@@ -75,7 +86,9 @@ tungate-asan: $(SRC) $(HDR) Makefile
 asan: tungate-asan
 
 # Unit tests: cmocka, linked against the sources of the module they test,
-# built twice: plain (test/unit/NAME) and under the sanitizers (NAME-asan).
+# built twice: plain (test/unit/NAME) and under the sanitizers (NAME-asan);
+# and for aarch64 (NAME-aarch64, run under qemu-aarch64-static by
+# `make unit-aarch64`).
 define unit_rules
 $(1): $(1).c $(2) $$(HDR) Makefile
 	@echo "  CC+LD $$@"
@@ -83,6 +96,9 @@ $(1): $(1).c $(2) $$(HDR) Makefile
 $(1)-asan: $(1).c $(2) $$(HDR) Makefile
 	@echo "  CC+LD $$@"
 	$$(Q)$$(CC) $$(BASEFLAGS) $$(SANFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
+$(1)-aarch64: $(1).c $(2) $$(HDR) Makefile
+	@echo "  CC+LD $$@"
+	$$(Q)$$(AARCH64_CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
 $(foreach t,$(UNIT_LIB),$(eval $(call unit_rules,$(t),$(LIB_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
@@ -97,6 +113,12 @@ unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
 	@fail=0; for t in $(UNIT_TESTS) $(UNIT_TESTS:=-asan); do \
 		echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
+# the aarch64 build's unit tests, each under qemu-aarch64-static
+unit-aarch64: $(UNIT_TESTS:=-aarch64)
+	@fail=0; for t in $(UNIT_TESTS:=-aarch64); do \
+		echo "== $$t"; qemu-aarch64-static ./$$t || fail=1; done; \
+		exit $$fail
+
 e2e: tungate tungate-asan
 	test/e2e/run.sh ./tungate ./tungate-asan
 
@@ -105,23 +127,34 @@ DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
 	zlib1g-dev libcmocka-dev iproute2 iputils-ping socat curl iperf3 \
 	dnsutils ldnsutils openssh-server openssh-client file util-linux \
 	procps python3 psmisc nsd tmux tcpdump wrk dnsperf nginx-light \
-	clang clang-14 libclang-rt-14-dev debootstrap strace
+	clang clang-14 libclang-rt-14-dev debootstrap strace \
+	gcc-aarch64-linux-gnu qemu-user-static
+# the aarch64 build links Debian's arm64 libraries, installed beside the
+# amd64 ones (multiarch); the two libldns-dev differ in one doc file, which
+# dpkg would refuse to share, so docs of that package are not unpacked
+DEPS_ARM64 := libuv1-dev libssh-dev libldns-dev libssl-dev zlib1g-dev \
+	libcmocka-dev
 # Servers among them (sshd, nsd, nginx) are started by the tests in their
 # own namespaces: a policy-rc.d keeps their packages from starting a system
 # service on this machine while they install.
 deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p \
-		2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEPS) $(DEPS_ARM64:=:arm64); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		dpkg --print-foreign-architectures | grep -qx arm64 || \
+			$$SUDO dpkg --add-architecture arm64 || exit 1; \
 		prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then \
 			prc=/usr/sbin/policy-rc.d; \
 			printf '#!/bin/sh\nexit 101\n' | $$SUDO tee $$prc >/dev/null; \
 			$$SUDO chmod 755 $$prc; fi; \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-			--no-install-recommends $$missing >/dev/null; \
+			--no-install-recommends \
+			-o 'Dpkg::Options::=--path-exclude=/usr/share/doc/libldns-dev/*' \
+			$$missing >/dev/null; \
 		rc=$$?; [ -z "$$prc" ] || $$SUDO rm -f $$prc; exit $$rc; \
 	fi
 
@@ -130,8 +163,9 @@ TEST_FUZZ_SECONDS ?= 10
 test: deps
 	test/layering.sh --self-test
 	test/e2e/otherroot.sh || echo "no Debian 13 root: the distro test will skip"
-	$(MAKE) tungate tungate-asan
+	$(MAKE) tungate tungate-asan tungate-aarch64
 	$(MAKE) unit
+	$(MAKE) unit-aarch64
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	test/e2e/run.sh ./tungate ./tungate-asan
 
@@ -144,13 +178,14 @@ bench: deps tungate
 	test/bench/bench.sh ./tungate
 
 clean:
-	rm -f tungate tungate-asan $(UNIT_TESTS) $(UNIT_TESTS:=-asan)
+	rm -f tungate tungate-asan tungate-aarch64 $(UNIT_TESTS) \
+		$(UNIT_TESTS:=-asan) $(UNIT_TESTS:=-aarch64)
 
 # the dependency rule of README.md ("Code layout")
 layering:
 	test/layering.sh --self-test
 
-.PHONY: all asan unit e2e deps test demo bench clean layering
+.PHONY: all asan unit unit-aarch64 e2e deps test demo bench clean layering
 
 # ------------------------------------------------------------------ fuzz
 # libFuzzer targets: test/fuzz/NAME.c, one per parser, built with clang

@@ -130,8 +130,12 @@ void tg_usage_outside(void)
 	       "~/.cache/tungate on the remote\n"
 	       "                        unless it has the same version, and "
 	       "run that\n"
-	       "  --install-binary PATH the Linux tungate that --install "
-	       "uploads (default: this one)\n"
+	       "  --install-binary [ARCH=]PATH\n"
+	       "                        the Linux tungate that --install "
+	       "uploads to a remote whose\n"
+	       "                        uname -m is ARCH (repeatable; "
+	       "default: this one, or\n"
+	       "                        tungate-ARCH beside it)\n"
 	       "  --tun NAME  --table N  --pref N\n"
 	       "                        --ssh: options of the inside (see "
 	       "tungate inside --help),\n"
@@ -413,7 +417,11 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_ONCE: o->once = true; return TG_PARSE_OK;
 	case O_INSTALL: o->install = true; return TG_PARSE_OK;
 	case O_INSTALL_BIN:
-		o->install_binary = arg;
+		if (o->n_install_binary == TG_INSTALL_BINARIES_MAX)
+			return usage_error(o->inside, "--install-binary: at "
+						      "most %d",
+					   TG_INSTALL_BINARIES_MAX);
+		o->install_binary[o->n_install_binary++] = arg;
 		o->install = true;
 		return TG_PARSE_OK;
 	case O_ROUTE: return parse_route(o, arg);

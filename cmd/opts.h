@@ -14,6 +14,8 @@
 #define TG_MAX_PREFIXES 256
 /* --tun, --table, --pref, --timeout, --grace: flag and value; -v twice */
 #define TG_INSIDE_ARGS_MAX 13
+/* --install-binary, one per machine type and one more */
+#define TG_INSTALL_BINARIES_MAX 8
 
 enum tg_transport { TG_TP_NONE, TG_TP_STDIO, TG_TP_EXEC, TG_TP_SSH };
 
@@ -24,7 +26,9 @@ struct tg_opts {
 	const char *ssh_dest;
 	const char *remote_cmd;
 	const char *ssh_config;		/* -F FILE */
-	const char *install_binary;	/* --install-binary PATH */
+	/* --install-binary [ARCH=]PATH..., NULL-terminated */
+	const char *install_binary[TG_INSTALL_BINARIES_MAX + 1];
+	size_t n_install_binary;
 	bool accept_new, install;	/* --accept-new, --install */
 	bool once;			/* --once: no reconnecting */
 

@@ -650,13 +650,32 @@ static void async_cb(uv_async_t *a)
 	}
 }
 
+/* @v (NULL-terminated, may be NULL) as one block: "a\0b\0\0" */
+static char *strv_pack(const char *const *v)
+{
+	size_t len = 1, off = 0;
+	char *b;
+
+	for (size_t i = 0; v && v[i]; i++)
+		len += strlen(v[i]) + 1;
+	b = malloc(len);
+	if (!b)
+		return NULL;
+	for (size_t i = 0; v && v[i]; i++) {
+		memcpy(b + off, v[i], strlen(v[i]) + 1);
+		off += strlen(v[i]) + 1;
+	}
+	b[off] = '\0';
+	return b;
+}
+
 static void run_free(struct tp_ssh_run *r)
 {
 	free(r->dest);
 	free(r->config_file);
 	free(r->remote_cmd);
 	free(r->cmd_args);
-	free(r->install_binary);
+	free(r->install_binaries);
 	free(r->version);
 	free(r->cmd);
 	free(r->ibuf);
@@ -709,7 +728,8 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 		o->remote_cmd ? o->remote_cmd : TP_SSH_DEFAULT_CMD, &oom);
 	r->cmd_args = tp_ssh_cmd_build("", o->inside_args);
 	oom |= !r->cmd_args;
-	r->install_binary = dup_or_null(o->install_binary, &oom);
+	r->install_binaries = strv_pack(o->install_binaries);
+	oom |= !r->install_binaries;
 	r->version = dup_or_null(o->version ? o->version : TG_VERSION, &oom);
 	r->ibuf = malloc(TP_SSH_BUF);
 	r->obuf = malloc(TP_SSH_OBUF);

@@ -31,8 +31,10 @@ struct tp_ssh_opts {
 					 * the remote shell (may be NULL) */
 	bool accept_new; /* add an unknown host key without asking */
 	bool install; /* --install: same tungate on the peer */
-	const char *install_binary; /* what --install uploads (NULL: our own
-				     * executable) */
+	/* what --install uploads, NULL-terminated "ARCH=PATH" (for a remote
+	 * whose uname -m is ARCH) or "PATH" (any); NULL or none that fits:
+	 * our own executable, or tungate-ARCH beside it */
+	const char *const *install_binaries;
 	const char *version; /* ours, for --install (NULL: TG_VERSION) */
 	unsigned timeout_ms; /* connect and login limit (0: 30 s) */
 	tp_ssh_ready_cb ready_cb; /* logged in, command started; before

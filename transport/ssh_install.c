@@ -7,14 +7,19 @@
  * ~/.cache/tungate/tungate-VERSION, then `tungate` on the PATH, each asked
  * with `version`. When neither answers with our version, a second channel
  * runs `cat` into a temporary file beside the cache path, which is made
- * executable and renamed into place only once complete, and our own
- * binary (/proc/self/exe, or --install-binary PATH) is streamed into it.
+ * executable and renamed into place only once complete, and the binary
+ * for the remote's `uname -m` is streamed into it: an --install-binary
+ * ARCH=PATH for that machine, a plain --install-binary PATH, our own
+ * executable if it is built for it, or tungate-ARCH beside ours (make
+ * tungate-aarch64 builds one).
  * The remote command then runs the cached copy: its first word `tungate`
- * is replaced by the copy's path. The script also reports `uname -m`, so
- * that a binary for another machine is never uploaded.
+ * is replaced by the copy's path. The ELF header of what is uploaded is
+ * checked against `uname -m` too, so that a binary for another machine is
+ * never uploaded.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,17 +189,71 @@ static const char *elf_machine(int fd)
 	}
 }
 
-static int install_open(struct tp_ssh_run *r, const char **arch, off_t *size)
+/*
+ * The binary for a remote whose uname -m is @mach: an --install-binary
+ * ARCH=PATH for it, else a plain --install-binary PATH, else our own
+ * executable if it is one, else tungate-@mach beside it. NULL: none.
+ */
+static const char *install_pick(const struct tp_ssh_run *r, const char *mach,
+				char *buf, size_t n)
 {
-	const char *path =
-		r->install_binary ? r->install_binary : "/proc/self/exe";
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *plain = NULL, *e;
+	size_t mlen = strlen(mach);
+	ssize_t len;
+	char *slash;
+	int fd;
 
+	for (e = r->install_binaries; *e; e += strlen(e) + 1) {
+		const char *eq = strchr(e, '=');
+
+		/* ARCH=PATH: no '/' before the '=' */
+		if (!eq || memchr(e, '/', (size_t)(eq - e)))
+			plain = plain ? plain : e;
+		else if ((size_t)(eq - e) == mlen && !memcmp(e, mach, mlen))
+			return eq + 1;
+	}
+	if (plain)
+		return plain;
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		const char *own = elf_machine(fd);
+
+		close(fd);
+		if (own && !strcmp(own, mach))
+			return "/proc/self/exe";
+	}
+	len = readlink("/proc/self/exe", buf, n - 1);
+	if (len <= 0)
+		return NULL;
+	buf[len] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || snprintf(slash + 1, n - (size_t)(slash + 1 - buf),
+			       "tungate-%s", mach) >=
+			      (int)(n - (size_t)(slash + 1 - buf)))
+		return NULL;
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+static int install_open(struct tp_ssh_run *r, const char *mach,
+			const char **arch, off_t *size)
+{
+	char buf[PATH_MAX];
+	const char *path = install_pick(r, mach, buf, sizeof(buf));
+	struct stat st;
+	int fd;
+
+	if (!path)
+		return tp_ssh_fail(r, -ENOEXEC,
+				   "--install: the remote is %s and this "
+				   "tungate is not: put tungate-%s (make "
+				   "tungate-%s) beside it, or name one with "
+				   "--install-binary %s=PATH",
+				   mach, mach, mach, mach);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tp_ssh_fail(r, -errno, "--install: cannot open %s: %s%s",
 				   path, strerror(errno),
-				   r->install_binary
+				   strcmp(path, "/proc/self/exe")
 					   ? ""
 					   : "; name a Linux build of tungate "
 					     "with --install-binary PATH");
@@ -206,6 +265,9 @@ static int install_open(struct tp_ssh_run *r, const char **arch, off_t *size)
 				   "name one with --install-binary PATH",
 				   path);
 	}
+	if (strcmp(path, "/proc/self/exe"))
+		tg_info("ssh %s: the remote is %s: uploading %s", r->dest,
+			mach, path);
 	*size = st.st_size;
 	return fd;
 }
@@ -285,7 +347,7 @@ int tp_ssh_install(struct tp_ssh_run *r)
 				   "--install: cannot look for tungate on the "
 				   "remote (exit status %d%s%s)",
 				   st, r->last_err[0] ? ": " : "", r->last_err);
-	fd = install_open(r, &arch, &size);
+	fd = install_open(r, mach, &arch, &size);
 	if (fd < 0)
 		return fd;
 	if (strcmp(arch, mach) &&

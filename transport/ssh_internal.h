@@ -45,7 +45,8 @@ struct tp_ssh_cfg {
 
 struct tp_ssh_run {
 	/* settings */
-	char *dest, *config_file, *remote_cmd, *install_binary, *version;
+	char *dest, *config_file, *remote_cmd, *version;
+	char *install_binaries; /* NUL-separated, ended by an empty one */
 	bool accept_new, install;
 	unsigned timeout_ms;
 	struct tp_ssh_dest d;

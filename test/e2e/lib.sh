@@ -60,6 +60,11 @@ TG_INSIDE_ARGS=(-v)
 # how the outside is run, instead of "$T/tungate" as nobody: a command
 # that takes the outside's arguments (distro.t.sh runs it in another root)
 TG_OUTSIDE_RUN=()
+# how the inside is run, instead of "$T/tungate": a command and its first
+# words (aarch64.t.sh: qemu-aarch64-static and the aarch64 binary), and
+# the name its process has (for tg_find_inside)
+TG_INSIDE_RUN=()
+TG_INSIDE_COMM=tungate
 
 T=			# this test's temp dir
 TG_FAILED=0		# set by check(); the exit status when the test ends
@@ -170,15 +175,11 @@ tg_alive() {
 }
 
 # tg_group_alive PGID - a live process is in process group PGID
+# (one ps, not a read of each /proc/PID/stat: teardown asks for every
+# group a test started, on a machine that may run hundreds of processes)
 tg_group_alive() {
-	local p s f
-	for p in /proc/[0-9]*; do
-		s=$(cat "$p/stat" 2>/dev/null) || continue
-		s=${s##*) }
-		read -r -a f <<<"$s"
-		[ "${f[2]}" = "$1" ] && [ "${f[0]}" != Z ] && return 0
-	done
-	return 1
+	ps -e -o pgid=,stat= |
+		awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
 }
 
 # tg_ancestors - this shell and its ancestors (never killed by a sweep)
@@ -503,7 +504,7 @@ tg_teardown() {
 # TG_INSIDE_PID and the log names; the inside's exit status lands in
 # $TG_INSIDE_RC.
 tg_start_tunnel() {
-	local wrapper
+	local wrapper inside=${TG_INSIDE_RUN[*]:-$T/tungate}
 	TG_N=$((TG_N + 1))
 	TG_OUTSIDE_LOG=$T/outside.$TG_N.log
 	TG_INSIDE_LOG=$T/inside.$TG_N.log
@@ -520,7 +521,7 @@ tg_start_tunnel() {
 		# run by socat in cs for one connection: the inside, its log and
 		# its exit status
 		trap : TERM HUP INT
-		env --default-signal "$T/tungate" inside --stdio \
+		env --default-signal $inside inside --stdio \
 			${TG_INSIDE_ARGS[*]} 2>>"$TG_INSIDE_LOG"
 		echo \$? >"$TG_INSIDE_RC"
 	EOF
@@ -572,7 +573,7 @@ tg_find_inside() {
 	local sh
 	sh=$(pgrep -P "$TG_CS_SOCAT_PID" | head -n 1)
 	[ -n "$sh" ] || return 1
-	TG_INSIDE_PID=$(pgrep -P "$sh" -x tungate | head -n 1)
+	TG_INSIDE_PID=$(pgrep -P "$sh" -x "$TG_INSIDE_COMM" | head -n 1)
 	[ -n "$TG_INSIDE_PID" ]
 }
 

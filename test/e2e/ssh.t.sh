@@ -228,4 +228,58 @@ else
 	fi
 fi
 
+# --install picks the binary for the remote's `uname -m`, which a uname on
+# the sessions' PATH makes what $T/fake-mach says: aarch64 gets
+# tungate-aarch64 from beside the outside's binary, or the one named by
+# --install-binary aarch64=PATH; riscv64, which nothing fits, one line
+# naming what to build. The aarch64 copy cannot run here: only the upload
+# is judged.
+ARM=$(dirname "$TUNGATE")/tungate-aarch64
+if ! [ -x "$ARM" ]; then
+	say "no $ARM (make tungate-aarch64): the --install by machine checks are skipped"
+elif in_ns "$NS_CS" sh -c 'command -v tungate' >/dev/null; then
+	say "tungate is on cs's PATH: the --install by machine checks are skipped"
+else
+	mkdir -p "$T/fakebin" "$T/elsewhere"
+	cat >"$T/fakebin/uname" <<-EOF
+		#!/bin/sh
+		[ "\$1" = -m ] && exec cat "$T/fake-mach"
+		exec /bin/uname "\$@"
+	EOF
+	chmod 755 "$T/fakebin/uname"
+	sed "s|^SetEnv HOME=.*|& PATH=$T/fakebin:/usr/sbin:/usr/bin:/sbin:/bin|" \
+		"$S/config_a" >"$S/config_mach"
+	sshd_start "$S/config_mach"
+	cp "$ARM" "$T/tungate-aarch64"
+	cp "$ARM" "$T/elsewhere/tg-arm"
+	COPY=$RH/.cache/tungate/tungate-$VERSION
+	# install_by MACH [ARGS...] - an --install run against a remote of
+	# that machine, from an empty cache; returns once the outside is gone
+	install_by() {
+		echo "$1" >"$T/fake-mach"
+		shift
+		rm -rf "$RH/.cache"
+		ssh_outside --remote-command "tungate inside --stdio -v" \
+			--install --once "$@"
+		tg_wait_exit "$OUT_PID" 30 || ssh_stop
+	}
+	install_by aarch64
+	check "--install, aarch64 remote: tungate-aarch64 beside the outside's binary" \
+		grep -q "the remote is aarch64: uploading $T/tungate-aarch64" "$OUT_LOG"
+	check "--install, aarch64 remote: the copy is that binary" cmp "$ARM" "$COPY"
+	rm -f "$T/tungate-aarch64"
+	install_by aarch64 --install-binary "x86_64=$T/tungate" \
+		--install-binary "aarch64=$T/elsewhere/tg-arm"
+	check "--install-binary aarch64=PATH: that one is uploaded" \
+		grep -q "the remote is aarch64: uploading $T/elsewhere/tg-arm" "$OUT_LOG"
+	check "--install-binary aarch64=PATH: the copy is that binary" cmp "$ARM" "$COPY"
+	install_by riscv64
+	check "--install, riscv64 remote: exit 1" test "$TG_RC" = 1
+	check "--install, riscv64 remote: one line naming what to build" \
+		ssh_last_line_has "the remote is riscv64" "tungate-riscv64" \
+		"--install-binary riscv64=PATH"
+	check "--install, riscv64 remote: nothing uploaded" not test -e "$COPY"
+	sshd_start "$S/config_a"
+fi
+
 tg_done
