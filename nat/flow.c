@@ -2,7 +2,7 @@
 /*
  * flow.c - a fixed-size flow table.
  *
- * Theory of operation: all memory is allocated by flow_table_init(). Slots
+ * Theory of operation: all memory is allocated by nat_flow_table_init(). Slots
  * are chained three ways by index: a hash chain per bucket (lookup by the
  * full key), one doubly linked LRU list of live slots, oldest first (so
  * that expiry and eviction look only at the head, O(expired)), and a free
@@ -36,8 +36,8 @@ static uint32_t flow_hash(const struct flow_table *t, const struct flow_key *k)
 	return (uint32_t)(h >> 32) & t->mask;
 }
 
-int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
-		    uint32_t n_buckets)
+int nat_flow_table_init(struct flow_table *t, uint32_t max_live,
+			uint32_t n_slots, uint32_t n_buckets)
 {
 	uint32_t nb = 1;
 
@@ -53,7 +53,7 @@ int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
 	t->nodes = calloc(n_slots, sizeof(*t->nodes));
 	t->buckets = malloc(nb * sizeof(*t->buckets));
 	if (!t->nodes || !t->buckets) {
-		flow_table_free(t);
+		nat_flow_table_free(t);
 		return -ENOMEM;
 	}
 	memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
@@ -69,7 +69,7 @@ int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
 	return 0;
 }
 
-void flow_table_free(struct flow_table *t)
+void nat_flow_table_free(struct flow_table *t)
 {
 	free(t->nodes);
 	free(t->buckets);
@@ -77,9 +77,9 @@ void flow_table_free(struct flow_table *t)
 	t->buckets = NULL;
 }
 
-void flow_key_init(struct flow_key *k, uint8_t proto, int family,
-		   const uint8_t *src, uint16_t sport, const uint8_t *dst,
-		   uint16_t dport)
+void nat_flow_key_init(struct flow_key *k, uint8_t proto, int family,
+		       const uint8_t *src, uint16_t sport, const uint8_t *dst,
+		       uint16_t dport)
 {
 	size_t alen = family == AF_INET ? 4 : 16;
 
@@ -92,7 +92,7 @@ void flow_key_init(struct flow_key *k, uint8_t proto, int family,
 	memcpy(k->dst, dst, alen);
 }
 
-uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k)
+uint32_t nat_flow_lookup(const struct flow_table *t, const struct flow_key *k)
 {
 	uint32_t i = t->buckets[flow_hash(t, k)];
 
@@ -128,8 +128,8 @@ static void lru_append(struct flow_table *t, uint32_t i)
 	t->lru_tail = i;
 }
 
-uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
-		    uint64_t now)
+uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
+			uint64_t now)
 {
 	uint32_t i = t->free_head, b;
 	struct flow_node *f;
@@ -150,7 +150,7 @@ uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
 	return i;
 }
 
-void flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
+void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 {
 	t->nodes[i].last = now;
 	if (t->lru_tail == i)
@@ -159,7 +159,7 @@ void flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 	lru_append(t, i);
 }
 
-void flow_unhash(struct flow_table *t, uint32_t i)
+void nat_flow_unhash(struct flow_table *t, uint32_t i)
 {
 	struct flow_node *f = &t->nodes[i];
 	uint32_t *pp = &t->buckets[flow_hash(t, &f->key)];
@@ -174,13 +174,13 @@ void flow_unhash(struct flow_table *t, uint32_t i)
 	t->live--;
 }
 
-void flow_free(struct flow_table *t, uint32_t i)
+void nat_flow_free(struct flow_table *t, uint32_t i)
 {
 	struct flow_node *f = &t->nodes[i];
 
 	if (f->state == FLOW_FREE)
 		return;
-	flow_unhash(t, i);
+	nat_flow_unhash(t, i);
 	f->state = FLOW_FREE;
 	f->next = t->free_head;
 	t->free_head = i;

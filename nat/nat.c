@@ -62,14 +62,14 @@ static uint32_t slots_for(size_t max_live)
 
 static void nat_free(struct nat *n)
 {
-	flow_table_free(&n->udp_tab);
-	flow_table_free(&n->icmp_tab);
+	nat_flow_table_free(&n->udp_tab);
+	nat_flow_table_free(&n->icmp_tab);
 	free(n->udp);
 	free(n->icmp);
 	free(n->rx);
 	free(n->txbig);
 	nat_tcp_free(n);
-	policy_free(&n->policy);
+	nat_policy_free(&n->policy);
 	free(n);
 }
 
@@ -83,10 +83,10 @@ static int nat_alloc(struct nat *n)
 	if (o->max_udp_flows > UINT32_MAX / 4 ||
 	    o->max_icmp_flows > UINT32_MAX / 4)
 		return -EINVAL;
-	r = flow_table_init(&n->udp_tab, (uint32_t)o->max_udp_flows, us, 0);
+	r = nat_flow_table_init(&n->udp_tab, (uint32_t)o->max_udp_flows, us, 0);
 	if (!r)
-		r = flow_table_init(&n->icmp_tab, (uint32_t)o->max_icmp_flows,
-				    is, 0);
+		r = nat_flow_table_init(&n->icmp_tab,
+					(uint32_t)o->max_icmp_flows, is, 0);
 	if (r)
 		return r;
 	n->udp = calloc(us, sizeof(*n->udp));
@@ -113,7 +113,7 @@ struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
 	if (opts)
 		n->opts = *opts;
 	nat_defaults(&n->opts);
-	r = policy_init(&n->policy, &n->opts);
+	r = nat_policy_init(&n->policy, &n->opts);
 	/* copied: the caller's array is not kept */
 	n->opts.own = NULL;
 	n->opts.n_own = 0;
@@ -144,7 +144,7 @@ void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len)
 		return;
 	n->st.pkts_in++;
 	n->st.bytes_in += len;
-	r = pkt_parse(pkt, len, &pi);
+	r = nat_pkt_parse(pkt, len, &pi);
 	if (r) {
 		if (r == -EBADMSG)
 			n->st.malformed++;
@@ -293,7 +293,8 @@ size_t nat_reset(struct nat *n)
 int nat_set_routes(struct nat *n, bool route_default,
 		   const struct tg_prefix *routes, size_t n_routes)
 {
-	int r = policy_set_routes(&n->policy, route_default, routes, n_routes);
+	int r = nat_policy_set_routes(&n->policy, route_default, routes,
+				      n_routes);
 
 	if (r)
 		return r;

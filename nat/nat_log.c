@@ -108,7 +108,7 @@ static void log_refused(struct nat *n, const struct pkt_info *pi,
 		snprintf(more, sizeof(more),
 			 " [%" PRIu64 " more refused, not shown]", quiet);
 	tg_warn("refused %s %s -> %s: %s (use --allow %s/%d to permit)%s",
-		proto_name(pi->proto), s, d, policy_reason(v), a,
+		proto_name(pi->proto), s, d, nat_policy_reason(v), a,
 		pi->family == AF_INET ? 32 : 128, more);
 }
 
@@ -163,13 +163,14 @@ void nat_warn_flow(struct nat *n, struct nat_ratelimit *rl,
 
 enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi)
 {
-	enum policy_verdict v = policy_check(&n->policy, pi->family, pi->dst);
+	enum policy_verdict v =
+		nat_policy_check(&n->policy, pi->family, pi->dst);
 
 	if (v == POLICY_ALLOW)
 		return v;
 	n->st.refused++;
 	log_refused(n, pi, v);
-	if (pi->proto != IPPROTO_TCP && !policy_no_icmp(v))
+	if (pi->proto != IPPROTO_TCP && !nat_policy_no_icmp(v))
 		nat_send_unreach(n, pi->dst, PKT_UNREACH_ADMIN, pi->ip,
 				 pi->ip_len);
 	return v;

@@ -92,8 +92,8 @@ void nat_peer_of(const struct flow_key *k, struct nat_peer *p)
 void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
 		      const uint8_t *orig, size_t orig_len)
 {
-	size_t len = pkt_build_icmp_error(n->tx, sizeof(n->tx), from, why, orig,
-					  orig_len);
+	size_t len = nat_pkt_build_icmp_error(n->tx, sizeof(n->tx), from, why,
+					      orig, orig_len);
 
 	if (len && nat_emit(n, n->tx, len))
 		n->st.icmp_errors_sent++;
