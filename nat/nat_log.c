@@ -4,11 +4,12 @@
  * and icmp.c share of a flow's bookkeeping.
  *
  * Theory of operation: a flow is named in logs as nat_flow_str() writes
- * it ("udp 198.18.0.1:5000 -> 198.18.7.7:53"). Warnings a container can
- * provoke at will (refused destinations, sockets that cannot be opened)
- * go through nat_ratelimit(): at most one line a second per kind of
- * event, and the next line says how many were held back. Debug lines are
- * built only when the debug level is on.
+ * it ("udp 198.18.0.1:5000 -> 198.18.7.7:53"), the protocol by its one
+ * name from nat_proto_name(), which `tungate status` shows too. Warnings
+ * a container can provoke at will (refused destinations, sockets that
+ * cannot be opened) go through nat_ratelimit(): at most one line a second
+ * per kind of event, and the next line says how many were held back.
+ * Debug lines are built only when the debug level is on.
  *
  * nat_refuse() is the policy check every protocol runs before it opens a
  * flow: a refused packet is counted, logged and, but for TCP (tcp.c
@@ -46,18 +47,26 @@ bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet)
 	return true;
 }
 
-static const char *proto_name(uint8_t proto)
+/*
+ * The one name of each protocol, in logs and in `tungate status` alike:
+ * ICMPv6 echo flows are "icmp" as ICMP ones are (the address tells the
+ * family), as status has always shown them.
+ */
+static const char *const proto_names[] = {
+	[IPPROTO_ICMP] = "icmp",
+	[IPPROTO_TCP] = "tcp",
+	[IPPROTO_UDP] = "udp",
+	[IPPROTO_ICMPV6] = "icmp",
+};
+_Static_assert(sizeof(proto_names) / sizeof(proto_names[0]) ==
+		       IPPROTO_ICMPV6 + 1,
+	       "proto_names ends at the highest protocol the NAT carries");
+
+const char *nat_proto_name(uint8_t proto)
 {
-	switch (proto) {
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	}
+	if (proto < sizeof(proto_names) / sizeof(proto_names[0]) &&
+	    proto_names[proto])
+		return proto_names[proto];
 	return "ip";
 }
 
@@ -85,10 +94,11 @@ void nat_flow_str(const struct flow_key *k, char *buf, size_t len)
 	endpoint_str(s, sizeof(s), k->family, k->src, icmp ? -1 : k->sport);
 	endpoint_str(d, sizeof(d), k->family, k->dst, icmp ? -1 : k->dport);
 	if (icmp)
-		snprintf(buf, len, "%s %s -> %s id %u", proto_name(k->proto), s,
-			 d, k->sport);
+		snprintf(buf, len, "%s %s -> %s id %u",
+			 nat_proto_name(k->proto), s, d, k->sport);
 	else
-		snprintf(buf, len, "%s %s -> %s", proto_name(k->proto), s, d);
+		snprintf(buf, len, "%s %s -> %s", nat_proto_name(k->proto), s,
+			 d);
 }
 
 static void log_refused(struct nat *n, const struct pkt_info *pi,
@@ -108,7 +118,7 @@ static void log_refused(struct nat *n, const struct pkt_info *pi,
 		snprintf(more, sizeof(more),
 			 " [%" PRIu64 " more refused, not shown]", quiet);
 	tg_warn("refused %s %s -> %s: %s (use --allow %s/%d to permit)%s",
-		proto_name(pi->proto), s, d, nat_policy_reason(v), a,
+		nat_proto_name(pi->proto), s, d, nat_policy_reason(v), a,
 		pi->family == AF_INET ? 32 : 128, more);
 }
 

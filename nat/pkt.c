@@ -319,6 +319,9 @@ void nat_pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
 		[PKT_UNREACH_PORT] = 4,
 		[PKT_UNREACH_ADMIN] = 1,
 	};
+	_Static_assert(sizeof(v4) == PKT_UNREACH_COUNT &&
+			       sizeof(v6) == PKT_UNREACH_COUNT,
+		       "one code per enum pkt_unreach and family");
 
 	*type = family == AF_INET ? PKT_ICMP4_UNREACH : PKT_ICMP6_UNREACH;
 	*code = family == AF_INET ? v4[why] : v6[why];

@@ -44,6 +44,7 @@ enum pkt_unreach {
 	PKT_UNREACH_HOST,
 	PKT_UNREACH_PORT,
 	PKT_UNREACH_ADMIN,
+	PKT_UNREACH_COUNT
 };
 
 /*

@@ -130,29 +130,24 @@ enum policy_verdict nat_policy_check(const struct nat_policy *p, int family,
 	return POLICY_ALLOW;
 }
 
+static const char *const policy_reasons[] = {
+	[POLICY_ALLOW] = "allowed",
+	[POLICY_UNSPECIFIED] = "unspecified address",
+	[POLICY_LOOPBACK] = "loopback",
+	[POLICY_LINK_LOCAL] = "link-local",
+	[POLICY_MULTICAST] = "multicast",
+	[POLICY_BROADCAST] = "broadcast",
+	[POLICY_MAPPED] = "IPv4-mapped IPv6 address",
+	[POLICY_OWN] = "this machine's own address",
+	[POLICY_NOT_OFFERED] = "not an offered route",
+};
+_Static_assert(sizeof(policy_reasons) / sizeof(policy_reasons[0]) ==
+		       POLICY_COUNT,
+	       "one reason per enum policy_verdict");
+
 const char *nat_policy_reason(enum policy_verdict v)
 {
-	switch (v) {
-	case POLICY_ALLOW:
-		return "allowed";
-	case POLICY_UNSPECIFIED:
-		return "unspecified address";
-	case POLICY_LOOPBACK:
-		return "loopback";
-	case POLICY_LINK_LOCAL:
-		return "link-local";
-	case POLICY_MULTICAST:
-		return "multicast";
-	case POLICY_BROADCAST:
-		return "broadcast";
-	case POLICY_MAPPED:
-		return "IPv4-mapped IPv6 address";
-	case POLICY_OWN:
-		return "this machine's own address";
-	case POLICY_NOT_OFFERED:
-		return "not an offered route";
-	}
-	return "refused";
+	return (unsigned)v < POLICY_COUNT ? policy_reasons[v] : "refused";
 }
 
 bool nat_policy_no_icmp(enum policy_verdict v)

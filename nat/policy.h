@@ -22,6 +22,7 @@ enum policy_verdict {
 	POLICY_MAPPED,
 	POLICY_OWN,
 	POLICY_NOT_OFFERED,
+	POLICY_COUNT
 };
 
 struct nat_policy {

@@ -533,21 +533,26 @@ const struct flow_table *nat_tcp_table(const struct nat *n)
 	return &n->tcp->tab;
 }
 
+/* names of the states, as `tungate status` shows them */
+static const char *const tcp_state_names[] = {
+	[TS_CONNECTING] = "connecting",
+	[TS_SYN_RCVD] = "syn-received",
+	[TS_ESTABLISHED] = "established",
+	[TS_CLOSED] = "closed",
+};
+_Static_assert(sizeof(tcp_state_names) / sizeof(tcp_state_names[0]) ==
+		       TS_COUNT,
+	       "one name per enum tcp_state");
+
 const char *nat_tcp_state(const struct nat *n, uint32_t i)
 {
 	const struct tcp_flow *f = &n->tcp->f[i];
 	bool out_done = f->eof_out || f->fin_sent;
 
-	switch (f->state) {
-	case TS_CONNECTING:
-		return "connecting";
-	case TS_SYN_RCVD:
-		return "syn-received";
-	case TS_ESTABLISHED:
-		if (f->fin_in)
-			return out_done ? "closing" : "close-wait";
-		return out_done ? "fin-wait" : "established";
-	default:
-		return "closed";
-	}
+	/* ESTABLISHED holds the half-closes: their names come from the flags */
+	if (f->state == TS_ESTABLISHED && f->fin_in)
+		return out_done ? "closing" : "close-wait";
+	if (f->state == TS_ESTABLISHED && out_done)
+		return "fin-wait";
+	return tcp_state_names[f->state];
 }

@@ -57,6 +57,7 @@ enum tcp_state {
 	TS_SYN_RCVD, /* SYN-ACK owed or sent, the inside's ACK not yet in */
 	TS_ESTABLISHED, /* and every half-closed state: see the flags */
 	TS_CLOSED, /* the handle is closing; nothing more happens */
+	TS_COUNT
 };
 
 /* what the inside's SYN offered (RFC 9293 3.2, RFC 7323) */
