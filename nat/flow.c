@@ -14,6 +14,7 @@
  * when the owner says its handles are closed; the spare slots beyond
  * max_live hold such closing flows.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,7 @@ uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
 	if (flow_full(t))
 		return FLOW_NONE;
 	f = &t->nodes[i];
+	assert(f->state == FLOW_FREE);
 	t->free_head = f->next;
 	f->key = *k;
 	f->last = f->created = now;
@@ -152,6 +154,7 @@ uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
 
 void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 {
+	assert(t->nodes[i].state == FLOW_LIVE);
 	t->nodes[i].last = now;
 	if (t->lru_tail == i)
 		return;
@@ -166,11 +169,15 @@ void nat_flow_unhash(struct flow_table *t, uint32_t i)
 
 	if (f->state != FLOW_LIVE)
 		return;
-	while (*pp != i)
+	/* a LIVE slot is on its hash chain */
+	while (*pp != i) {
+		assert(*pp != FLOW_NONE);
 		pp = &t->nodes[*pp].hnext;
+	}
 	*pp = f->hnext;
 	lru_unlink(t, i);
 	f->state = FLOW_CLOSING;
+	assert(t->live > 0);
 	t->live--;
 }
 
@@ -181,6 +188,8 @@ void nat_flow_free(struct flow_table *t, uint32_t i)
 	if (f->state == FLOW_FREE)
 		return;
 	nat_flow_unhash(t, i);
+	/* LIVE or CLOSING -> FREE, always by way of CLOSING */
+	assert(f->state == FLOW_CLOSING);
 	f->state = FLOW_FREE;
 	f->next = t->free_head;
 	t->free_head = i;

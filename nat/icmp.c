@@ -17,6 +17,7 @@
  * (for IPv6 too); when it does not, echo requests are dropped and the
  * user is told once how to change it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -33,6 +34,8 @@ static void icmp_close_cb(uv_handle_t *h)
 	/* the poll handle is gone: now the descriptor may go too */
 	close(f->fd);
 	f->fd = -1;
+	/* nat_icmp_close_flow() unhashed it: the slot returns only here */
+	assert(n->icmp_tab.nodes[f->idx].state == FLOW_CLOSING);
 	nat_flow_free(&n->icmp_tab, f->idx);
 	nat_close_done(n);
 }

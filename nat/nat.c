@@ -29,6 +29,7 @@
  * has closed the timer and all flows and the count drops to zero, the last
  * callback frees the NAT.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,7 @@ void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb)
 
 void nat_close_done(struct nat *n)
 {
+	assert(n->pending_close > 0);
 	if (--n->pending_close == 0 && n->closing)
 		nat_free(n);
 }

@@ -14,6 +14,7 @@
  * into its buffer and writes the headers in front of them, so a reply is
  * never copied.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -323,6 +324,7 @@ void nat_pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
 			       sizeof(v6) == PKT_UNREACH_COUNT,
 		       "one code per enum pkt_unreach and family");
 
+	assert((unsigned)why < PKT_UNREACH_COUNT);
 	*type = family == AF_INET ? PKT_ICMP4_UNREACH : PKT_ICMP6_UNREACH;
 	*code = family == AF_INET ? v4[why] : v6[why];
 }

@@ -50,6 +50,7 @@
  * gets its SYN-ACK at once, and the flow's "socket" is one end of a
  * socketpair whose other end goes to the service.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -82,6 +83,9 @@ static void close_cb(uv_handle_t *h)
 	struct tcp_flow *f = nat_container_of(h, struct tcp_flow, u.h);
 	struct nat *n = f->n;
 
+	/* CLOSED and unhashed by nat_tcp_close_flow(), the one closer */
+	assert(f->state == TS_CLOSED);
+	assert(n->tcp->tab.nodes[f->idx].state == FLOW_CLOSING);
 	nat_tcp_ring_free(n, &f->out);
 	nat_tcp_ring_free(n, &f->in);
 	nat_flow_free(&n->tcp->tab, f->idx);
@@ -197,6 +201,7 @@ static void flow_init(struct tcp_flow *f, struct nat *n, uint32_t i,
 /* the socket is connected (or the service has its end): SYN-ACK */
 static void connected(struct tcp_flow *f)
 {
+	assert(f->state == TS_CONNECTING);
 	f->state = TS_SYN_RCVD;
 	if (nat_tcp_sock_read(f)) {
 		nat_tcp_abort(f, "cannot read from the socket");
@@ -549,6 +554,7 @@ const char *nat_tcp_state(const struct nat *n, uint32_t i)
 	const struct tcp_flow *f = &n->tcp->f[i];
 	bool out_done = f->eof_out || f->fin_sent;
 
+	assert(f->state < TS_COUNT);
 	/* ESTABLISHED holds the half-closes: their names come from the flags */
 	if (f->state == TS_ESTABLISHED && f->fin_in)
 		return out_done ? "closing" : "close-wait";

@@ -25,6 +25,7 @@
  * - FIN: taken only when all data before it was; the socket is shut down
  *   for writing once everything buffered for it is written.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "lib/log.h"
@@ -116,6 +117,7 @@ static bool establish(struct tcp_flow *f, const struct pkt_info *pi)
 		nat_tcp_send_ctl(f->n, tcp_key(f), pi->tcp_ack, 0, PKT_TCP_RST);
 		return false;
 	}
+	assert(f->state == TS_SYN_RCVD);
 	f->state = TS_ESTABLISHED;
 	f->snd_una = f->iss + 1;
 	f->snd_wnd = f->max_wnd = (uint32_t)pi->tcp_win << f->snd_shift;

@@ -18,6 +18,7 @@
  * unreachable). Either becomes an ICMP error for the inside, quoting the
  * datagram at hand or the head of the last one the flow sent.
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -29,6 +30,8 @@ static void udp_close_cb(uv_handle_t *h)
 	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
 	struct nat *n = f->n;
 
+	/* nat_udp_close_flow() unhashed it: the slot returns only here */
+	assert(n->udp_tab.nodes[f->idx].state == FLOW_CLOSING);
 	nat_flow_free(&n->udp_tab, f->idx);
 	nat_close_done(n);
 }
