@@ -20,8 +20,8 @@ TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/ssh_config.c transport/ssh_tty.c \
 		 transport/ssh_hostkey.c transport/ssh_auth.c \
 		 transport/ssh_pump.c transport/ssh_install.c
-NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/udp.c \
-		 nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
+NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/nat_send.c nat/nat_log.c \
+		 nat/udp.c nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/plan.c tun/update.c tun/conflict.c \

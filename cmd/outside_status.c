@@ -248,28 +248,13 @@ static int flow_cmp(const void *a, const void *b)
 	return x->last_ms > y->last_ms ? -1 : x->last_ms < y->last_ms;
 }
 
-static const char *proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return "icmp";
-	default:
-		return "?";
-	}
-}
-
 static void render_flow(struct tg_json *j, const struct nat_flow_info *f,
 			uint64_t now)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	tg_json_obj(j, NULL);
-	tg_json_str(j, "proto", proto_name(f->proto));
+	tg_json_str(j, "proto", nat_proto_name(f->proto));
 	tg_json_u64(j, "family", f->family == AF_INET6 ? 6 : 4);
 	tg_json_str(j, "inside_addr",
 		    inet_ntop(f->family, f->src, a, sizeof(a)));

@@ -2,7 +2,7 @@
 /*
  * flow.c - a fixed-size flow table.
  *
- * Theory of operation: all memory is allocated by flow_table_init(). Slots
+ * Theory of operation: all memory is allocated by nat_flow_table_init(). Slots
  * are chained three ways by index: a hash chain per bucket (lookup by the
  * full key), one doubly linked LRU list of live slots, oldest first (so
  * that expiry and eviction look only at the head, O(expired)), and a free
@@ -14,6 +14,7 @@
  * when the owner says its handles are closed; the spare slots beyond
  * max_live hold such closing flows.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,8 @@ static uint32_t flow_hash(const struct flow_table *t, const struct flow_key *k)
 	return (uint32_t)(h >> 32) & t->mask;
 }
 
-int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
-		    uint32_t n_buckets)
+int nat_flow_table_init(struct flow_table *t, uint32_t max_live,
+			uint32_t n_slots, uint32_t n_buckets)
 {
 	uint32_t nb = 1;
 
@@ -53,7 +54,7 @@ int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
 	t->nodes = calloc(n_slots, sizeof(*t->nodes));
 	t->buckets = malloc(nb * sizeof(*t->buckets));
 	if (!t->nodes || !t->buckets) {
-		flow_table_free(t);
+		nat_flow_table_free(t);
 		return -ENOMEM;
 	}
 	memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
@@ -69,7 +70,7 @@ int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
 	return 0;
 }
 
-void flow_table_free(struct flow_table *t)
+void nat_flow_table_free(struct flow_table *t)
 {
 	free(t->nodes);
 	free(t->buckets);
@@ -77,9 +78,9 @@ void flow_table_free(struct flow_table *t)
 	t->buckets = NULL;
 }
 
-void flow_key_init(struct flow_key *k, uint8_t proto, int family,
-		   const uint8_t *src, uint16_t sport, const uint8_t *dst,
-		   uint16_t dport)
+void nat_flow_key_init(struct flow_key *k, uint8_t proto, int family,
+		       const uint8_t *src, uint16_t sport, const uint8_t *dst,
+		       uint16_t dport)
 {
 	size_t alen = family == AF_INET ? 4 : 16;
 
@@ -92,7 +93,7 @@ void flow_key_init(struct flow_key *k, uint8_t proto, int family,
 	memcpy(k->dst, dst, alen);
 }
 
-uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k)
+uint32_t nat_flow_lookup(const struct flow_table *t, const struct flow_key *k)
 {
 	uint32_t i = t->buckets[flow_hash(t, k)];
 
@@ -128,8 +129,8 @@ static void lru_append(struct flow_table *t, uint32_t i)
 	t->lru_tail = i;
 }
 
-uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
-		    uint64_t now)
+uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
+			uint64_t now)
 {
 	uint32_t i = t->free_head, b;
 	struct flow_node *f;
@@ -137,6 +138,7 @@ uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
 	if (flow_full(t))
 		return FLOW_NONE;
 	f = &t->nodes[i];
+	assert(f->state == FLOW_FREE);
 	t->free_head = f->next;
 	f->key = *k;
 	f->last = f->created = now;
@@ -150,8 +152,9 @@ uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
 	return i;
 }
 
-void flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
+void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 {
+	assert(t->nodes[i].state == FLOW_LIVE);
 	t->nodes[i].last = now;
 	if (t->lru_tail == i)
 		return;
@@ -159,28 +162,34 @@ void flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 	lru_append(t, i);
 }
 
-void flow_unhash(struct flow_table *t, uint32_t i)
+void nat_flow_unhash(struct flow_table *t, uint32_t i)
 {
 	struct flow_node *f = &t->nodes[i];
 	uint32_t *pp = &t->buckets[flow_hash(t, &f->key)];
 
 	if (f->state != FLOW_LIVE)
 		return;
-	while (*pp != i)
+	/* a LIVE slot is on its hash chain */
+	while (*pp != i) {
+		assert(*pp != FLOW_NONE);
 		pp = &t->nodes[*pp].hnext;
+	}
 	*pp = f->hnext;
 	lru_unlink(t, i);
 	f->state = FLOW_CLOSING;
+	assert(t->live > 0);
 	t->live--;
 }
 
-void flow_free(struct flow_table *t, uint32_t i)
+void nat_flow_free(struct flow_table *t, uint32_t i)
 {
 	struct flow_node *f = &t->nodes[i];
 
 	if (f->state == FLOW_FREE)
 		return;
-	flow_unhash(t, i);
+	nat_flow_unhash(t, i);
+	/* LIVE or CLOSING -> FREE, always by way of CLOSING */
+	assert(f->state == FLOW_CLOSING);
 	f->state = FLOW_FREE;
 	f->next = t->free_head;
 	t->free_head = i;

@@ -31,7 +31,7 @@ enum flow_state { FLOW_FREE = 0, FLOW_LIVE, FLOW_CLOSING };
 struct flow_node {
 	struct flow_key key;
 	uint64_t last; /* time of the last packet either way, ms */
-	uint64_t created; /* when flow_alloc() made it, ms */
+	uint64_t created; /* when nat_flow_alloc() made it, ms */
 	/* payload bytes and packets from / to the inside, for status */
 	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
 	uint32_t hnext; /* hash chain */
@@ -50,7 +50,7 @@ struct flow_table {
 };
 
 /**
- * flow_table_init() - allocate a table
+ * nat_flow_table_init() - allocate a table
  * @t:		table
  * @max_live:	most flows live at once
  * @n_slots:	slots, at least @max_live: the rest hold closing flows
@@ -58,12 +58,12 @@ struct flow_table {
  *
  * Return: 0, -EINVAL or -ENOMEM
  */
-int flow_table_init(struct flow_table *t, uint32_t max_live, uint32_t n_slots,
-		    uint32_t n_buckets);
-void flow_table_free(struct flow_table *t);
+int nat_flow_table_init(struct flow_table *t, uint32_t max_live,
+			uint32_t n_slots, uint32_t n_buckets);
+void nat_flow_table_free(struct flow_table *t);
 
 /**
- * flow_key_init() - a zeroed key, so padding and unused bytes compare equal
+ * nat_flow_key_init() - a zeroed key, so padding and unused bytes compare equal
  * @k:		key
  * @proto:	IP protocol
  * @family:	AF_INET or AF_INET6 (4 or 16 address bytes are copied)
@@ -72,15 +72,15 @@ void flow_table_free(struct flow_table *t);
  * @dst:	destination address
  * @dport:	destination port, 0 for ICMP
  */
-void flow_key_init(struct flow_key *k, uint8_t proto, int family,
-		   const uint8_t *src, uint16_t sport, const uint8_t *dst,
-		   uint16_t dport);
+void nat_flow_key_init(struct flow_key *k, uint8_t proto, int family,
+		       const uint8_t *src, uint16_t sport, const uint8_t *dst,
+		       uint16_t dport);
 
-/** flow_lookup() - the LIVE slot for @k, or FLOW_NONE */
-uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k);
+/** nat_flow_lookup() - the LIVE slot for @k, or FLOW_NONE */
+uint32_t nat_flow_lookup(const struct flow_table *t, const struct flow_key *k);
 
 /**
- * flow_alloc() - take a free slot for @k, make it LIVE and newest
+ * nat_flow_alloc() - take a free slot for @k, make it LIVE and newest
  * @t:		table
  * @k:		key, not in the table yet
  * @now:	current time, ms
@@ -88,8 +88,8 @@ uint32_t flow_lookup(const struct flow_table *t, const struct flow_key *k);
  * Return: the slot, or FLOW_NONE if @max_live flows are live or no slot
  * is free (closing flows hold them)
  */
-uint32_t flow_alloc(struct flow_table *t, const struct flow_key *k,
-		    uint64_t now);
+uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
+			uint64_t now);
 
 /** flow_count() - @bytes of payload crossed slot @i, @in from the inside */
 static inline void flow_count(struct flow_table *t, uint32_t i, bool in,
@@ -106,14 +106,14 @@ static inline void flow_count(struct flow_table *t, uint32_t i, bool in,
 	}
 }
 
-/** flow_touch() - mark a LIVE slot used at @now: it becomes newest */
-void flow_touch(struct flow_table *t, uint32_t i, uint64_t now);
+/** nat_flow_touch() - mark a LIVE slot used at @now: it becomes newest */
+void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now);
 
-/** flow_unhash() - LIVE to CLOSING: no longer found, no longer counted */
-void flow_unhash(struct flow_table *t, uint32_t i);
+/** nat_flow_unhash() - LIVE to CLOSING: no longer found, no longer counted */
+void nat_flow_unhash(struct flow_table *t, uint32_t i);
 
-/** flow_free() - back to the free list (from LIVE or CLOSING) */
-void flow_free(struct flow_table *t, uint32_t i);
+/** nat_flow_free() - back to the free list (from LIVE or CLOSING) */
+void nat_flow_free(struct flow_table *t, uint32_t i);
 
 /** flow_oldest() - the least recently used LIVE slot, or FLOW_NONE */
 static inline uint32_t flow_oldest(const struct flow_table *t)

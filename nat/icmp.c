@@ -17,6 +17,7 @@
  * (for IPv6 too); when it does not, echo requests are dropped and the
  * user is told once how to change it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -33,13 +34,15 @@ static void icmp_close_cb(uv_handle_t *h)
 	/* the poll handle is gone: now the descriptor may go too */
 	close(f->fd);
 	f->fd = -1;
-	flow_free(&n->icmp_tab, f->idx);
+	/* nat_icmp_close_flow() unhashed it: the slot returns only here */
+	assert(n->icmp_tab.nodes[f->idx].state == FLOW_CLOSING);
+	nat_flow_free(&n->icmp_tab, f->idx);
 	nat_close_done(n);
 }
 
 void nat_icmp_close_flow(struct nat *n, uint32_t i)
 {
-	flow_unhash(&n->icmp_tab, i);
+	nat_flow_unhash(&n->icmp_tab, i);
 	nat_close_start(n, (uv_handle_t *)&n->icmp[i].h, icmp_close_cb);
 }
 
@@ -67,19 +70,19 @@ static void icmp_reply(struct icmp_flow *f, uint8_t *m, size_t len)
 	    m[0] != (k->family == AF_INET ? PKT_ICMP4_ECHO_REPLY
 					  : PKT_ICMP6_ECHO_REPLY))
 		return;
-	hl = pkt_ip_hlen(k->family);
+	hl = nat_pkt_ip_hlen(k->family);
 	if (hl + len > n->opts.mtu) {
 		n->st.dropped_out++;
 		return;
 	}
 	tg_put_be16(m + 4, k->sport);
 	start = m - hl;
-	out = pkt_build_icmp(start, k->family, k->dst, k->src, len);
+	out = nat_pkt_build_icmp(start, k->family, k->dst, k->src, len);
 	if (!out) {
 		n->st.dropped_out++;
 		return;
 	}
-	flow_touch(&n->icmp_tab, f->idx, uv_now(n->loop));
+	nat_flow_touch(&n->icmp_tab, f->idx, uv_now(n->loop));
 	if (nat_emit(n, start, out))
 		flow_count(&n->icmp_tab, f->idx, false, len - PKT_ICMP_HLEN);
 }
@@ -167,7 +170,7 @@ static int icmp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 		return fd;
 	nat_flow_make_room(n, &n->icmp_tab, &n->st.icmp_evicted,
 			   nat_icmp_close_flow);
-	i = flow_alloc(&n->icmp_tab, k, uv_now(n->loop));
+	i = nat_flow_alloc(&n->icmp_tab, k, uv_now(n->loop));
 	if (i == FLOW_NONE) {
 		close(fd);
 		return -ENOBUFS;
@@ -180,7 +183,7 @@ static int icmp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 	r = uv_poll_init_socket(n->loop, &f->h, fd);
 	if (r) {
 		close(fd);
-		flow_free(&n->icmp_tab, i);
+		nat_flow_free(&n->icmp_tab, i);
 		return r;
 	}
 	r = uv_poll_start(&f->h, UV_READABLE, icmp_poll_cb);
@@ -232,9 +235,9 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi)
 	}
 	if (nat_refuse(n, pi))
 		return;
-	flow_key_init(&k, pi->proto, pi->family, pi->src, pi->icmp_id, pi->dst,
-		      0);
-	i = flow_lookup(&n->icmp_tab, &k);
+	nat_flow_key_init(&k, pi->proto, pi->family, pi->src, pi->icmp_id,
+			  pi->dst, 0);
+	i = nat_flow_lookup(&n->icmp_tab, &k);
 	if (i == FLOW_NONE) {
 		r = icmp_open(n, &k, &i);
 		if (r) {
@@ -242,7 +245,7 @@ void nat_icmp_from_tun(struct nat *n, const struct pkt_info *pi)
 			return;
 		}
 	} else {
-		flow_touch(&n->icmp_tab, i, uv_now(n->loop));
+		nat_flow_touch(&n->icmp_tab, i, uv_now(n->loop));
 	}
 	f = &n->icmp[i];
 	s = send(f->fd, pi->l4, pi->l4_len, 0);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nat.c - the NAT's life cycle, dispatch, and what its protocols share.
+ * nat.c - the NAT's life cycle and dispatch: the API of nat.h.
  *
  * Theory of operation: nat_from_tun() parses each packet from the inside
  * (pkt.c), counts and drops what it cannot handle, and hands the rest to
@@ -9,6 +9,9 @@
  * flow needs is allocated here, once: the flow tables, the per-flow state
  * arrays, one receive buffer shared by all sockets (a callback runs to its
  * end before the next read) and one buffer for ICMP errors and RSTs.
+ * What the protocols share lives beside this file: sending toward the
+ * inside and addressing in nat_send.c, flow names, logging, refusal and
+ * the datagram flows' bookkeeping in nat_log.c.
  *
  * One timer expires idle flows. It is set for the deadline of the least
  * recently used flow of each table, and on expiry pops flows off the LRU
@@ -26,11 +29,8 @@
  * has closed the timer and all flows and the count drops to zero, the last
  * callback frees the NAT.
  */
-#include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,14 +63,14 @@ static uint32_t slots_for(size_t max_live)
 
 static void nat_free(struct nat *n)
 {
-	flow_table_free(&n->udp_tab);
-	flow_table_free(&n->icmp_tab);
+	nat_flow_table_free(&n->udp_tab);
+	nat_flow_table_free(&n->icmp_tab);
 	free(n->udp);
 	free(n->icmp);
 	free(n->rx);
 	free(n->txbig);
 	nat_tcp_free(n);
-	policy_free(&n->policy);
+	nat_policy_free(&n->policy);
 	free(n);
 }
 
@@ -84,10 +84,10 @@ static int nat_alloc(struct nat *n)
 	if (o->max_udp_flows > UINT32_MAX / 4 ||
 	    o->max_icmp_flows > UINT32_MAX / 4)
 		return -EINVAL;
-	r = flow_table_init(&n->udp_tab, (uint32_t)o->max_udp_flows, us, 0);
+	r = nat_flow_table_init(&n->udp_tab, (uint32_t)o->max_udp_flows, us, 0);
 	if (!r)
-		r = flow_table_init(&n->icmp_tab, (uint32_t)o->max_icmp_flows,
-				    is, 0);
+		r = nat_flow_table_init(&n->icmp_tab,
+					(uint32_t)o->max_icmp_flows, is, 0);
 	if (r)
 		return r;
 	n->udp = calloc(us, sizeof(*n->udp));
@@ -114,7 +114,7 @@ struct nat *nat_new(uv_loop_t *loop, const struct nat_opts *opts,
 	if (opts)
 		n->opts = *opts;
 	nat_defaults(&n->opts);
-	r = policy_init(&n->policy, &n->opts);
+	r = nat_policy_init(&n->policy, &n->opts);
 	/* copied: the caller's array is not kept */
 	n->opts.own = NULL;
 	n->opts.n_own = 0;
@@ -145,7 +145,7 @@ void nat_from_tun(struct nat *n, const uint8_t *pkt, size_t len)
 		return;
 	n->st.pkts_in++;
 	n->st.bytes_in += len;
-	r = pkt_parse(pkt, len, &pi);
+	r = nat_pkt_parse(pkt, len, &pi);
 	if (r) {
 		if (r == -EBADMSG)
 			n->st.malformed++;
@@ -182,322 +182,6 @@ void nat_get_stats(const struct nat *n, struct nat_stats *s)
 	s->udp_flows = n->udp_tab.live;
 	s->icmp_flows = n->icmp_tab.live;
 	s->tcp_flows = nat_tcp_live(n);
-}
-
-int nat_send(struct nat *n, const uint8_t *pkt, size_t len)
-{
-	int r;
-
-	if (n->closing)
-		return -EPIPE;
-	r = n->emit(n->arg, pkt, len);
-	if (r)
-		return r;
-	n->st.pkts_out++;
-	n->st.bytes_out += len;
-	return 0;
-}
-
-int nat_reserve(struct nat *n, size_t max, uint8_t **room)
-{
-	*room = NULL;
-	if (n->closing)
-		return -EPIPE;
-	if (!n->opts.emit_reserve || !n->opts.emit_commit)
-		return 0;
-	*room = n->opts.emit_reserve(n->arg, max);
-	return *room ? 0 : -ENOBUFS;
-}
-
-void nat_commit(struct nat *n, const uint8_t *pkt, size_t len)
-{
-	n->opts.emit_commit(n->arg, pkt, len);
-	n->st.pkts_out++;
-	n->st.bytes_out += len;
-}
-
-bool nat_emit(struct nat *n, const uint8_t *pkt, size_t len)
-{
-	if (n->closing)
-		return false;
-	if (nat_send(n, pkt, len)) {
-		n->st.dropped_out++;
-		return false;
-	}
-	return true;
-}
-
-const struct nat_service *nat_service_find(const struct nat *n, int family,
-					   const uint8_t *addr, uint16_t port)
-{
-	size_t alen = family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < n->opts.n_services; i++) {
-		const struct nat_service *s = &n->opts.services[i];
-
-		if (s->family == family && s->port == port &&
-		    !memcmp(s->addr, addr, alen))
-			return s;
-	}
-	return NULL;
-}
-
-void nat_peer_of(const struct flow_key *k, struct nat_peer *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->family = k->family;
-	memcpy(p->src, k->src, sizeof(p->src));
-	memcpy(p->dst, k->dst, sizeof(p->dst));
-	p->sport = k->sport;
-	p->dport = k->dport;
-}
-
-void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
-		      const uint8_t *orig, size_t orig_len)
-{
-	size_t len = pkt_build_icmp_error(n->tx, sizeof(n->tx), from, why, orig,
-					  orig_len);
-
-	if (len && nat_emit(n, n->tx, len))
-		n->st.icmp_errors_sent++;
-}
-
-bool nat_errno_unreach(int err, enum pkt_unreach *why)
-{
-	switch (err) {
-	case UV_ECONNREFUSED:
-		*why = PKT_UNREACH_PORT;
-		return true;
-	case UV_EHOSTUNREACH:
-	case UV_EHOSTDOWN:
-		*why = PKT_UNREACH_HOST;
-		return true;
-	case UV_ENETUNREACH:
-	case UV_ENETDOWN:
-		*why = PKT_UNREACH_NET;
-		return true;
-	case UV_EACCES:
-	case UV_EPERM:
-		*why = PKT_UNREACH_ADMIN;
-		return true;
-	}
-	return false;
-}
-
-void nat_sockaddr(struct sockaddr_storage *ss, int family, const uint8_t *addr,
-		  uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, addr, 4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, addr, 16);
-	}
-}
-
-bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet)
-{
-	uint64_t now = uv_now(n->loop);
-
-	if (rl->used && now - rl->last_ms < 1000) {
-		rl->quiet++;
-		return false;
-	}
-	*quiet = rl->quiet;
-	rl->quiet = 0;
-	rl->last_ms = now;
-	rl->used = true;
-	return true;
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	}
-	return "ip";
-}
-
-/* "198.18.0.1:53", "[fd7e::1]:53", or without a port if @port < 0 */
-static void endpoint_str(char *buf, size_t len, int family, const uint8_t *addr,
-			 int port)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(family, addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	if (port < 0)
-		snprintf(buf, len, "%s", a);
-	else if (family == AF_INET6)
-		snprintf(buf, len, "[%s]:%d", a, port);
-	else
-		snprintf(buf, len, "%s:%d", a, port);
-}
-
-void nat_flow_str(const struct flow_key *k, char *buf, size_t len)
-{
-	bool icmp = k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
-	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8];
-
-	endpoint_str(s, sizeof(s), k->family, k->src, icmp ? -1 : k->sport);
-	endpoint_str(d, sizeof(d), k->family, k->dst, icmp ? -1 : k->dport);
-	if (icmp)
-		snprintf(buf, len, "%s %s -> %s id %u", proto_name(k->proto), s,
-			 d, k->sport);
-	else
-		snprintf(buf, len, "%s %s -> %s", proto_name(k->proto), s, d);
-}
-
-static void log_refused(struct nat *n, const struct pkt_info *pi,
-			enum policy_verdict v)
-{
-	bool ports = pi->proto == IPPROTO_UDP || pi->proto == IPPROTO_TCP;
-	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8];
-	char a[INET6_ADDRSTRLEN], more[64] = "";
-	uint64_t quiet;
-
-	if (!nat_ratelimit(n, &n->refuse_rl, &quiet))
-		return;
-	endpoint_str(s, sizeof(s), pi->family, pi->src, ports ? pi->sport : -1);
-	endpoint_str(d, sizeof(d), pi->family, pi->dst, ports ? pi->dport : -1);
-	endpoint_str(a, sizeof(a), pi->family, pi->dst, -1);
-	if (quiet)
-		snprintf(more, sizeof(more),
-			 " [%" PRIu64 " more refused, not shown]", quiet);
-	tg_warn("refused %s %s -> %s: %s (use --allow %s/%d to permit)%s",
-		proto_name(pi->proto), s, d, policy_reason(v), a,
-		pi->family == AF_INET ? 32 : 128, more);
-}
-
-/**
- * nat_vwarn_flow() - "<flow>: <message>" as a warning, at most one a
- * second for @rl; the lines held back are counted in the next one
- * @n:		NAT
- * @rl:		the kind of event
- * @k:		the flow
- * @fmt:	printf format of the message
- * @ap:		its arguments
- */
-void nat_vwarn_flow(struct nat *n, struct nat_ratelimit *rl,
-		    const struct flow_key *k, const char *fmt, va_list ap)
-{
-	char buf[128], msg[160], more[64] = "";
-	uint64_t quiet;
-
-	if (!nat_ratelimit(n, rl, &quiet))
-		return;
-	nat_flow_str(k, buf, sizeof(buf));
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (quiet)
-		snprintf(more, sizeof(more), " [%" PRIu64 " more, not shown]",
-			 quiet);
-	tg_warn("%s: %s%s", buf, msg, more);
-}
-
-/**
- * nat_warn_drop() - a flow could not be opened or used for lack of
- * resources (sockets, slots): the user should hear of it, not too often
- * @n:		NAT
- * @k:		the flow
- * @err:	negative errno
- */
-void nat_warn_drop(struct nat *n, const struct flow_key *k, int err)
-{
-	nat_warn_flow(n, &n->sock_rl, k, "dropped: %s",
-		      err == -ENOBUFS ? "too many flows closing at once"
-				      : uv_strerror(err));
-}
-
-void nat_warn_flow(struct nat *n, struct nat_ratelimit *rl,
-		   const struct flow_key *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	nat_vwarn_flow(n, rl, k, fmt, ap);
-	va_end(ap);
-}
-
-enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi)
-{
-	enum policy_verdict v = policy_check(&n->policy, pi->family, pi->dst);
-
-	if (v == POLICY_ALLOW)
-		return v;
-	n->st.refused++;
-	log_refused(n, pi, v);
-	if (pi->proto != IPPROTO_TCP && !policy_no_icmp(v))
-		nat_send_unreach(n, pi->dst, PKT_UNREACH_ADMIN, pi->ip,
-				 pi->ip_len);
-	return v;
-}
-
-void nat_flow_debug(const struct flow_key *k, const char *what)
-{
-	char buf[128];
-
-	if (tg_log_level >= TG_LOG_DEBUG) {
-		nat_flow_str(k, buf, sizeof(buf));
-		tg_debug("%s: %s", buf, what);
-	}
-}
-
-void nat_flow_make_room(struct nat *n, struct flow_table *t, uint64_t *evicted,
-			void (*close_flow)(struct nat *, uint32_t))
-{
-	uint32_t i;
-
-	if (t->live < t->max_live)
-		return;
-	i = flow_oldest(t);
-	nat_flow_debug(&t->nodes[i].key, "evicted, table full");
-	(*evicted)++;
-	close_flow(n, i);
-}
-
-void nat_flow_opened(struct nat *n, const struct flow_key *k)
-{
-	nat_timer_arm(n);
-	nat_flow_debug(k, "open");
-}
-
-void nat_flow_error(struct nat *n, const struct flow_key *k, int err,
-		    const uint8_t *last, size_t last_len)
-{
-	enum pkt_unreach why;
-
-	nat_flow_debug(k, uv_strerror(err));
-	if (nat_errno_unreach(err, &why) && last_len)
-		nat_send_unreach(n, k->dst, why, last, last_len);
-}
-
-void nat_dgram_fail(struct nat *n, const struct pkt_info *pi,
-		    const struct flow_key *k, int err)
-{
-	enum pkt_unreach why;
-
-	if (nat_errno_unreach(err, &why)) {
-		nat_send_unreach(n, pi->dst, why, pi->ip, pi->ip_len);
-		return;
-	}
-	n->st.dropped_out++;
-	if (err != UV_EAGAIN)
-		nat_warn_drop(n, k, err);
 }
 
 /* the deadline of @t's least recently used flow, or UINT64_MAX */
@@ -561,6 +245,7 @@ void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb)
 
 void nat_close_done(struct nat *n)
 {
+	assert(n->pending_close > 0);
 	if (--n->pending_close == 0 && n->closing)
 		nat_free(n);
 }
@@ -610,7 +295,8 @@ size_t nat_reset(struct nat *n)
 int nat_set_routes(struct nat *n, bool route_default,
 		   const struct tg_prefix *routes, size_t n_routes)
 {
-	int r = policy_set_routes(&n->policy, route_default, routes, n_routes);
+	int r = nat_policy_set_routes(&n->policy, route_default, routes,
+				      n_routes);
 
 	if (r)
 		return r;

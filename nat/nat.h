@@ -193,6 +193,13 @@ struct nat_flow_info {
 };
 
 /**
+ * nat_proto_name() - a protocol's name in logs and status: "tcp", "udp",
+ * "icmp" (ICMPv6 too), else "ip"
+ * @proto:	IPPROTO_TCP, _UDP, _ICMP or _ICMPV6, as in nat_flow_info
+ */
+const char *nat_proto_name(uint8_t proto);
+
+/**
  * nat_foreach_flow() - call @cb for every open flow (TCP, UDP, ICMP),
  * in no particular order; @cb must not call into the NAT
  */

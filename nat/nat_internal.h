@@ -84,6 +84,17 @@ struct nat {
 
 /* nat.c */
 
+void nat_timer_arm(struct nat *n);
+
+/**
+ * nat_close_start() - uv_close() @h, counting it: @cb must end by calling
+ * nat_close_done(), after which the NAT may be gone
+ */
+void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb);
+void nat_close_done(struct nat *n);
+
+/* nat_send.c */
+
 /**
  * nat_emit() - hand a packet to the inside, counting it
  * Return: true if taken; false if dropped (counted in dropped_out) or
@@ -145,6 +156,12 @@ void nat_send_unreach(struct nat *n, const uint8_t *from, enum pkt_unreach why,
  */
 bool nat_errno_unreach(int err, enum pkt_unreach *why);
 
+/** nat_sockaddr() - a sockaddr_in or sockaddr_in6 for @addr and @port */
+void nat_sockaddr(struct sockaddr_storage *ss, int family, const uint8_t *addr,
+		  uint16_t port);
+
+/* nat_log.c */
+
 /**
  * nat_refuse() - check @pi's destination; if refused, count, log (rate
  * limited) and, but for TCP, answer with ICMP administratively prohibited
@@ -158,23 +175,10 @@ enum policy_verdict nat_refuse(struct nat *n, const struct pkt_info *pi);
  */
 bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet);
 
-/** nat_sockaddr() - a sockaddr_in or sockaddr_in6 for @addr and @port */
-void nat_sockaddr(struct sockaddr_storage *ss, int family, const uint8_t *addr,
-		  uint16_t port);
-
-void nat_timer_arm(struct nat *n);
-
-/**
- * nat_close_start() - uv_close() @h, counting it: @cb must end by calling
- * nat_close_done(), after which the NAT may be gone
- */
-void nat_close_start(struct nat *n, uv_handle_t *h, uv_close_cb cb);
-void nat_close_done(struct nat *n);
-
 void nat_warn_drop(struct nat *n, const struct flow_key *k, int err);
 
 /**
- * nat_warn_flow() - "<flow>: <message>", rate limited by @rl (nat.c has
+ * nat_warn_flow() - "<flow>: <message>", rate limited by @rl (nat_log.c has
  * the details, at nat_vwarn_flow())
  */
 void nat_warn_flow(struct nat *n, struct nat_ratelimit *rl,

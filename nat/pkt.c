@@ -14,6 +14,7 @@
  * into its buffer and writes the headers in front of them, so a reply is
  * never copied.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -187,7 +188,7 @@ static int parse_tcp(struct tg_cur *c, struct pkt_info *pi)
 	return 0;
 }
 
-int pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
+int nat_pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 {
 	struct tg_cur c = {.p = buf, .left = len};
 	int r;
@@ -229,13 +230,13 @@ int pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 	return r;
 }
 
-size_t pkt_ip_hlen(int family)
+size_t nat_pkt_ip_hlen(int family)
 {
 	return family == AF_INET ? PKT_IP4_HLEN : PKT_IP6_HLEN;
 }
 
-void pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
-		const uint8_t *dst, uint8_t proto, size_t l4_len)
+void nat_pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
+		    const uint8_t *dst, uint8_t proto, size_t l4_len)
 {
 	if (family == AF_INET) {
 		memset(buf, 0, PKT_IP4_HLEN);
@@ -263,11 +264,11 @@ static bool l4_fits(int family, size_t l4_len)
 	return l4_len + (family == AF_INET ? PKT_IP4_HLEN : 0) <= 0xffff;
 }
 
-size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
-		     uint16_t sport, const uint8_t *dst, uint16_t dport,
-		     size_t plen)
+size_t nat_pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
+			 uint16_t sport, const uint8_t *dst, uint16_t dport,
+			 size_t plen)
 {
-	size_t hlen = pkt_ip_hlen(family), ulen = PKT_UDP_HLEN + plen;
+	size_t hlen = nat_pkt_ip_hlen(family), ulen = PKT_UDP_HLEN + plen;
 	uint8_t *u = buf + hlen;
 	uint16_t sum;
 
@@ -278,18 +279,18 @@ size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
 	tg_put_be16(u + 4, (uint16_t)ulen);
 	tg_put_be16(u + 6, 0);
 	sum = tg_csum_fold(tg_csum_add(
-		tg_csum_pseudo(family, src, dst, IPPROTO_UDP, (uint32_t)ulen), u,
-		ulen));
+		tg_csum_pseudo(family, src, dst, IPPROTO_UDP, (uint32_t)ulen),
+		u, ulen));
 	/* a computed zero is sent as all ones (RFC 768) */
 	tg_put_be16(u + 6, sum ? sum : 0xffff);
-	pkt_put_ip(buf, family, src, dst, IPPROTO_UDP, ulen);
+	nat_pkt_put_ip(buf, family, src, dst, IPPROTO_UDP, ulen);
 	return hlen + ulen;
 }
 
-size_t pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
-		      const uint8_t *dst, size_t icmp_len)
+size_t nat_pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
+			  const uint8_t *dst, size_t icmp_len)
 {
-	size_t hlen = pkt_ip_hlen(family);
+	size_t hlen = nat_pkt_ip_hlen(family);
 	uint8_t *m = buf + hlen;
 	uint8_t proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 	uint32_t sum = 0;
@@ -300,12 +301,12 @@ size_t pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
 	if (family == AF_INET6)
 		sum = tg_csum_pseudo6(src, dst, proto, (uint32_t)icmp_len);
 	tg_put_be16(m + 2, tg_csum_fold(tg_csum_add(sum, m, icmp_len)));
-	pkt_put_ip(buf, family, src, dst, proto, icmp_len);
+	nat_pkt_put_ip(buf, family, src, dst, proto, icmp_len);
 	return hlen + icmp_len;
 }
 
-void pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
-		      uint8_t *code)
+void nat_pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
+			  uint8_t *code)
 {
 	static const uint8_t v4[] = {
 		[PKT_UNREACH_NET] = 0,
@@ -319,14 +320,18 @@ void pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
 		[PKT_UNREACH_PORT] = 4,
 		[PKT_UNREACH_ADMIN] = 1,
 	};
+	_Static_assert(sizeof(v4) == PKT_UNREACH_COUNT &&
+			       sizeof(v6) == PKT_UNREACH_COUNT,
+		       "one code per enum pkt_unreach and family");
 
+	assert((unsigned)why < PKT_UNREACH_COUNT);
 	*type = family == AF_INET ? PKT_ICMP4_UNREACH : PKT_ICMP6_UNREACH;
 	*code = family == AF_INET ? v4[why] : v6[why];
 }
 
-size_t pkt_build_icmp_error(uint8_t *buf, size_t cap, const uint8_t *from,
-			    enum pkt_unreach why, const uint8_t *orig,
-			    size_t orig_len)
+size_t nat_pkt_build_icmp_error(uint8_t *buf, size_t cap, const uint8_t *from,
+				enum pkt_unreach why, const uint8_t *orig,
+				size_t orig_len)
 {
 	int family;
 	size_t quote, hlen;
@@ -346,19 +351,19 @@ size_t pkt_build_icmp_error(uint8_t *buf, size_t cap, const uint8_t *from,
 	}
 	if (quote > orig_len)
 		quote = orig_len;
-	hlen = pkt_ip_hlen(family);
+	hlen = nat_pkt_ip_hlen(family);
 	if (cap < hlen + PKT_ICMP_HLEN + quote)
 		return 0;
 	m = buf + hlen;
-	pkt_unreach_code(family, why, &m[0], &m[1]);
+	nat_pkt_unreach_code(family, why, &m[0], &m[1]);
 	memset(m + 2, 0, 6);
 	memmove(m + PKT_ICMP_HLEN, orig, quote);
-	return pkt_build_icmp(buf, family, from, to, PKT_ICMP_HLEN + quote);
+	return nat_pkt_build_icmp(buf, family, from, to, PKT_ICMP_HLEN + quote);
 }
 
-size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s)
+size_t nat_pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s)
 {
-	size_t iphl = pkt_ip_hlen(s->family);
+	size_t iphl = nat_pkt_ip_hlen(s->family);
 	size_t thl = PKT_TCP_HLEN + s->opt_len, l4 = thl + s->data_len;
 	uint8_t *t = buf + iphl;
 	uint32_t sum;
@@ -379,13 +384,15 @@ size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s)
 	tg_put_be32(t + 16, 0); /* checksum, urgent pointer */
 	if (s->opt_len)
 		memcpy(t + PKT_TCP_HLEN, s->opt, s->opt_len);
-	sum = tg_csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP, (uint32_t)l4);
+	sum = tg_csum_pseudo(s->family, s->src, s->dst, IPPROTO_TCP,
+			     (uint32_t)l4);
 	tg_put_be16(t + 16, tg_csum_fold(tg_csum_add(sum, t, l4)));
-	pkt_put_ip(buf, s->family, s->src, s->dst, IPPROTO_TCP, l4);
+	nat_pkt_put_ip(buf, s->family, s->src, s->dst, IPPROTO_TCP, l4);
 	return iphl + l4;
 }
 
-size_t pkt_build_tcp_rst(uint8_t *buf, size_t cap, const struct pkt_info *pi)
+size_t nat_pkt_build_tcp_rst(uint8_t *buf, size_t cap,
+			     const struct pkt_info *pi)
 {
 	struct pkt_tcp_seg s = {
 		.family = pi->family,
@@ -407,5 +414,5 @@ size_t pkt_build_tcp_rst(uint8_t *buf, size_t cap, const struct pkt_info *pi)
 			!!(pi->tcp_flags & PKT_TCP_FIN);
 		s.flags |= PKT_TCP_ACK;
 	}
-	return pkt_build_tcp(buf, cap, &s);
+	return nat_pkt_build_tcp(buf, cap, &s);
 }

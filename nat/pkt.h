@@ -44,6 +44,7 @@ enum pkt_unreach {
 	PKT_UNREACH_HOST,
 	PKT_UNREACH_PORT,
 	PKT_UNREACH_ADMIN,
+	PKT_UNREACH_COUNT
 };
 
 /*
@@ -72,7 +73,7 @@ struct pkt_info {
 };
 
 /**
- * pkt_parse() - check and parse one IP packet
+ * nat_pkt_parse() - check and parse one IP packet
  * @buf:	packet
  * @len:	its length; bytes past the IP length fields are ignored
  * @pi:		result
@@ -83,14 +84,14 @@ struct pkt_info {
  * Return: 0; -EBADMSG if malformed; -EPROTONOSUPPORT for fragments,
  * transports other than UDP/TCP/ICMP and extension headers we do not walk
  */
-int pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
+int nat_pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
 
-/** pkt_ip_hlen() - the length of the IP header pkt_put_ip() writes */
-size_t pkt_ip_hlen(int family);
+/** nat_pkt_ip_hlen() - the length of the IP header nat_pkt_put_ip() writes */
+size_t nat_pkt_ip_hlen(int family);
 
 /**
- * pkt_put_ip() - write an IP header (no options) with its checksum
- * @buf:	at least pkt_ip_hlen(@family) bytes
+ * nat_pkt_put_ip() - write an IP header (no options) with its checksum
+ * @buf:	at least nat_pkt_ip_hlen(@family) bytes
  * @family:	AF_INET or AF_INET6
  * @src:	source address
  * @dst:	destination address
@@ -98,12 +99,12 @@ size_t pkt_ip_hlen(int family);
  * @l4_len:	transport length; the caller keeps the total within 65535
  *		for IPv4 and the payload within 65535 for IPv6
  */
-void pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
-		const uint8_t *dst, uint8_t proto, size_t l4_len);
+void nat_pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
+		    const uint8_t *dst, uint8_t proto, size_t l4_len);
 
 /**
- * pkt_build_udp() - finish a UDP datagram whose payload is already in place
- * @buf:	packet start; the payload sits at buf + pkt_ip_hlen() + 8
+ * nat_pkt_build_udp() - finish a UDP datagram whose payload is already in place
+ * @buf:	packet start; the payload sits at buf + nat_pkt_ip_hlen() + 8
  * @family:	AF_INET or AF_INET6
  * @src:	source address
  * @sport:	source port
@@ -113,13 +114,13 @@ void pkt_put_ip(uint8_t *buf, int family, const uint8_t *src,
  *
  * Return: the packet's length, or 0 if @plen does not fit the length fields
  */
-size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
-		     uint16_t sport, const uint8_t *dst, uint16_t dport,
-		     size_t plen);
+size_t nat_pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
+			 uint16_t sport, const uint8_t *dst, uint16_t dport,
+			 size_t plen);
 
 /**
- * pkt_build_icmp() - finish an ICMP/ICMPv6 message already in place
- * @buf:	packet start; the ICMP header sits at buf + pkt_ip_hlen()
+ * nat_pkt_build_icmp() - finish an ICMP/ICMPv6 message already in place
+ * @buf:	packet start; the ICMP header sits at buf + nat_pkt_ip_hlen()
  * @family:	AF_INET (ICMP) or AF_INET6 (ICMPv6)
  * @src:	source address
  * @dst:	destination address
@@ -130,17 +131,17 @@ size_t pkt_build_udp(uint8_t *buf, int family, const uint8_t *src,
  *
  * Return: the packet's length, or 0 if too long
  */
-size_t pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
-		      const uint8_t *dst, size_t icmp_len);
+size_t nat_pkt_build_icmp(uint8_t *buf, int family, const uint8_t *src,
+			  const uint8_t *dst, size_t icmp_len);
 
 /**
- * pkt_unreach_code() - ICMP type and code for @why in @family
+ * nat_pkt_unreach_code() - ICMP type and code for @why in @family
  */
-void pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
-		      uint8_t *code);
+void nat_pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
+			  uint8_t *code);
 
 /**
- * pkt_build_icmp_error() - a destination unreachable quoting @orig
+ * nat_pkt_build_icmp_error() - a destination unreachable quoting @orig
  * @buf:	output
  * @cap:	its size
  * @from:	source of the error (the destination @orig was sent to)
@@ -154,9 +155,9 @@ void pkt_unreach_code(int family, enum pkt_unreach why, uint8_t *type,
  * Return: the packet's length, or 0 if @orig is not an IP packet or @cap
  * is too small
  */
-size_t pkt_build_icmp_error(uint8_t *buf, size_t cap, const uint8_t *from,
-			    enum pkt_unreach why, const uint8_t *orig,
-			    size_t orig_len);
+size_t nat_pkt_build_icmp_error(uint8_t *buf, size_t cap, const uint8_t *from,
+				enum pkt_unreach why, const uint8_t *orig,
+				size_t orig_len);
 
 /* a TCP segment to build; options are copied as given (padded by caller) */
 struct pkt_tcp_seg {
@@ -173,7 +174,7 @@ struct pkt_tcp_seg {
 };
 
 /**
- * pkt_build_tcp() - an IP packet carrying one TCP segment
+ * nat_pkt_build_tcp() - an IP packet carrying one TCP segment
  * @buf:	output
  * @cap:	its size
  * @s:		the segment
@@ -181,10 +182,10 @@ struct pkt_tcp_seg {
  * Return: the packet's length, or 0 if it does not fit @cap or the
  * length fields, or the options are not a multiple of 4
  */
-size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s);
+size_t nat_pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s);
 
 /**
- * pkt_build_tcp_rst() - the RST that answers @pi (RFC 793, "Reset
+ * nat_pkt_build_tcp_rst() - the RST that answers @pi (RFC 793, "Reset
  * Generation"): SEQ=SEG.ACK if it has ACK, else SEQ=0 and an ACK for
  * SEG.SEQ+SEG.LEN
  * @buf:	output
@@ -194,6 +195,7 @@ size_t pkt_build_tcp(uint8_t *buf, size_t cap, const struct pkt_tcp_seg *s);
  * Return: the packet's length, or 0 if @pi carries RST (never answered)
  * or @cap is too small
  */
-size_t pkt_build_tcp_rst(uint8_t *buf, size_t cap, const struct pkt_info *pi);
+size_t nat_pkt_build_tcp_rst(uint8_t *buf, size_t cap,
+			     const struct pkt_info *pi);
 
 #endif

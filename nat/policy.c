@@ -49,7 +49,7 @@ static struct tg_prefix *dup_prefixes(const struct tg_prefix *src, size_t n)
 	return p;
 }
 
-int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr)
+int nat_policy_add_own(struct nat_policy *p, int family, const uint8_t *addr)
 {
 	struct tg_prefix *np;
 
@@ -66,7 +66,7 @@ int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr)
 	return 0;
 }
 
-int policy_init(struct nat_policy *p, const struct nat_opts *o)
+int nat_policy_init(struct nat_policy *p, const struct nat_opts *o)
 {
 	int r = 0;
 
@@ -75,19 +75,19 @@ int policy_init(struct nat_policy *p, const struct nat_opts *o)
 	p->routes = dup_prefixes(o->routes, o->n_routes);
 	p->allow = dup_prefixes(o->allow, o->n_allow);
 	if ((o->n_routes && !p->routes) || (o->n_allow && !p->allow)) {
-		policy_free(p);
+		nat_policy_free(p);
 		return -ENOMEM;
 	}
 	p->n_routes = o->n_routes;
 	p->n_allow = o->n_allow;
 	for (size_t i = 0; i < o->n_own && !r; i++)
-		r = policy_add_own(p, o->own[i].family, o->own[i].addr);
+		r = nat_policy_add_own(p, o->own[i].family, o->own[i].addr);
 	if (r)
-		policy_free(p);
+		nat_policy_free(p);
 	return r;
 }
 
-void policy_free(struct nat_policy *p)
+void nat_policy_free(struct nat_policy *p)
 {
 	free(p->routes);
 	free(p->allow);
@@ -112,8 +112,8 @@ static enum policy_verdict special_range(int family, const uint8_t *addr)
 	return POLICY_ALLOW;
 }
 
-enum policy_verdict policy_check(const struct nat_policy *p, int family,
-				 const uint8_t *addr)
+enum policy_verdict nat_policy_check(const struct nat_policy *p, int family,
+				     const uint8_t *addr)
 {
 	enum policy_verdict v;
 
@@ -130,39 +130,34 @@ enum policy_verdict policy_check(const struct nat_policy *p, int family,
 	return POLICY_ALLOW;
 }
 
-const char *policy_reason(enum policy_verdict v)
+static const char *const policy_reasons[] = {
+	[POLICY_ALLOW] = "allowed",
+	[POLICY_UNSPECIFIED] = "unspecified address",
+	[POLICY_LOOPBACK] = "loopback",
+	[POLICY_LINK_LOCAL] = "link-local",
+	[POLICY_MULTICAST] = "multicast",
+	[POLICY_BROADCAST] = "broadcast",
+	[POLICY_MAPPED] = "IPv4-mapped IPv6 address",
+	[POLICY_OWN] = "this machine's own address",
+	[POLICY_NOT_OFFERED] = "not an offered route",
+};
+_Static_assert(sizeof(policy_reasons) / sizeof(policy_reasons[0]) ==
+		       POLICY_COUNT,
+	       "one reason per enum policy_verdict");
+
+const char *nat_policy_reason(enum policy_verdict v)
 {
-	switch (v) {
-	case POLICY_ALLOW:
-		return "allowed";
-	case POLICY_UNSPECIFIED:
-		return "unspecified address";
-	case POLICY_LOOPBACK:
-		return "loopback";
-	case POLICY_LINK_LOCAL:
-		return "link-local";
-	case POLICY_MULTICAST:
-		return "multicast";
-	case POLICY_BROADCAST:
-		return "broadcast";
-	case POLICY_MAPPED:
-		return "IPv4-mapped IPv6 address";
-	case POLICY_OWN:
-		return "this machine's own address";
-	case POLICY_NOT_OFFERED:
-		return "not an offered route";
-	}
-	return "refused";
+	return (unsigned)v < POLICY_COUNT ? policy_reasons[v] : "refused";
 }
 
-bool policy_no_icmp(enum policy_verdict v)
+bool nat_policy_no_icmp(enum policy_verdict v)
 {
 	return v == POLICY_MULTICAST || v == POLICY_BROADCAST ||
 	       v == POLICY_UNSPECIFIED;
 }
 
-int policy_set_routes(struct nat_policy *p, bool route_default,
-		      const struct tg_prefix *routes, size_t n)
+int nat_policy_set_routes(struct nat_policy *p, bool route_default,
+			  const struct tg_prefix *routes, size_t n)
 {
 	struct tg_prefix *r = dup_prefixes(routes, n);
 

@@ -22,6 +22,7 @@ enum policy_verdict {
 	POLICY_MAPPED,
 	POLICY_OWN,
 	POLICY_NOT_OFFERED,
+	POLICY_COUNT
 };
 
 struct nat_policy {
@@ -31,25 +32,25 @@ struct nat_policy {
 };
 
 /**
- * policy_init() - copy the routes, the allow list and this machine's own
+ * nat_policy_init() - copy the routes, the allow list and this machine's own
  * addresses of @o
  * @p:		policy
  * @o:		options
  *
  * Return: 0 or -ENOMEM
  */
-int policy_init(struct nat_policy *p, const struct nat_opts *o);
+int nat_policy_init(struct nat_policy *p, const struct nat_opts *o);
 
-void policy_free(struct nat_policy *p);
+void nat_policy_free(struct nat_policy *p);
 
 /**
- * policy_add_own() - count @addr among this machine's own addresses
+ * nat_policy_add_own() - count @addr among this machine's own addresses
  * Return: 0 or -ENOMEM
  */
-int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
+int nat_policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
 
 /**
- * policy_check() - may the NAT send to @addr?
+ * nat_policy_check() - may the NAT send to @addr?
  * @p:		policy
  * @family:	AF_INET or AF_INET6
  * @addr:	4 or 16 bytes
@@ -58,23 +59,23 @@ int policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
  *
  * Return: POLICY_ALLOW or the reason for refusing
  */
-enum policy_verdict policy_check(const struct nat_policy *p, int family,
-				 const uint8_t *addr);
+enum policy_verdict nat_policy_check(const struct nat_policy *p, int family,
+				     const uint8_t *addr);
 
-/** policy_reason() - the reason in words, for a log line */
-const char *policy_reason(enum policy_verdict v);
+/** nat_policy_reason() - the reason in words, for a log line */
+const char *nat_policy_reason(enum policy_verdict v);
 
 /**
- * policy_no_icmp() - may not be answered with an ICMP error: a multicast
+ * nat_policy_no_icmp() - may not be answered with an ICMP error: a multicast
  * or broadcast destination (RFC 1122 3.2.2, RFC 4443 2.4 e)
  */
-bool policy_no_icmp(enum policy_verdict v);
+bool nat_policy_no_icmp(enum policy_verdict v);
 
 /**
- * policy_set_routes() - replace the offered prefixes
+ * nat_policy_set_routes() - replace the offered prefixes
  * Return: 0, or -ENOMEM (the old ones stay)
  */
-int policy_set_routes(struct nat_policy *p, bool route_default,
-		      const struct tg_prefix *routes, size_t n);
+int nat_policy_set_routes(struct nat_policy *p, bool route_default,
+			  const struct tg_prefix *routes, size_t n);
 
 #endif

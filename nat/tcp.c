@@ -50,6 +50,7 @@
  * gets its SYN-ACK at once, and the flow's "socket" is one end of a
  * socketpair whose other end goes to the service.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -63,11 +64,11 @@
 #include "nat/tcp_conn.h"
 
 /**
- * tcp_log() - a debug line about @f
+ * nat_tcp_log() - a debug line about @f
  * @f:		flow
  * @what:	what happened
  */
-void tcp_log(const struct tcp_flow *f, const char *what)
+void nat_tcp_log(const struct tcp_flow *f, const char *what)
 {
 	char buf[128];
 
@@ -82,19 +83,22 @@ static void close_cb(uv_handle_t *h)
 	struct tcp_flow *f = nat_container_of(h, struct tcp_flow, u.h);
 	struct nat *n = f->n;
 
-	tcp_ring_free(n, &f->out);
-	tcp_ring_free(n, &f->in);
-	flow_free(&n->tcp->tab, f->idx);
+	/* CLOSED and unhashed by nat_tcp_close_flow(), the one closer */
+	assert(f->state == TS_CLOSED);
+	assert(n->tcp->tab.nodes[f->idx].state == FLOW_CLOSING);
+	nat_tcp_ring_free(n, &f->out);
+	nat_tcp_ring_free(n, &f->in);
+	nat_flow_free(&n->tcp->tab, f->idx);
 	nat_close_done(n);
 }
 
 /**
- * tcp_close_flow() - unhash @f and close its socket; the slot returns to
+ * nat_tcp_close_flow() - unhash @f and close its socket; the slot returns to
  * the table from the close callback
  * @f:		flow
  * @reset:	close with SO_LINGER {1, 0}: the destination gets a RST
  */
-void tcp_close_flow(struct tcp_flow *f, bool reset)
+void nat_tcp_close_flow(struct tcp_flow *f, bool reset)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 	struct nat *n = f->n;
@@ -103,9 +107,9 @@ void tcp_close_flow(struct tcp_flow *f, bool reset)
 	if (f->state == TS_CLOSED)
 		return;
 	f->state = TS_CLOSED;
-	tcp_timer_del(f);
-	tcp_pend_del(f);
-	flow_unhash(&n->tcp->tab, f->idx);
+	nat_tcp_timer_del(f);
+	nat_tcp_pend_del(f);
+	nat_flow_unhash(&n->tcp->tab, f->idx);
 	/* best effort: some systems refuse it after shutdown() */
 	if (reset && !f->service && !uv_fileno(&f->u.h, &fd))
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
@@ -113,34 +117,34 @@ void tcp_close_flow(struct tcp_flow *f, bool reset)
 }
 
 /**
- * tcp_abort() - reset both ends of @f
+ * nat_tcp_abort() - reset both ends of @f
  * @f:		flow
  * @why:	for the debug log
  */
-void tcp_abort(struct tcp_flow *f, const char *why)
+void nat_tcp_abort(struct tcp_flow *f, const char *why)
 {
 	char buf[160];
 
 	if (f->state == TS_CLOSED)
 		return;
 	snprintf(buf, sizeof(buf), "reset: %s", why);
-	tcp_log(f, buf);
-	tcp_send_rst(f);
-	tcp_close_flow(f, true);
+	nat_tcp_log(f, buf);
+	nat_tcp_send_rst(f);
+	nat_tcp_close_flow(f, true);
 }
 
-/** tcp_maybe_done() - both FINs through and acknowledged: close @f */
-void tcp_maybe_done(struct tcp_flow *f)
+/** nat_tcp_maybe_done() - both FINs through and acknowledged: close @f */
+void nat_tcp_maybe_done(struct tcp_flow *f)
 {
 	if (f->state == TS_CLOSED || !f->fin_in || !f->shut_done ||
 	    !f->fin_acked)
 		return;
-	tcp_log(f, "closed");
+	nat_tcp_log(f, "closed");
 	/* the ACK of the inside's FIN must not wait for a turn that the
 	 * flow will not see */
 	if (f->ack_now)
-		tcp_send_ack(f);
-	tcp_close_flow(f, false);
+		nat_tcp_send_ack(f);
+	nat_tcp_close_flow(f, false);
 }
 
 /* RFC 6528 asks for unpredictable ISNs: splitmix64 from a random seed */
@@ -165,7 +169,7 @@ static void flow_init(struct tcp_flow *f, struct nat *n, uint32_t i,
 	f->idx = i;
 	f->state = TS_CONNECTING;
 	f->hpos = f->pnext = f->pprev = FLOW_NONE;
-	tcp_parse_syn_opts(pi, &o);
+	nat_tcp_parse_syn_opts(pi, &o);
 	if (o.has_wscale) {
 		/* RFC 7323 2.3: larger shifts are taken as 14 */
 		f->snd_shift = o.wscale > 14 ? 14 : o.wscale;
@@ -197,12 +201,13 @@ static void flow_init(struct tcp_flow *f, struct nat *n, uint32_t i,
 /* the socket is connected (or the service has its end): SYN-ACK */
 static void connected(struct tcp_flow *f)
 {
+	assert(f->state == TS_CONNECTING);
 	f->state = TS_SYN_RCVD;
-	if (tcp_sock_read(f)) {
-		tcp_abort(f, "cannot read from the socket");
+	if (nat_tcp_sock_read(f)) {
+		nat_tcp_abort(f, "cannot read from the socket");
 		return;
 	}
-	tcp_output(f);
+	nat_tcp_output(f);
 }
 
 /* connect() failed: tell the inside the way its own connect() expects */
@@ -216,7 +221,7 @@ static void connect_failed(struct tcp_flow *f, int err)
 	    nat_errno_unreach(err, &why))
 		nat_send_unreach(f->n, k->dst, why, f->syn, f->syn_len);
 	else
-		tcp_send_rst(f);
+		nat_tcp_send_rst(f);
 	switch (err) {
 	case UV_EMFILE:
 	case UV_ENFILE:
@@ -227,9 +232,9 @@ static void connect_failed(struct tcp_flow *f, int err)
 		break;
 	default:
 		snprintf(buf, sizeof(buf), "connect: %s", uv_strerror(err));
-		tcp_log(f, buf);
+		nat_tcp_log(f, buf);
 	}
-	tcp_close_flow(f, false);
+	nat_tcp_close_flow(f, false);
 }
 
 static void connect_cb(uv_connect_t *req, int status)
@@ -242,7 +247,7 @@ static void connect_cb(uv_connect_t *req, int status)
 		connect_failed(f, status);
 		return;
 	}
-	tcp_log(f, "connected");
+	nat_tcp_log(f, "connected");
 	connected(f);
 }
 
@@ -255,9 +260,9 @@ static void open_socket(struct tcp_flow *f)
 
 	r = uv_tcp_init_ex(n->loop, &f->u.tcp, k->family);
 	if (r) {
-		tcp_send_rst(f);
+		nat_tcp_send_rst(f);
 		nat_warn_drop(n, k, r);
-		flow_free(&n->tcp->tab, f->idx);
+		nat_flow_free(&n->tcp->tab, f->idx);
 		return;
 	}
 	uv_tcp_nodelay(&f->u.tcp, 1);
@@ -269,7 +274,7 @@ static void open_socket(struct tcp_flow *f)
 		connect_failed(f, r);
 		return;
 	}
-	tcp_log(f, "connecting");
+	nat_tcp_log(f, "connecting");
 }
 
 static int fd_flags(int fd)
@@ -307,10 +312,10 @@ static void open_service(struct tcp_flow *f, const struct nat_service *svc)
 
 	r = svc->tcp ? open_pair(sv) : -ECONNREFUSED;
 	if (r) {
-		tcp_send_rst(f);
+		nat_tcp_send_rst(f);
 		if (r != -ECONNREFUSED)
 			nat_warn_drop(f->n, k, r);
-		flow_free(&f->n->tcp->tab, f->idx);
+		nat_flow_free(&f->n->tcp->tab, f->idx);
 		return;
 	}
 	f->service = true;
@@ -320,17 +325,17 @@ static void open_service(struct tcp_flow *f, const struct nat_service *svc)
 		close(sv[0]);
 		close(sv[1]);
 		nat_warn_drop(f->n, k, r);
-		tcp_abort(f, "no pipe");
+		nat_tcp_abort(f, "no pipe");
 		return;
 	}
 	nat_peer_of(k, &peer);
 	/* the service owns its end from now on, even if it fails (nat.h) */
 	r = svc->tcp(svc->arg, &peer, sv[1]);
 	if (r) {
-		tcp_abort(f, "refused by the service");
+		nat_tcp_abort(f, "refused by the service");
 		return;
 	}
-	tcp_log(f, "service");
+	nat_tcp_log(f, "service");
 	connected(f);
 }
 
@@ -353,7 +358,7 @@ static void refuse_log(struct nat *n, const struct flow_key *k,
 /* answer @pi with a RST, unless it is one */
 static void reset_pkt(struct nat *n, const struct pkt_info *pi)
 {
-	size_t len = pkt_build_tcp_rst(n->tcp->seg, n->tcp->seg_cap, pi);
+	size_t len = nat_pkt_build_tcp_rst(n->tcp->seg, n->tcp->seg_cap, pi);
 
 	if (len)
 		nat_emit(n, n->tcp->seg, len);
@@ -372,7 +377,7 @@ static void tcp_open(struct nat *n, const struct flow_key *k,
 		reset_pkt(n, pi);
 		return;
 	}
-	if (tcp_buf_left(n) < 2 * TCP_RING_MIN) {
+	if (nat_tcp_buf_left(n) < 2 * TCP_RING_MIN) {
 		refuse_log(n, k, &n->st.tcp_refused_mem,
 			   "refused: %zu MiB of TCP buffers in use "
 			   "(--max-buffer)",
@@ -380,7 +385,7 @@ static void tcp_open(struct nat *n, const struct flow_key *k,
 		reset_pkt(n, pi);
 		return;
 	}
-	i = flow_alloc(&t->tab, k, uv_now(n->loop));
+	i = nat_flow_alloc(&t->tab, k, uv_now(n->loop));
 	flow_count(&t->tab, i, true, 0); /* the SYN */
 	flow_init(&t->f[i], n, i, pi);
 	if (svc)
@@ -405,12 +410,12 @@ void nat_tcp_from_tun(struct nat *n, const struct pkt_info *pi)
 		n->st.malformed++;
 		return;
 	}
-	flow_key_init(&k, IPPROTO_TCP, pi->family, pi->src, pi->sport, pi->dst,
-		      pi->dport);
-	i = flow_lookup(&n->tcp->tab, &k);
+	nat_flow_key_init(&k, IPPROTO_TCP, pi->family, pi->src, pi->sport,
+			  pi->dst, pi->dport);
+	i = nat_flow_lookup(&n->tcp->tab, &k);
 	if (i != FLOW_NONE) {
 		flow_count(&n->tcp->tab, i, true, 0); /* bytes: tcp_in.c */
-		tcp_input(&n->tcp->f[i], pi);
+		nat_tcp_input(&n->tcp->f[i], pi);
 		return;
 	}
 	/* a RST for no flow is ignored (RFC 9293 3.10.7.1), but counted:
@@ -423,7 +428,7 @@ void nat_tcp_from_tun(struct nat *n, const struct pkt_info *pi)
 	if (!svc) {
 		v = nat_refuse(n, pi);
 		if (v != POLICY_ALLOW) {
-			if (!policy_no_icmp(v))
+			if (!nat_policy_no_icmp(v))
 				reset_pkt(n, pi);
 			return;
 		}
@@ -452,7 +457,7 @@ int nat_tcp_init(struct nat *n)
 	t = n->tcp = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	r = flow_table_init(&t->tab, (uint32_t)max, slots, 0);
+	r = nat_flow_table_init(&t->tab, (uint32_t)max, slots, 0);
 	if (r)
 		return r;
 	t->f = calloc(slots, sizeof(*t->f));
@@ -460,10 +465,10 @@ int nat_tcp_init(struct nat *n)
 		return -ENOMEM;
 	t->seg = n->txbig;
 	t->seg_cap = NAT_TXBIG_MAX;
-	r = tcp_timer_init(n);
+	r = nat_tcp_timer_init(n);
 	if (r)
 		return r;
-	tcp_out_init(n);
+	nat_tcp_out_init(n);
 	if (uv_random(NULL, NULL, &t->rng, sizeof(t->rng), 0, NULL))
 		t->rng = uv_hrtime() ^ (uintptr_t)t;
 	return 0;
@@ -475,7 +480,7 @@ void nat_tcp_free(struct nat *n)
 
 	if (!t)
 		return;
-	flow_table_free(&t->tab);
+	nat_flow_table_free(&t->tab);
 	free(t->f);
 	free(t->heap);
 	free(t);
@@ -493,9 +498,9 @@ void nat_tcp_close(struct nat *n)
 
 	for (uint32_t i = 0; i < t->tab.n_slots; i++)
 		if (t->tab.nodes[i].state == FLOW_LIVE)
-			tcp_close_flow(&t->f[i], true);
-	tcp_timer_close(n);
-	tcp_out_close(n);
+			nat_tcp_close_flow(&t->f[i], true);
+	nat_tcp_timer_close(n);
+	nat_tcp_out_close(n);
 }
 
 /**
@@ -514,8 +519,8 @@ size_t nat_tcp_reset(struct nat *n)
 	for (uint32_t i = 0; i < t->tab.n_slots; i++) {
 		if (t->tab.nodes[i].state != FLOW_LIVE)
 			continue;
-		tcp_log(&t->f[i], "reset: the session is over");
-		tcp_close_flow(&t->f[i], true);
+		nat_tcp_log(&t->f[i], "reset: the session is over");
+		nat_tcp_close_flow(&t->f[i], true);
 		k++;
 	}
 	/* a new session's stream starts empty; emit will say if not */
@@ -533,21 +538,27 @@ const struct flow_table *nat_tcp_table(const struct nat *n)
 	return &n->tcp->tab;
 }
 
+/* names of the states, as `tungate status` shows them */
+static const char *const tcp_state_names[] = {
+	[TS_CONNECTING] = "connecting",
+	[TS_SYN_RCVD] = "syn-received",
+	[TS_ESTABLISHED] = "established",
+	[TS_CLOSED] = "closed",
+};
+_Static_assert(sizeof(tcp_state_names) / sizeof(tcp_state_names[0]) ==
+		       TS_COUNT,
+	       "one name per enum tcp_state");
+
 const char *nat_tcp_state(const struct nat *n, uint32_t i)
 {
 	const struct tcp_flow *f = &n->tcp->f[i];
 	bool out_done = f->eof_out || f->fin_sent;
 
-	switch (f->state) {
-	case TS_CONNECTING:
-		return "connecting";
-	case TS_SYN_RCVD:
-		return "syn-received";
-	case TS_ESTABLISHED:
-		if (f->fin_in)
-			return out_done ? "closing" : "close-wait";
-		return out_done ? "fin-wait" : "established";
-	default:
-		return "closed";
-	}
+	assert(f->state < TS_COUNT);
+	/* ESTABLISHED holds the half-closes: their names come from the flags */
+	if (f->state == TS_ESTABLISHED && f->fin_in)
+		return out_done ? "closing" : "close-wait";
+	if (f->state == TS_ESTABLISHED && out_done)
+		return "fin-wait";
+	return tcp_state_names[f->state];
 }

@@ -40,8 +40,8 @@
 
 #include "nat/tcp_conn.h"
 
-/** tcp_buf_left() - bytes of the budget not given to a ring */
-size_t tcp_buf_left(const struct nat *n)
+/** nat_tcp_buf_left() - bytes of the budget not given to a ring */
+size_t nat_tcp_buf_left(const struct nat *n)
 {
 	size_t used = (size_t)n->st.tcp_buf_bytes;
 
@@ -49,16 +49,16 @@ size_t tcp_buf_left(const struct nat *n)
 }
 
 /**
- * tcp_ring_alloc() - give @r its memory, if it has none yet, within the
+ * nat_tcp_ring_alloc() - give @r its memory, if it has none yet, within the
  * budget: @r->cap may shrink to what is left
  * @n:		NAT, whose budget pays
  * @r:		ring, empty
  *
  * Return: 0 or -ENOMEM
  */
-int tcp_ring_alloc(struct nat *n, struct tcp_ring *r)
+int nat_tcp_ring_alloc(struct nat *n, struct tcp_ring *r)
 {
-	size_t left = tcp_buf_left(n);
+	size_t left = nat_tcp_buf_left(n);
 	uint32_t min = r->cap < TCP_RING_MIN ? r->cap : TCP_RING_MIN;
 
 	if (r->buf)
@@ -77,13 +77,13 @@ int tcp_ring_alloc(struct nat *n, struct tcp_ring *r)
 }
 
 /**
- * tcp_ring_grow() - double @r's capacity, up to @r->max, within the budget
+ * nat_tcp_ring_grow() - double @r's capacity, up to @r->max, within the budget
  * @n:		NAT, whose budget pays
  * @r:		ring with memory; its data moves to the new memory, head at 0
  *
  * Return: 0, -ENOSPC (at its maximum), or -ENOMEM (budget or malloc)
  */
-int tcp_ring_grow(struct nat *n, struct tcp_ring *r)
+int nat_tcp_ring_grow(struct nat *n, struct tcp_ring *r)
 {
 	uint32_t cap = r->cap * 2 > r->max ? r->max : r->cap * 2;
 	uint8_t *p;
@@ -91,14 +91,14 @@ int tcp_ring_grow(struct nat *n, struct tcp_ring *r)
 	if (!r->buf || cap <= r->cap)
 		return -ENOSPC;
 	/* growing never takes the last two minimal rings: a new flow's */
-	if (tcp_buf_left(n) < cap - r->cap + 2 * TCP_RING_MIN) {
+	if (nat_tcp_buf_left(n) < cap - r->cap + 2 * TCP_RING_MIN) {
 		n->st.tcp_buf_short++;
 		return -ENOMEM;
 	}
 	p = malloc(cap);
 	if (!p)
 		return -ENOMEM;
-	tcp_ring_get(r, 0, p, r->len);
+	nat_tcp_ring_get(r, 0, p, r->len);
 	free(r->buf);
 	n->st.tcp_buf_bytes += cap - r->cap;
 	r->buf = p;
@@ -107,7 +107,7 @@ int tcp_ring_grow(struct nat *n, struct tcp_ring *r)
 	return 0;
 }
 
-void tcp_ring_free(struct nat *n, struct tcp_ring *r)
+void nat_tcp_ring_free(struct nat *n, struct tcp_ring *r)
 {
 	if (r->buf)
 		n->st.tcp_buf_bytes -= r->cap;
@@ -117,13 +117,13 @@ void tcp_ring_free(struct nat *n, struct tcp_ring *r)
 }
 
 /**
- * tcp_ring_tail() - the free space after the data, up to the wrap
+ * nat_tcp_ring_tail() - the free space after the data, up to the wrap
  * @r:		ring, with memory
  * @room:	set to its length (0 if the ring is full)
  *
  * Return: where the next byte goes
  */
-uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t *room)
+uint8_t *nat_tcp_ring_tail(struct tcp_ring *r, uint32_t *room)
 {
 	uint32_t tail = r->head + r->len;
 
@@ -136,14 +136,14 @@ uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t *room)
 	return r->buf + tail;
 }
 
-/** tcp_ring_commit() - @n bytes were written at the tail */
-void tcp_ring_commit(struct tcp_ring *r, uint32_t n)
+/** nat_tcp_ring_commit() - @n bytes were written at the tail */
+void nat_tcp_ring_commit(struct tcp_ring *r, uint32_t n)
 {
 	r->len += n;
 }
 
-/** tcp_ring_consume() - drop @n bytes from the head */
-void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
+/** nat_tcp_ring_consume() - drop @n bytes from the head */
+void nat_tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 {
 	r->len -= n;
 	r->head += n;
@@ -154,10 +154,10 @@ void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 }
 
 /**
- * tcp_ring_put() - copy up to @n bytes in at the tail
+ * nat_tcp_ring_put() - copy up to @n bytes in at the tail
  * Return: how many fitted
  */
-uint32_t tcp_ring_put(struct tcp_ring *r, const uint8_t *p, uint32_t n)
+uint32_t nat_tcp_ring_put(struct tcp_ring *r, const uint8_t *p, uint32_t n)
 {
 	uint32_t done = 0, room;
 	uint8_t *t;
@@ -165,22 +165,22 @@ uint32_t tcp_ring_put(struct tcp_ring *r, const uint8_t *p, uint32_t n)
 	if (n > tcp_ring_room(r))
 		n = tcp_ring_room(r);
 	while (done < n) {
-		t = tcp_ring_tail(r, &room);
+		t = nat_tcp_ring_tail(r, &room);
 		if (room > n - done)
 			room = n - done;
 		memcpy(t, p + done, room);
-		tcp_ring_commit(r, room);
+		nat_tcp_ring_commit(r, room);
 		done += room;
 	}
 	return done;
 }
 
-/** tcp_ring_get() - copy @n bytes out, starting @off bytes past the head */
-void tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
-		  uint32_t n)
+/** nat_tcp_ring_get() - copy @n bytes out, starting @off bytes past the head */
+void nat_tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
+		      uint32_t n)
 {
 	uv_buf_t b[2];
-	unsigned k = tcp_ring_bufs(r, off, n, b);
+	unsigned k = nat_tcp_ring_bufs(r, off, n, b);
 
 	for (unsigned i = 0; i < k; i++) {
 		memcpy(dst, b[i].base, b[i].len);
@@ -189,7 +189,7 @@ void tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
 }
 
 /**
- * tcp_ring_bufs() - describe @n bytes starting @off past the head
+ * nat_tcp_ring_bufs() - describe @n bytes starting @off past the head
  * @r:		ring; @off + @n must not exceed its length
  * @off:	offset from the head
  * @n:		length
@@ -197,8 +197,8 @@ void tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
  *
  * Return: the number of pieces, 0 to 2
  */
-unsigned tcp_ring_bufs(const struct tcp_ring *r, uint32_t off, uint32_t n,
-		       uv_buf_t b[2])
+unsigned nat_tcp_ring_bufs(const struct tcp_ring *r, uint32_t off, uint32_t n,
+			   uv_buf_t b[2])
 {
 	uint32_t start = r->head + off, first;
 

@@ -49,7 +49,7 @@
 struct tcp_ring {
 	uint8_t *buf;
 	uint32_t cap, head, len;
-	uint32_t max; /* tcp_ring_grow() doubles @cap up to this */
+	uint32_t max; /* nat_tcp_ring_grow() doubles @cap up to this */
 };
 
 enum tcp_state {
@@ -57,6 +57,7 @@ enum tcp_state {
 	TS_SYN_RCVD, /* SYN-ACK owed or sent, the inside's ACK not yet in */
 	TS_ESTABLISHED, /* and every half-closed state: see the flags */
 	TS_CLOSED, /* the handle is closing; nothing more happens */
+	TS_COUNT
 };
 
 /* what the inside's SYN offered (RFC 9293 3.2, RFC 7323) */
@@ -154,68 +155,69 @@ static inline const struct flow_key *tcp_key(const struct tcp_flow *f)
 /* the MSS we announce: what fits the MTU (RFC 9293 3.7.1) */
 static inline uint16_t tcp_rcv_mss(const struct nat *n, int family)
 {
-	uint32_t m = n->opts.mtu - (uint32_t)pkt_ip_hlen(family) - PKT_TCP_HLEN;
+	uint32_t m =
+		n->opts.mtu - (uint32_t)nat_pkt_ip_hlen(family) - PKT_TCP_HLEN;
 
 	return (uint16_t)(m > TCP_MSS_MAX ? TCP_MSS_MAX : m);
 }
 
 /* tcp_buf.c */
-size_t tcp_buf_left(const struct nat *n);
-int tcp_ring_alloc(struct nat *n, struct tcp_ring *r);
-int tcp_ring_grow(struct nat *n, struct tcp_ring *r);
-void tcp_ring_free(struct nat *n, struct tcp_ring *r);
+size_t nat_tcp_buf_left(const struct nat *n);
+int nat_tcp_ring_alloc(struct nat *n, struct tcp_ring *r);
+int nat_tcp_ring_grow(struct nat *n, struct tcp_ring *r);
+void nat_tcp_ring_free(struct nat *n, struct tcp_ring *r);
 static inline uint32_t tcp_ring_room(const struct tcp_ring *r)
 {
 	return r->cap - r->len;
 }
-uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t *room);
-void tcp_ring_commit(struct tcp_ring *r, uint32_t n);
-void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
-uint32_t tcp_ring_put(struct tcp_ring *r, const uint8_t *p, uint32_t n);
-void tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
-		  uint32_t n);
-unsigned tcp_ring_bufs(const struct tcp_ring *r, uint32_t off, uint32_t n,
-		       uv_buf_t b[2]);
+uint8_t *nat_tcp_ring_tail(struct tcp_ring *r, uint32_t *room);
+void nat_tcp_ring_commit(struct tcp_ring *r, uint32_t n);
+void nat_tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+uint32_t nat_tcp_ring_put(struct tcp_ring *r, const uint8_t *p, uint32_t n);
+void nat_tcp_ring_get(const struct tcp_ring *r, uint32_t off, uint8_t *dst,
+		      uint32_t n);
+unsigned nat_tcp_ring_bufs(const struct tcp_ring *r, uint32_t off, uint32_t n,
+			   uv_buf_t b[2]);
 
 /* tcp.c */
-void tcp_close_flow(struct tcp_flow *f, bool reset);
-void tcp_abort(struct tcp_flow *f, const char *why);
-void tcp_maybe_done(struct tcp_flow *f);
-void tcp_log(const struct tcp_flow *f, const char *what);
+void nat_tcp_close_flow(struct tcp_flow *f, bool reset);
+void nat_tcp_abort(struct tcp_flow *f, const char *why);
+void nat_tcp_maybe_done(struct tcp_flow *f);
+void nat_tcp_log(const struct tcp_flow *f, const char *what);
 
 /* tcp_sock.c */
-int tcp_sock_read(struct tcp_flow *f);
-int tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
-		   uint32_t *taken);
-void tcp_sock_fin(struct tcp_flow *f);
-void tcp_sock_resume(struct tcp_flow *f);
+int nat_tcp_sock_read(struct tcp_flow *f);
+int nat_tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
+		       uint32_t *taken);
+void nat_tcp_sock_fin(struct tcp_flow *f);
+void nat_tcp_sock_resume(struct tcp_flow *f);
 
 /* tcp_in.c */
-void tcp_input(struct tcp_flow *f, const struct pkt_info *pi);
-void tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o);
+void nat_tcp_input(struct tcp_flow *f, const struct pkt_info *pi);
+void nat_tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o);
 
 /* tcp_out.c */
-int tcp_output(struct tcp_flow *f);
-void tcp_ack_later(struct tcp_flow *f);
-void tcp_send_ack(struct tcp_flow *f);
-void tcp_send_rst(struct tcp_flow *f);
-void tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
-		  uint32_t ack, uint8_t flags);
-void tcp_on_timer(struct tcp_flow *f);
-void tcp_fast_retransmit(struct tcp_flow *f);
-void tcp_resend_synack(struct tcp_flow *f);
-void tcp_partial_ack(struct tcp_flow *f);
-void tcp_rtt_sample(struct tcp_flow *f, uint32_t ack);
-uint16_t tcp_rcv_window(struct tcp_flow *f);
-void tcp_pend_add(struct tcp_flow *f);
-void tcp_pend_del(struct tcp_flow *f);
-int tcp_out_init(struct nat *n);
-void tcp_out_close(struct nat *n);
+int nat_tcp_output(struct tcp_flow *f);
+void nat_tcp_ack_later(struct tcp_flow *f);
+void nat_tcp_send_ack(struct tcp_flow *f);
+void nat_tcp_send_rst(struct tcp_flow *f);
+void nat_tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
+		      uint32_t ack, uint8_t flags);
+void nat_tcp_on_timer(struct tcp_flow *f);
+void nat_tcp_fast_retransmit(struct tcp_flow *f);
+void nat_tcp_resend_synack(struct tcp_flow *f);
+void nat_tcp_partial_ack(struct tcp_flow *f);
+void nat_tcp_rtt_sample(struct tcp_flow *f, uint32_t ack);
+uint16_t nat_tcp_rcv_window(struct tcp_flow *f);
+void nat_tcp_pend_add(struct tcp_flow *f);
+void nat_tcp_pend_del(struct tcp_flow *f);
+int nat_tcp_out_init(struct nat *n);
+void nat_tcp_out_close(struct nat *n);
 
 /* tcp_timer.c */
-int tcp_timer_init(struct nat *n);
-void tcp_timer_set(struct tcp_flow *f, uint64_t due);
-void tcp_timer_del(struct tcp_flow *f);
-void tcp_timer_close(struct nat *n);
+int nat_tcp_timer_init(struct nat *n);
+void nat_tcp_timer_set(struct tcp_flow *f, uint64_t due);
+void nat_tcp_timer_del(struct tcp_flow *f);
+void nat_tcp_timer_close(struct nat *n);
 
 #endif

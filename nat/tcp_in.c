@@ -25,17 +25,18 @@
  * - FIN: taken only when all data before it was; the socket is shut down
  *   for writing once everything buffered for it is written.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "lib/log.h"
 #include "nat/tcp_conn.h"
 
 /**
- * tcp_parse_syn_opts() - the options of the inside's SYN
- * @pi:		the parsed SYN (pkt_parse() checked its header length)
+ * nat_tcp_parse_syn_opts() - the options of the inside's SYN
+ * @pi:		the parsed SYN (nat_pkt_parse() checked its header length)
  * @o:		result; options that are absent or malformed stay unset
  */
-void tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o)
+void nat_tcp_parse_syn_opts(const struct pkt_info *pi, struct tcp_syn_opts *o)
 {
 	struct tg_cur c = {
 		.p = pi->l4 + PKT_TCP_HLEN,
@@ -68,8 +69,8 @@ static void connecting_input(struct tcp_flow *f, const struct pkt_info *pi)
 {
 	/* a SYN again: the inside retries, the SYN-ACK follows connect() */
 	if ((pi->tcp_flags & PKT_TCP_RST) && pi->tcp_seq == f->rcv_nxt) {
-		tcp_log(f, "reset by the inside while connecting");
-		tcp_close_flow(f, true);
+		nat_tcp_log(f, "reset by the inside while connecting");
+		nat_tcp_close_flow(f, true);
 	}
 }
 
@@ -78,22 +79,22 @@ static void rst_input(struct tcp_flow *f, const struct pkt_info *pi)
 	uint32_t seq = pi->tcp_seq;
 
 	if (seq == f->rcv_nxt) {
-		tcp_log(f, "reset by the inside");
-		tcp_close_flow(f, true);
+		nat_tcp_log(f, "reset by the inside");
+		nat_tcp_close_flow(f, true);
 	} else if (SEQ_GT(seq, f->rcv_nxt) && SEQ_LT(seq, f->rcv_adv)) {
-		tcp_send_ack(f);
+		nat_tcp_send_ack(f);
 	}
 }
 
 static void syn_input(struct tcp_flow *f, const struct pkt_info *pi)
 {
 	if (f->state != TS_SYN_RCVD) {
-		tcp_send_ack(f);
+		nat_tcp_send_ack(f);
 		return;
 	}
 	/* the SYN-ACK was lost or crossed it: once is enough if not sent */
 	if (f->snd_max != f->iss && pi->tcp_seq == f->irs)
-		tcp_resend_synack(f);
+		nat_tcp_resend_synack(f);
 }
 
 /* RFC 9293 3.10.7.4, first check, with the window as advertised */
@@ -113,18 +114,19 @@ static bool seq_ok(const struct tcp_flow *f, const struct pkt_info *pi)
 static bool establish(struct tcp_flow *f, const struct pkt_info *pi)
 {
 	if (f->snd_max == f->iss || pi->tcp_ack != f->iss + 1) {
-		tcp_send_ctl(f->n, tcp_key(f), pi->tcp_ack, 0, PKT_TCP_RST);
+		nat_tcp_send_ctl(f->n, tcp_key(f), pi->tcp_ack, 0, PKT_TCP_RST);
 		return false;
 	}
+	assert(f->state == TS_SYN_RCVD);
 	f->state = TS_ESTABLISHED;
 	f->snd_una = f->iss + 1;
 	f->snd_wnd = f->max_wnd = (uint32_t)pi->tcp_win << f->snd_shift;
 	f->snd_wl1 = pi->tcp_seq;
 	f->snd_wl2 = pi->tcp_ack;
 	f->retries = 0;
-	tcp_rtt_sample(f, pi->tcp_ack);
-	tcp_timer_set(f, 0);
-	tcp_log(f, "established");
+	nat_tcp_rtt_sample(f, pi->tcp_ack);
+	nat_tcp_timer_set(f, 0);
+	nat_tcp_log(f, "established");
 	return true;
 }
 
@@ -134,7 +136,7 @@ static void acked(struct tcp_flow *f, uint32_t ack)
 	uint32_t end = f->out_seq + f->out.len;
 	uint32_t d = SEQ_GT(ack, end) ? f->out.len : ack - f->out_seq;
 
-	tcp_ring_consume(&f->out, d);
+	nat_tcp_ring_consume(&f->out, d);
 	f->out_seq += d;
 	if (f->fin_sent && SEQ_GT(ack, end))
 		f->fin_acked = true;
@@ -143,14 +145,14 @@ static void acked(struct tcp_flow *f, uint32_t ack)
 		f->snd_nxt = ack;
 	f->retries = 0;
 	f->dupacks = 0;
-	tcp_rtt_sample(f, ack);
+	nat_tcp_rtt_sample(f, ack);
 	if (f->recovery)
-		tcp_partial_ack(f);
-	tcp_timer_set(
+		nat_tcp_partial_ack(f);
+	nat_tcp_timer_set(
 		f, f->snd_una == f->snd_max ? 0 : uv_now(f->n->loop) + f->rto);
-	tcp_sock_resume(f);
+	nat_tcp_sock_resume(f);
 	if (f->fin_acked)
-		tcp_maybe_done(f);
+		nat_tcp_maybe_done(f);
 }
 
 /* Return: false if the segment goes no further (or the flow is gone) */
@@ -162,7 +164,7 @@ static bool ack_input(struct tcp_flow *f, const struct pkt_info *pi)
 	bool dup;
 
 	if (SEQ_GT(ack, f->snd_max) || SEQ_LT(ack, f->snd_una - f->max_wnd)) {
-		tcp_send_ack(f);
+		nat_tcp_send_ack(f);
 		return false;
 	}
 	/* RFC 5681 2: a duplicate ACK, with a window that did not move */
@@ -187,11 +189,11 @@ static bool ack_input(struct tcp_flow *f, const struct pkt_info *pi)
 	 * so go on from the first unacknowledged byte, at the normal RTO */
 	if (!old_wnd && f->snd_wnd && SEQ_GT(f->snd_nxt, f->snd_una)) {
 		f->snd_nxt = f->snd_una;
-		tcp_rtt_sample(f, f->snd_una);
-		tcp_timer_set(f, 0);
+		nat_tcp_rtt_sample(f, f->snd_una);
+		nat_tcp_timer_set(f, 0);
 	}
 	if (dup && ++f->dupacks == 3)
-		tcp_fast_retransmit(f);
+		nat_tcp_fast_retransmit(f);
 	return true;
 }
 
@@ -206,11 +208,11 @@ static void data_input(struct tcp_flow *f, const struct pkt_info *pi)
 	if (!len && !fin)
 		return;
 	if (f->fin_in) {
-		tcp_ack_later(f);
+		nat_tcp_ack_later(f);
 		return;
 	}
 	if (SEQ_GT(seq, f->rcv_nxt)) {
-		tcp_send_ack(f);
+		nat_tcp_send_ack(f);
 		return;
 	}
 	skip = f->rcv_nxt - seq; /* seq_ok(): at most len */
@@ -221,9 +223,9 @@ static void data_input(struct tcp_flow *f, const struct pkt_info *pi)
 		fin = false;
 	}
 	if (len) {
-		r = tcp_sock_write(f, d, len, &taken);
+		r = nat_tcp_sock_write(f, d, len, &taken);
 		if (r) {
-			tcp_abort(f, uv_strerror(r));
+			nat_tcp_abort(f, uv_strerror(r));
 			return;
 		}
 		f->rcv_nxt += taken;
@@ -234,18 +236,18 @@ static void data_input(struct tcp_flow *f, const struct pkt_info *pi)
 	if (fin) {
 		f->fin_in = true;
 		f->rcv_nxt++;
-		tcp_log(f, "FIN from the inside");
-		tcp_sock_fin(f);
+		nat_tcp_log(f, "FIN from the inside");
+		nat_tcp_sock_fin(f);
 	}
-	tcp_ack_later(f);
+	nat_tcp_ack_later(f);
 }
 
 /**
- * tcp_input() - one segment from the inside for @f
+ * nat_tcp_input() - one segment from the inside for @f
  * @f:		flow
  * @pi:		the parsed segment
  */
-void tcp_input(struct tcp_flow *f, const struct pkt_info *pi)
+void nat_tcp_input(struct tcp_flow *f, const struct pkt_info *pi)
 {
 	uint8_t fl = pi->tcp_flags;
 
@@ -264,7 +266,7 @@ void tcp_input(struct tcp_flow *f, const struct pkt_info *pi)
 	if (!(fl & PKT_TCP_ACK))
 		return;
 	if (!seq_ok(f, pi)) {
-		tcp_send_ack(f);
+		nat_tcp_send_ack(f);
 		return;
 	}
 	if (f->state == TS_SYN_RCVD && !establish(f, pi))
@@ -272,5 +274,5 @@ void tcp_input(struct tcp_flow *f, const struct pkt_info *pi)
 	if (!ack_input(f, pi))
 		return;
 	data_input(f, pi);
-	tcp_output(f);
+	nat_tcp_output(f);
 }

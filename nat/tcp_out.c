@@ -10,7 +10,7 @@
  * (nat_opts.emit_reserve: room in the stream's write buffer), the segment
  * is built there instead, and its payload is copied once, from the ring
  * straight into the stream (copies were the largest cost of a download).
- * tcp_output() sends what a flow owes: the SYN-ACK, data within the
+ * nat_tcp_output() sends what a flow owes: the SYN-ACK, data within the
  * inside's window (at most its MSS per segment: ~64 KiB over the TUN MTU)
  * and the FIN. Every segment carries the current ACK and window.
  *
@@ -77,7 +77,7 @@ static uint16_t syn_window(struct tcp_flow *f)
 }
 
 /**
- * tcp_rcv_window() - the window field for the next segment: the room
+ * nat_tcp_rcv_window() - the window field for the next segment: the room
  * left in the flow's buffer for the socket, scaled down by our shift
  * @f:		flow
  *
@@ -92,7 +92,7 @@ static uint16_t syn_window(struct tcp_flow *f)
  *
  * Return: the 16-bit field; the right edge is remembered in rcv_adv
  */
-uint16_t tcp_rcv_window(struct tcp_flow *f)
+uint16_t nat_tcp_rcv_window(struct tcp_flow *f)
 {
 	uint32_t field = tcp_ring_room(&f->in) >> f->rcv_shift;
 	uint32_t w;
@@ -117,14 +117,14 @@ static uint32_t ack_seq(const struct tcp_flow *f)
 }
 
 /* @f's payload from @off of its ring into @buf, then the headers around
- * it (pkt_build_tcp() leaves data that sits in place where it is) */
+ * it (nat_pkt_build_tcp() leaves data that sits in place where it is) */
 static size_t seg_build(struct tcp_flow *f, uint8_t *buf, size_t cap, size_t hl,
 			struct pkt_tcp_seg *s, uint32_t off)
 {
 	s->data = buf + hl;
 	if (s->data_len)
-		tcp_ring_get(&f->out, off, buf + hl, (uint32_t)s->data_len);
-	return pkt_build_tcp(buf, cap, s);
+		nat_tcp_ring_get(&f->out, off, buf + hl, (uint32_t)s->data_len);
+	return nat_pkt_build_tcp(buf, cap, s);
 }
 
 /*
@@ -141,7 +141,7 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 	struct nat *n = f->n;
 	struct nat_tcp *t = n->tcp;
 	const struct flow_key *k = tcp_key(f);
-	size_t hl = pkt_ip_hlen(k->family) + PKT_TCP_HLEN + olen, len;
+	size_t hl = nat_pkt_ip_hlen(k->family) + PKT_TCP_HLEN + olen, len;
 	struct pkt_tcp_seg s = {
 		.family = k->family,
 		.src = k->dst,
@@ -160,7 +160,7 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 
 	if (hl + dlen > t->seg_cap)
 		return -EMSGSIZE;
-	s.win = flags & PKT_TCP_SYN ? syn_window(f) : tcp_rcv_window(f);
+	s.win = flags & PKT_TCP_SYN ? syn_window(f) : nat_tcp_rcv_window(f);
 	r = nat_reserve(n, hl + dlen, &room);
 	if (!r && room) {
 		len = seg_build(f, room, hl + dlen, hl, &s, off);
@@ -183,7 +183,7 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
 }
 
 /**
- * tcp_send_ctl() - a segment without data for @k's inside end, outside
+ * nat_tcp_send_ctl() - a segment without data for @k's inside end, outside
  * any flow's state (RSTs); lost if the stream is full
  * @n:		NAT
  * @k:		the flow's key
@@ -191,8 +191,8 @@ static int seg_emit(struct tcp_flow *f, uint32_t seq, uint8_t flags,
  * @ack:	acknowledgment number
  * @flags:	PKT_TCP_*
  */
-void tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
-		  uint32_t ack, uint8_t flags)
+void nat_tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
+		      uint32_t ack, uint8_t flags)
 {
 	struct nat_tcp *t = n->tcp;
 	struct pkt_tcp_seg s = {
@@ -205,22 +205,23 @@ void tcp_send_ctl(struct nat *n, const struct flow_key *k, uint32_t seq,
 		.ack = ack,
 		.flags = flags,
 	};
-	size_t len = pkt_build_tcp(t->seg, t->seg_cap, &s);
+	size_t len = nat_pkt_build_tcp(t->seg, t->seg_cap, &s);
 
 	if (len)
 		nat_emit(n, t->seg, len);
 }
 
-/** tcp_send_rst() - reset the inside's end of @f */
-void tcp_send_rst(struct tcp_flow *f)
+/** nat_tcp_send_rst() - reset the inside's end of @f */
+void nat_tcp_send_rst(struct tcp_flow *f)
 {
 	const struct flow_key *k = tcp_key(f);
 
 	if (f->state == TS_CONNECTING)
-		tcp_send_ctl(f->n, k, 0, f->rcv_nxt, PKT_TCP_RST | PKT_TCP_ACK);
+		nat_tcp_send_ctl(f->n, k, 0, f->rcv_nxt,
+				 PKT_TCP_RST | PKT_TCP_ACK);
 	else if (f->state != TS_CLOSED)
-		tcp_send_ctl(f->n, k, ack_seq(f), f->rcv_nxt,
-			     PKT_TCP_RST | PKT_TCP_ACK);
+		nat_tcp_send_ctl(f->n, k, ack_seq(f), f->rcv_nxt,
+				 PKT_TCP_RST | PKT_TCP_ACK);
 }
 
 /* the SYN-ACK: our MSS and, if the inside offered scaling, our shift */
@@ -241,8 +242,8 @@ static int send_synack(struct tcp_flow *f)
 	return r;
 }
 
-/** tcp_resend_synack() - the inside sent its SYN again: answer it again */
-void tcp_resend_synack(struct tcp_flow *f)
+/** nat_tcp_resend_synack() - the inside sent its SYN again: answer it again */
+void nat_tcp_resend_synack(struct tcp_flow *f)
 {
 	if (f->n->tcp->blocked)
 		return;
@@ -315,18 +316,18 @@ static void timer_update(struct tcp_flow *f)
 		       (!f->snd_wnd &&
 			SEQ_LT(f->snd_nxt, f->out_seq + f->out.len));
 	if (need)
-		tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
+		nat_tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
 }
 
 /**
- * tcp_output() - send what @f owes the inside, as far as the window and
+ * nat_tcp_output() - send what @f owes the inside, as far as the window and
  * the stream allow, but for a pure ACK: that waits for the end of the turn
  * @f:		flow
  *
  * Return: 0, or -ENOBUFS if the stream is full (@f waits on the pending
  * list), or another error of emit
  */
-int tcp_output(struct tcp_flow *f)
+int nat_tcp_output(struct tcp_flow *f)
 {
 	struct nat_tcp *t = f->n->tcp;
 	int r = 0;
@@ -334,7 +335,7 @@ int tcp_output(struct tcp_flow *f)
 	if (f->state != TS_SYN_RCVD && f->state != TS_ESTABLISHED)
 		return 0;
 	if (t->blocked) {
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 		return -ENOBUFS;
 	}
 	if (f->state == TS_SYN_RCVD) {
@@ -344,29 +345,29 @@ int tcp_output(struct tcp_flow *f)
 		r = send_data(f);
 	}
 	if (r == -ENOBUFS)
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 	timer_update(f);
 	return r;
 }
 
-/** tcp_ack_later() - owe the inside an ACK, sent at the end of this turn */
-void tcp_ack_later(struct tcp_flow *f)
+/** nat_tcp_ack_later() - owe the inside an ACK, sent at the end of this turn */
+void nat_tcp_ack_later(struct tcp_flow *f)
 {
 	f->ack_now = true;
-	tcp_pend_add(f);
+	nat_tcp_pend_add(f);
 }
 
-/** tcp_send_ack() - an ACK now: duplicate, challenge, or refusal */
-void tcp_send_ack(struct tcp_flow *f)
+/** nat_tcp_send_ack() - an ACK now: duplicate, challenge, or refusal */
+void nat_tcp_send_ack(struct tcp_flow *f)
 {
 	f->ack_now = true;
 	if (f->state != TS_ESTABLISHED) {
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 		return;
 	}
 	if (f->n->tcp->blocked ||
 	    seg_emit(f, ack_seq(f), PKT_TCP_ACK, NULL, 0, 0, 0) == -ENOBUFS)
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 }
 
 /* the oldest unacknowledged segment again, at most @max bytes of it */
@@ -386,8 +387,8 @@ static int retransmit(struct tcp_flow *f, uint32_t max)
 	return seg_emit(f, seq, flags, NULL, 0, seq - f->out_seq, len);
 }
 
-/** tcp_fast_retransmit() - three duplicate ACKs: resend the hole now */
-void tcp_fast_retransmit(struct tcp_flow *f)
+/** nat_tcp_fast_retransmit() - three duplicate ACKs: resend the hole now */
+void nat_tcp_fast_retransmit(struct tcp_flow *f)
 {
 	if (!f->recovery) {
 		f->recovery = true;
@@ -397,8 +398,8 @@ void tcp_fast_retransmit(struct tcp_flow *f)
 		retransmit(f, f->mss);
 }
 
-/** tcp_partial_ack() - recovering, an ACK short of the mark: next hole */
-void tcp_partial_ack(struct tcp_flow *f)
+/** nat_tcp_partial_ack() - recovering, an ACK short of the mark: next hole */
+void nat_tcp_partial_ack(struct tcp_flow *f)
 {
 	if (SEQ_GEQ(f->snd_una, f->recover)) {
 		f->recovery = false;
@@ -440,16 +441,16 @@ static int on_timeout(struct tcp_flow *f, bool syn, bool zero)
 }
 
 /**
- * tcp_on_timer() - @f's deadline passed: retransmit, probe, or give up
+ * nat_tcp_on_timer() - @f's deadline passed: retransmit, probe, or give up
  * @f:		flow
  *
  * Only timeouts whose segment the stream took count toward the limit:
  * while the stream refuses (full, or down during an outage) the inside
  * cannot answer, and @f waits on the pending list without a timer, its
- * RTO not backed off; tcp_output() sets the timer again once
+ * RTO not backed off; nat_tcp_output() sets the timer again once
  * nat_out_ready() or nat_resume() serves it.
  */
-void tcp_on_timer(struct tcp_flow *f)
+void nat_tcp_on_timer(struct tcp_flow *f)
 {
 	uint32_t end = f->out_seq + f->out.len, rto = f->rto;
 	bool zero = !f->snd_wnd, syn = f->state == TS_SYN_RCVD;
@@ -457,16 +458,16 @@ void tcp_on_timer(struct tcp_flow *f)
 	if (!syn && f->state != TS_ESTABLISHED)
 		return;
 	if (f->n->tcp->blocked) {
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 		return;
 	}
 	if (!syn && f->snd_una == f->snd_max &&
 	    !(zero && SEQ_LT(f->snd_nxt, end))) {
-		tcp_output(f);
+		nat_tcp_output(f);
 		return;
 	}
 	if (++f->retries > (syn ? TCP_SYNACK_RETRIES : TCP_MAX_RETRIES)) {
-		tcp_abort(f, "the inside stopped answering");
+		nat_tcp_abort(f, "the inside stopped answering");
 		return;
 	}
 	f->rto = min32(rto * 2, TCP_RTO_MAX_MS);
@@ -474,19 +475,19 @@ void tcp_on_timer(struct tcp_flow *f)
 	if (on_timeout(f, syn, zero) == -ENOBUFS) {
 		f->retries--;
 		f->rto = rto;
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 		return;
 	}
-	tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
+	nat_tcp_timer_set(f, uv_now(f->n->loop) + f->rto);
 }
 
 /**
- * tcp_rtt_sample() - @ack acknowledged new data: measure (RFC 6298 2,
+ * nat_tcp_rtt_sample() - @ack acknowledged new data: measure (RFC 6298 2,
  * Karn's rule) and set the RTO from the estimate, dropping any backoff
  * @f:		flow
  * @ack:	the new snd_una
  */
-void tcp_rtt_sample(struct tcp_flow *f, uint32_t ack)
+void nat_tcp_rtt_sample(struct tcp_flow *f, uint32_t ack)
 {
 	uint32_t r, d;
 
@@ -548,8 +549,8 @@ static void flush_stop(struct nat_tcp *t)
 	t->flush_on = false;
 }
 
-/** tcp_pend_add() - @f owes output: serve it at the end of this turn */
-void tcp_pend_add(struct tcp_flow *f)
+/** nat_tcp_pend_add() - @f owes output: serve it at the end of this turn */
+void nat_tcp_pend_add(struct tcp_flow *f)
 {
 	struct nat_tcp *t = f->n->tcp;
 
@@ -568,8 +569,8 @@ void tcp_pend_add(struct tcp_flow *f)
 	flush_start(f->n);
 }
 
-/** tcp_pend_del() - off the pending list */
-void tcp_pend_del(struct tcp_flow *f)
+/** nat_tcp_pend_del() - off the pending list */
+void nat_tcp_pend_del(struct tcp_flow *f)
 {
 	struct nat_tcp *t = f->n->tcp;
 
@@ -589,10 +590,10 @@ void tcp_pend_del(struct tcp_flow *f)
 /* everything @f owes, the ACK included */
 static void flush_flow(struct tcp_flow *f)
 {
-	if (tcp_output(f) || !f->ack_now || f->state != TS_ESTABLISHED)
+	if (nat_tcp_output(f) || !f->ack_now || f->state != TS_ESTABLISHED)
 		return;
 	if (seg_emit(f, ack_seq(f), PKT_TCP_ACK, NULL, 0, 0, 0) == -ENOBUFS)
-		tcp_pend_add(f);
+		nat_tcp_pend_add(f);
 }
 
 static void flush(struct nat *n)
@@ -602,7 +603,7 @@ static void flush(struct nat *n)
 
 	while (t->pend_head != FLOW_NONE && !t->blocked && !n->closing) {
 		f = &t->f[t->pend_head];
-		tcp_pend_del(f);
+		nat_tcp_pend_del(f);
 		flush_flow(f);
 	}
 	if (t->pend_head == FLOW_NONE || t->blocked || n->closing)
@@ -638,7 +639,7 @@ static void resume_flow(struct tcp_flow *f)
 	f->rtt_on = false;
 	f->rtt_valid = false;
 	f->rto = TCP_RTO_INIT_MS;
-	tcp_timer_set(f, 0);
+	nat_tcp_timer_set(f, 0);
 	if (f->state == TS_SYN_RCVD) {
 		if (f->snd_max != f->iss && !blocked)
 			send_synack(f);
@@ -650,7 +651,7 @@ static void resume_flow(struct tcp_flow *f)
 	} else {
 		return;
 	}
-	tcp_pend_add(f);
+	nat_tcp_pend_add(f);
 }
 
 /**
@@ -673,7 +674,7 @@ void nat_tcp_resume(struct nat *n)
 	flush(n);
 }
 
-int tcp_out_init(struct nat *n)
+int nat_tcp_out_init(struct nat *n)
 {
 	struct nat_tcp *t = n->tcp;
 
@@ -690,7 +691,7 @@ static void out_close_cb(uv_handle_t *h)
 	nat_close_done(h->data);
 }
 
-void tcp_out_close(struct nat *n)
+void nat_tcp_out_close(struct nat *n)
 {
 	flush_stop(n->tcp);
 	nat_close_start(n, (uv_handle_t *)&n->tcp->check, out_close_cb);

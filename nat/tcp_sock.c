@@ -36,8 +36,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	uint32_t room = 0;
 	uint8_t *p = NULL;
 
-	if (!tcp_ring_alloc(f->n, &f->out))
-		p = tcp_ring_tail(&f->out, &room);
+	if (!nat_tcp_ring_alloc(f->n, &f->out))
+		p = nat_tcp_ring_tail(&f->out, &room);
 	*buf = uv_buf_init((char *)p, room);
 }
 
@@ -46,11 +46,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct tcp_flow *f = nat_container_of(s, struct tcp_flow, u.s);
 
 	if (nread > 0) {
-		tcp_ring_commit(&f->out, (uint32_t)nread);
+		nat_tcp_ring_commit(&f->out, (uint32_t)nread);
 		f->n->tcp->tab.nodes[f->idx].bytes_out += (uint64_t)nread;
-		if (!tcp_ring_room(&f->out) && tcp_ring_grow(f->n, &f->out))
+		if (!tcp_ring_room(&f->out) && nat_tcp_ring_grow(f->n, &f->out))
 			stop_reading(f);
-		tcp_output(f);
+		nat_tcp_output(f);
 		return;
 	}
 	if (nread == 0)
@@ -60,18 +60,18 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return; /* full: back-pressure until the inside acknowledges */
 	if (nread == UV_EOF) {
 		f->eof_out = true;
-		tcp_log(f, "EOF from the destination");
-		tcp_output(f);
+		nat_tcp_log(f, "EOF from the destination");
+		nat_tcp_output(f);
 		return;
 	}
-	tcp_abort(f, uv_strerror((int)nread));
+	nat_tcp_abort(f, uv_strerror((int)nread));
 }
 
 /**
- * tcp_sock_read() - start reading from the destination
+ * nat_tcp_sock_read() - start reading from the destination
  * Return: 0 or the error of uv_read_start()
  */
-int tcp_sock_read(struct tcp_flow *f)
+int nat_tcp_sock_read(struct tcp_flow *f)
 {
 	int r = uv_read_start(&f->u.s, alloc_cb, read_cb);
 
@@ -79,15 +79,15 @@ int tcp_sock_read(struct tcp_flow *f)
 	return r;
 }
 
-/** tcp_sock_resume() - the inside acknowledged data: read on if room */
-void tcp_sock_resume(struct tcp_flow *f)
+/** nat_tcp_sock_resume() - the inside acknowledged data: read on if room */
+void nat_tcp_sock_resume(struct tcp_flow *f)
 {
 	if (f->reading || f->eof_out || f->state == TS_CLOSED ||
 	    f->state == TS_CONNECTING ||
 	    tcp_ring_room(&f->out) < TCP_READ_RESUME(f->out.cap))
 		return;
-	if (tcp_sock_read(f))
-		tcp_abort(f, "cannot read from the socket");
+	if (nat_tcp_sock_read(f))
+		nat_tcp_abort(f, "cannot read from the socket");
 }
 
 static void write_cb(uv_write_t *req, int status);
@@ -101,7 +101,7 @@ static int start_write(struct tcp_flow *f)
 
 	if (f->wr_len || !f->in.len)
 		return 0;
-	nb = tcp_ring_bufs(&f->in, 0, f->in.len, b);
+	nb = nat_tcp_ring_bufs(&f->in, 0, f->in.len, b);
 	r = uv_write(&f->wr, &f->u.s, b, nb, write_cb);
 	if (!r)
 		f->wr_len = f->in.len;
@@ -126,25 +126,25 @@ static void write_cb(uv_write_t *req, int status)
 	if (f->state == TS_CLOSED)
 		return;
 	if (status) {
-		tcp_abort(f, uv_strerror(status));
+		nat_tcp_abort(f, uv_strerror(status));
 		return;
 	}
 	advertised = f->rcv_adv - f->rcv_nxt;
-	tcp_ring_consume(&f->in, f->wr_len);
+	nat_tcp_ring_consume(&f->in, f->wr_len);
 	f->wr_len = 0;
 	r = start_write(f);
 	if (r) {
-		tcp_abort(f, uv_strerror(r));
+		nat_tcp_abort(f, uv_strerror(r));
 		return;
 	}
 	if (f->fin_in)
-		tcp_sock_fin(f);
+		nat_tcp_sock_fin(f);
 	else if (tcp_ring_room(&f->in) - advertised >= update_step(f))
-		tcp_ack_later(f);
+		nat_tcp_ack_later(f);
 }
 
 /**
- * tcp_sock_write() - give in-order data from the inside to the socket
+ * nat_tcp_sock_write() - give in-order data from the inside to the socket
  * @f:		flow
  * @p:		data
  * @len:	its length, within the window advertised
@@ -152,8 +152,8 @@ static void write_cb(uv_write_t *req, int status)
  *
  * Return: 0, or a socket error: the flow must be reset
  */
-int tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
-		   uint32_t *taken)
+int nat_tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
+		       uint32_t *taken)
 {
 	uv_buf_t b = uv_buf_init((char *)p, len);
 	uint32_t done = 0;
@@ -168,8 +168,8 @@ int tcp_sock_write(struct tcp_flow *f, const uint8_t *p, uint32_t len,
 			return r;
 	}
 	/* no memory for the ring: the inside will send it again */
-	if (done < len && !tcp_ring_alloc(f->n, &f->in)) {
-		done += tcp_ring_put(&f->in, p + done, len - done);
+	if (done < len && !nat_tcp_ring_alloc(f->n, &f->in)) {
+		done += nat_tcp_ring_put(&f->in, p + done, len - done);
 		r = start_write(f);
 		if (r)
 			return r;
@@ -185,19 +185,19 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 	if (f->state == TS_CLOSED)
 		return;
 	if (status) {
-		tcp_abort(f, uv_strerror(status));
+		nat_tcp_abort(f, uv_strerror(status));
 		return;
 	}
 	f->shut_done = true;
-	tcp_maybe_done(f);
+	nat_tcp_maybe_done(f);
 }
 
 /**
- * tcp_sock_fin() - the inside sent FIN: shut the socket down for writing
+ * nat_tcp_sock_fin() - the inside sent FIN: shut the socket down for writing
  * once the ring is written (the reply still flows back)
  * @f:		flow
  */
-void tcp_sock_fin(struct tcp_flow *f)
+void nat_tcp_sock_fin(struct tcp_flow *f)
 {
 	int r;
 
@@ -205,7 +205,7 @@ void tcp_sock_fin(struct tcp_flow *f)
 		return;
 	r = uv_shutdown(&f->req.shut, &f->u.s, shutdown_cb);
 	if (r) {
-		tcp_abort(f, uv_strerror(r));
+		nat_tcp_abort(f, uv_strerror(r));
 		return;
 	}
 	f->shut_req = true;

@@ -111,16 +111,16 @@ static void timer_cb(uv_timer_t *h)
 		if (!f->due)
 			continue;
 		f->due = 0;
-		tcp_on_timer(f);
+		nat_tcp_on_timer(f);
 	}
 	arm(n);
 }
 
 /**
- * tcp_timer_init() - the heap and the timer of @n's TCP table
+ * nat_tcp_timer_init() - the heap and the timer of @n's TCP table
  * Return: 0 or -ENOMEM
  */
-int tcp_timer_init(struct nat *n)
+int nat_tcp_timer_init(struct nat *n)
 {
 	struct nat_tcp *t = n->tcp;
 
@@ -133,11 +133,11 @@ int tcp_timer_init(struct nat *n)
 }
 
 /**
- * tcp_timer_set() - @f's deadline becomes @due (ms, loop time), 0 for none
+ * nat_tcp_timer_set() - @f's deadline becomes @due (ms, loop time), 0 for none
  * @f:		flow
  * @due:	deadline
  */
-void tcp_timer_set(struct tcp_flow *f, uint64_t due)
+void nat_tcp_timer_set(struct tcp_flow *f, uint64_t due)
 {
 	struct nat_tcp *t = f->n->tcp;
 
@@ -159,8 +159,8 @@ void tcp_timer_set(struct tcp_flow *f, uint64_t due)
 	arm(f->n);
 }
 
-/** tcp_timer_del() - take @f out of the heap: its slot is about to go */
-void tcp_timer_del(struct tcp_flow *f)
+/** nat_tcp_timer_del() - take @f out of the heap: its slot is about to go */
+void nat_tcp_timer_del(struct tcp_flow *f)
 {
 	f->due = 0;
 	if (f->hpos != FLOW_NONE)
@@ -172,7 +172,7 @@ static void timer_close_cb(uv_handle_t *h)
 	nat_close_done(h->data);
 }
 
-void tcp_timer_close(struct nat *n)
+void nat_tcp_timer_close(struct nat *n)
 {
 	nat_close_start(n, (uv_handle_t *)&n->tcp->timer, timer_close_cb);
 }

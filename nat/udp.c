@@ -18,6 +18,7 @@
  * unreachable). Either becomes an ICMP error for the inside, quoting the
  * datagram at hand or the head of the last one the flow sent.
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -29,13 +30,15 @@ static void udp_close_cb(uv_handle_t *h)
 	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
 	struct nat *n = f->n;
 
-	flow_free(&n->udp_tab, f->idx);
+	/* nat_udp_close_flow() unhashed it: the slot returns only here */
+	assert(n->udp_tab.nodes[f->idx].state == FLOW_CLOSING);
+	nat_flow_free(&n->udp_tab, f->idx);
 	nat_close_done(n);
 }
 
 void nat_udp_close_flow(struct nat *n, uint32_t i)
 {
-	flow_unhash(&n->udp_tab, i);
+	nat_flow_unhash(&n->udp_tab, i);
 	nat_close_start(n, (uv_handle_t *)&n->udp[i].h, udp_close_cb);
 }
 
@@ -58,7 +61,7 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	struct udp_flow *f = nat_container_of(h, struct udp_flow, h);
 	struct nat *n = f->n;
 	const struct flow_key *k = udp_key(f);
-	size_t hlen = pkt_ip_hlen(k->family) + PKT_UDP_HLEN, len;
+	size_t hlen = nat_pkt_ip_hlen(k->family) + PKT_UDP_HLEN, len;
 	uint8_t *start;
 
 	if (nread < 0) {
@@ -72,10 +75,10 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		n->st.dropped_out++;
 		return;
 	}
-	flow_touch(&n->udp_tab, f->idx, uv_now(n->loop));
+	nat_flow_touch(&n->udp_tab, f->idx, uv_now(n->loop));
 	start = (uint8_t *)buf->base - hlen;
-	len = pkt_build_udp(start, k->family, k->dst, k->dport, k->src,
-			    k->sport, (size_t)nread);
+	len = nat_pkt_build_udp(start, k->family, k->dst, k->dport, k->src,
+				k->sport, (size_t)nread);
 	if (!len) {
 		n->st.dropped_out++;
 		return;
@@ -97,7 +100,7 @@ static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 		return -ENOBUFS;
 	nat_flow_make_room(n, &n->udp_tab, &n->st.udp_evicted,
 			   nat_udp_close_flow);
-	i = flow_alloc(&n->udp_tab, k, uv_now(n->loop));
+	i = nat_flow_alloc(&n->udp_tab, k, uv_now(n->loop));
 	if (i == FLOW_NONE)
 		return -ENOBUFS;
 	f = &n->udp[i];
@@ -106,7 +109,7 @@ static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 	f->last_len = 0;
 	r = uv_udp_init_ex(n->loop, &f->h, k->family);
 	if (r) {
-		flow_free(&n->udp_tab, i);
+		nat_flow_free(&n->udp_tab, i);
 		return r;
 	}
 	nat_sockaddr(&ss, k->family, k->dst, k->dport);
@@ -136,8 +139,8 @@ static bool udp_service(struct nat *n, const struct pkt_info *pi)
 		n->st.unsupported++;
 		return true;
 	}
-	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
-		      pi->dport);
+	nat_flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport,
+			  pi->dst, pi->dport);
 	nat_peer_of(&k, &peer);
 	svc->udp(svc->arg, &peer, pi->data, pi->data_len);
 	return true;
@@ -146,7 +149,7 @@ static bool udp_service(struct nat *n, const struct pkt_info *pi)
 int nat_udp_reply(struct nat *n, const struct nat_peer *to, const uint8_t *data,
 		  size_t len)
 {
-	size_t hlen = pkt_ip_hlen(to->family) + PKT_UDP_HLEN, out;
+	size_t hlen = nat_pkt_ip_hlen(to->family) + PKT_UDP_HLEN, out;
 	uint8_t *buf = n->txbig;
 	int r;
 
@@ -157,8 +160,8 @@ int nat_udp_reply(struct nat *n, const struct nat_peer *to, const uint8_t *data,
 	if (hlen + len > n->opts.mtu || hlen + len > NAT_TXBIG_MAX)
 		return -EMSGSIZE;
 	memcpy(buf + hlen, data, len);
-	out = pkt_build_udp(buf, to->family, to->dst, to->dport, to->src,
-			    to->sport, len);
+	out = nat_pkt_build_udp(buf, to->family, to->dst, to->dport, to->src,
+				to->sport, len);
 	if (!out)
 		return -EMSGSIZE;
 	r = nat_send(n, buf, out);
@@ -188,9 +191,9 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 		return;
 	if (nat_refuse(n, pi))
 		return;
-	flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport, pi->dst,
-		      pi->dport);
-	i = flow_lookup(&n->udp_tab, &k);
+	nat_flow_key_init(&k, IPPROTO_UDP, pi->family, pi->src, pi->sport,
+			  pi->dst, pi->dport);
+	i = nat_flow_lookup(&n->udp_tab, &k);
 	if (i == FLOW_NONE) {
 		r = udp_open(n, &k, &i);
 		if (r) {
@@ -198,7 +201,7 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 			return;
 		}
 	} else {
-		flow_touch(&n->udp_tab, i, uv_now(n->loop));
+		nat_flow_touch(&n->udp_tab, i, uv_now(n->loop));
 	}
 	f = &n->udp[i];
 	r = uv_udp_try_send(&f->h, &b, 1, NULL);

@@ -90,7 +90,7 @@ static int emit(void *arg, const uint8_t *p, size_t len)
 	check_emitted(p, len, mtu);
 	if (out_full)
 		return -ENOBUFS;
-	FZ_CHECK(pkt_parse(p, len, &pi) == 0);
+	FZ_CHECK(nat_pkt_parse(p, len, &pi) == 0);
 	if (pi.proto != IPPROTO_TCP)
 		return 0;
 	s = &ring[ring_n++ % RING];
@@ -201,7 +201,7 @@ static void tcp_answer(struct fz *in)
 		!!(s->flags & PKT_TCP_FIN) + (uint32_t)dack;
 	t.opt = opt;
 	t.opt_len = olen;
-	n = pkt_build_tcp(seg_buf, sizeof(seg_buf), &t);
+	n = nat_pkt_build_tcp(seg_buf, sizeof(seg_buf), &t);
 	if (n)
 		nat_from_tun(nat, seg_buf, n);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * pkt.c - fuzz pkt_parse() of nat/pkt.c and the builders that answer a
+ * pkt.c - fuzz nat_pkt_parse() of nat/pkt.c and the builders that answer a
  * parsed packet.
  *
  * The input is one packet from the inside. Properties of an accepted one:
@@ -53,7 +53,7 @@ static void check_bounds(const uint8_t *buf, size_t len,
 static void check_reply(const uint8_t *p, size_t len, const struct pkt_info *o,
 			struct pkt_info *pi)
 {
-	FZ_CHECK(pkt_parse(p, len, pi) == 0);
+	FZ_CHECK(nat_pkt_parse(p, len, pi) == 0);
 	FZ_CHECK(pi->ip_len == len);
 	FZ_CHECK(pi->family == o->family);
 	FZ_CHECK(!memcmp(pi->dst, o->src, 16));
@@ -66,8 +66,8 @@ static void answer(const struct pkt_info *o)
 	struct pkt_info pi;
 	size_t n;
 
-	n = pkt_build_icmp_error(out, sizeof(out), o->dst, PKT_UNREACH_ADMIN,
-				 o->ip, o->ip_len);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), o->dst,
+				     PKT_UNREACH_ADMIN, o->ip, o->ip_len);
 	FZ_CHECK(n > 0);
 	check_reply(out, n, o, &pi);
 	FZ_CHECK(pi.proto ==
@@ -78,10 +78,10 @@ static void answer(const struct pkt_info *o)
 		struct tcp_syn_opts so;
 
 		/* the options walk of tcp_in.c: ASan watches its reads */
-		tcp_parse_syn_opts(o, &so);
+		nat_tcp_parse_syn_opts(o, &so);
 		FZ_CHECK(!so.has_wscale || o->tcp_hlen >= PKT_TCP_HLEN + 3);
 		FZ_CHECK(!so.has_mss || o->tcp_hlen >= PKT_TCP_HLEN + 4);
-		n = pkt_build_tcp_rst(out, sizeof(out), o);
+		n = nat_pkt_build_tcp_rst(out, sizeof(out), o);
 		FZ_CHECK(!n == !!(o->tcp_flags & PKT_TCP_RST));
 		if (n) {
 			check_reply(out, n, o, &pi);
@@ -94,9 +94,9 @@ static void answer(const struct pkt_info *o)
 		uint8_t *p = out + PKT_HDR_ROOM;
 
 		memcpy(p, o->data, o->data_len);
-		p -= pkt_ip_hlen(o->family) + PKT_UDP_HLEN;
-		n = pkt_build_udp(p, o->family, o->dst, o->dport, o->src,
-				  o->sport, o->data_len);
+		p -= nat_pkt_ip_hlen(o->family) + PKT_UDP_HLEN;
+		n = nat_pkt_build_udp(p, o->family, o->dst, o->dport, o->src,
+				      o->sport, o->data_len);
 		FZ_CHECK(n > 0);
 		check_reply(p, n, o, &pi);
 		FZ_CHECK(pi.data_len == o->data_len);
@@ -107,7 +107,7 @@ static void answer(const struct pkt_info *o)
 static void parse_one(const uint8_t *data, size_t size)
 {
 	struct pkt_info pi;
-	int r = pkt_parse(data, size, &pi);
+	int r = nat_pkt_parse(data, size, &pi);
 
 	FZ_CHECK(r == 0 || r == -EBADMSG || r == -EPROTONOSUPPORT);
 	if (r)

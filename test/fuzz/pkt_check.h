@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pkt_check.h - for the fuzz targets: is a packet that pkt_parse()
+ * pkt_check.h - for the fuzz targets: is a packet that nat_pkt_parse()
  * accepted, or that the NAT built, what it claims to be? The checksums are
  * computed again from the parsed fields with nat/csum.h.
  */
@@ -47,7 +47,7 @@ static inline void check_emitted(const uint8_t *p, size_t len, uint32_t mtu)
 	struct pkt_info pi;
 
 	FZ_CHECK(len <= mtu);
-	FZ_CHECK(pkt_parse(p, len, &pi) == 0);
+	FZ_CHECK(nat_pkt_parse(p, len, &pi) == 0);
 	FZ_CHECK(pi.ip_len == len);
 	check_csum(&pi);
 	/* we always compute it: zero would mean none on IPv4 */

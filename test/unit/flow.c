@@ -25,8 +25,8 @@ static void key_n(struct flow_key *k, unsigned n)
 {
 	uint8_t src[4] = {198, 18, (uint8_t)(n >> 8), (uint8_t)n};
 
-	flow_key_init(k, IPPROTO_UDP, AF_INET, src, (uint16_t)(1000 + n),
-		      T_DST4, 53);
+	nat_flow_key_init(k, IPPROTO_UDP, AF_INET, src, (uint16_t)(1000 + n),
+			  T_DST4, 53);
 }
 
 /* @n flows, keys 0 to @n - 1, last used at @t0 + i, into @s */
@@ -36,7 +36,7 @@ static void fill(struct flow_table *t, uint32_t *s, unsigned n, uint64_t t0)
 
 	for (unsigned i = 0; i < n; i++) {
 		key_n(&k, i);
-		s[i] = flow_alloc(t, &k, t0 + i);
+		s[i] = nat_flow_alloc(t, &k, t0 + i);
 		assert_int_not_equal(s[i], FLOW_NONE);
 	}
 }
@@ -47,55 +47,55 @@ static void test_basic(void **state)
 	struct flow_key a, b, c;
 	uint32_t ia, ib;
 
-	assert_int_equal(flow_table_init(&t, 0, 4, 0), -EINVAL);
-	assert_int_equal(flow_table_init(&t, 5, 4, 0), -EINVAL);
-	assert_int_equal(flow_table_init(&t, 4, 4, 0), 0);
+	assert_int_equal(nat_flow_table_init(&t, 0, 4, 0), -EINVAL);
+	assert_int_equal(nat_flow_table_init(&t, 5, 4, 0), -EINVAL);
+	assert_int_equal(nat_flow_table_init(&t, 4, 4, 0), 0);
 	key_n(&a, 1);
 	key_n(&b, 2);
-	assert_int_equal(flow_lookup(&t, &a), FLOW_NONE);
-	ia = flow_alloc(&t, &a, 10);
+	assert_int_equal(nat_flow_lookup(&t, &a), FLOW_NONE);
+	ia = nat_flow_alloc(&t, &a, 10);
 	assert_int_not_equal(ia, FLOW_NONE);
-	ib = flow_alloc(&t, &b, 11);
+	ib = nat_flow_alloc(&t, &b, 11);
 	assert_int_not_equal(ib, FLOW_NONE);
 	assert_int_not_equal(ia, ib);
-	assert_int_equal(flow_lookup(&t, &a), ia);
-	assert_int_equal(flow_lookup(&t, &b), ib);
+	assert_int_equal(nat_flow_lookup(&t, &a), ia);
+	assert_int_equal(nat_flow_lookup(&t, &b), ib);
 	assert_int_equal(t.live, 2);
 	assert_int_equal(t.nodes[ia].last, 10);
 
 	/* every key field counts */
 	c = a;
 	c.proto = IPPROTO_TCP;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 	c = a;
 	c.sport++;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 	c = a;
 	c.dport++;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 	c = a;
 	c.dst[3]++;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 	c = a;
 	c.src[15] = 1;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 	c = a;
 	c.family = AF_INET6;
-	assert_int_equal(flow_lookup(&t, &c), FLOW_NONE);
+	assert_int_equal(nat_flow_lookup(&t, &c), FLOW_NONE);
 
 	/* unhashed: gone from lookups and the count, slot still taken */
-	flow_unhash(&t, ia);
-	assert_int_equal(flow_lookup(&t, &a), FLOW_NONE);
+	nat_flow_unhash(&t, ia);
+	assert_int_equal(nat_flow_lookup(&t, &a), FLOW_NONE);
 	assert_int_equal(t.live, 1);
 	assert_int_equal(t.nodes[ia].state, FLOW_CLOSING);
-	flow_free(&t, ia);
+	nat_flow_free(&t, ia);
 	assert_int_equal(t.nodes[ia].state, FLOW_FREE);
 	/* freeing a live slot unhashes it first */
-	flow_free(&t, ib);
-	assert_int_equal(flow_lookup(&t, &b), FLOW_NONE);
+	nat_flow_free(&t, ib);
+	assert_int_equal(nat_flow_lookup(&t, &b), FLOW_NONE);
 	assert_int_equal(t.live, 0);
 	assert_int_equal(flow_oldest(&t), FLOW_NONE);
-	flow_table_free(&t);
+	nat_flow_table_free(&t);
 }
 
 static void test_exhaustion(void **state)
@@ -105,30 +105,30 @@ static void test_exhaustion(void **state)
 	uint32_t s[6];
 
 	/* 4 live at most, 2 spare slots for closing flows */
-	assert_int_equal(flow_table_init(&t, 4, 6, 0), 0);
+	assert_int_equal(nat_flow_table_init(&t, 4, 6, 0), 0);
 	fill(&t, s, 4, 0);
 	assert_true(flow_full(&t));
 	key_n(&k, 4);
-	assert_int_equal(flow_alloc(&t, &k, 4), FLOW_NONE);
+	assert_int_equal(nat_flow_alloc(&t, &k, 4), FLOW_NONE);
 
 	/* two close: their slots stay taken, but two more may live */
-	flow_unhash(&t, s[0]);
-	flow_unhash(&t, s[1]);
+	nat_flow_unhash(&t, s[0]);
+	nat_flow_unhash(&t, s[1]);
 	assert_false(flow_full(&t));
-	s[4] = flow_alloc(&t, &k, 5);
+	s[4] = nat_flow_alloc(&t, &k, 5);
 	key_n(&k, 5);
-	s[5] = flow_alloc(&t, &k, 6);
+	s[5] = nat_flow_alloc(&t, &k, 6);
 	assert_int_not_equal(s[4], FLOW_NONE);
 	assert_int_not_equal(s[5], FLOW_NONE);
 	/* all 6 slots taken although only 4 live: full until a close ends */
-	flow_unhash(&t, s[2]);
+	nat_flow_unhash(&t, s[2]);
 	assert_int_equal(t.live, 3);
 	assert_true(flow_full(&t));
 	key_n(&k, 6);
-	assert_int_equal(flow_alloc(&t, &k, 7), FLOW_NONE);
-	flow_free(&t, s[0]);
-	assert_int_equal(flow_alloc(&t, &k, 8), s[0]);
-	flow_table_free(&t);
+	assert_int_equal(nat_flow_alloc(&t, &k, 7), FLOW_NONE);
+	nat_flow_free(&t, s[0]);
+	assert_int_equal(nat_flow_alloc(&t, &k, 8), s[0]);
+	nat_flow_table_free(&t);
 }
 
 static void test_lru(void **state)
@@ -136,27 +136,27 @@ static void test_lru(void **state)
 	struct flow_table t;
 	uint32_t s[4];
 
-	assert_int_equal(flow_table_init(&t, 4, 4, 0), 0);
+	assert_int_equal(nat_flow_table_init(&t, 4, 4, 0), 0);
 	fill(&t, s, 4, 100);
 	assert_int_equal(flow_oldest(&t), s[0]);
-	flow_touch(&t, s[0], 200);
+	nat_flow_touch(&t, s[0], 200);
 	assert_int_equal(flow_oldest(&t), s[1]);
 	assert_int_equal(t.lru_tail, s[0]);
 	assert_int_equal(t.nodes[s[0]].last, 200);
-	flow_touch(&t, s[0], 201); /* already newest */
+	nat_flow_touch(&t, s[0], 201); /* already newest */
 	assert_int_equal(t.lru_tail, s[0]);
-	flow_touch(&t, s[2], 202);
-	flow_unhash(&t, s[1]);
+	nat_flow_touch(&t, s[2], 202);
+	nat_flow_unhash(&t, s[1]);
 	assert_int_equal(flow_oldest(&t), s[3]);
-	flow_unhash(&t, s[3]);
+	nat_flow_unhash(&t, s[3]);
 	assert_int_equal(flow_oldest(&t), s[0]);
-	flow_unhash(&t, s[0]);
+	nat_flow_unhash(&t, s[0]);
 	assert_int_equal(flow_oldest(&t), s[2]);
 	assert_int_equal(t.lru_tail, s[2]);
-	flow_unhash(&t, s[2]);
+	nat_flow_unhash(&t, s[2]);
 	assert_int_equal(flow_oldest(&t), FLOW_NONE);
 	assert_int_equal(t.lru_tail, FLOW_NONE);
-	flow_table_free(&t);
+	nat_flow_table_free(&t);
 }
 
 /* 4096 flows in one bucket, then with the normal hash */
@@ -167,30 +167,31 @@ static void many(uint32_t buckets)
 	struct flow_key k;
 	static uint32_t s[N];
 
-	assert_int_equal(flow_table_init(&t, N, N, buckets), 0);
+	assert_int_equal(nat_flow_table_init(&t, N, N, buckets), 0);
 	fill(&t, s, N, 0);
 	assert_true(flow_full(&t));
 	for (unsigned i = 0; i < N; i++) {
 		key_n(&k, i);
-		assert_int_equal(flow_lookup(&t, &k), s[i]);
+		assert_int_equal(nat_flow_lookup(&t, &k), s[i]);
 	}
 	for (unsigned i = 0; i < N; i += 2)
-		flow_free(&t, s[i]);
+		nat_flow_free(&t, s[i]);
 	for (unsigned i = 0; i < N; i++) {
 		key_n(&k, i);
-		assert_int_equal(flow_lookup(&t, &k), i % 2 ? s[i] : FLOW_NONE);
+		assert_int_equal(nat_flow_lookup(&t, &k),
+				 i % 2 ? s[i] : FLOW_NONE);
 	}
 	/* LRU order survived: the oldest is the first odd one */
 	assert_int_equal(flow_oldest(&t), s[1]);
 	for (unsigned i = 0; i < N; i += 2) {
 		key_n(&k, i);
-		assert_int_not_equal(flow_alloc(&t, &k, N + i), FLOW_NONE);
+		assert_int_not_equal(nat_flow_alloc(&t, &k, N + i), FLOW_NONE);
 	}
 	for (unsigned i = 0; i < N; i++) {
 		key_n(&k, i);
-		assert_int_not_equal(flow_lookup(&t, &k), FLOW_NONE);
+		assert_int_not_equal(nat_flow_lookup(&t, &k), FLOW_NONE);
 	}
-	flow_table_free(&t);
+	nat_flow_table_free(&t);
 }
 
 static void test_many_collisions(void **state)
@@ -353,7 +354,7 @@ static void check_udp_reply(struct ctx *c, int family, const uint8_t *from,
 	size_t alen = family == AF_INET ? 4 : 16, hl = t_iphlen(family);
 	struct pkt_info pi;
 
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(nat_pkt_parse(c->pkt, c->len, &pi), 0);
 	assert_int_equal(pi.family, family);
 	assert_int_equal(pi.proto, IPPROTO_UDP);
 	assert_memory_equal(pi.src, from, alen);
@@ -427,7 +428,7 @@ static void check_unreach(struct ctx *c, int family, const uint8_t *from,
 	size_t alen = family == AF_INET ? 4 : 16, hl = t_iphlen(family);
 	struct pkt_info pi;
 
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(nat_pkt_parse(c->pkt, c->len, &pi), 0);
 	assert_int_equal(pi.icmp_type, type);
 	assert_int_equal(pi.icmp_code, code);
 	assert_memory_equal(pi.src, from, alen);
@@ -541,7 +542,7 @@ static void echo_roundtrip(struct ctx *c, int family, const uint8_t *src,
 	nat_from_tun(c->nat, p, n);
 	run_until(c, before + 1, 2000);
 	assert_int_equal(c->n_emit, before + 1);
-	assert_int_equal(pkt_parse(c->pkt, c->len, &pi), 0);
+	assert_int_equal(nat_pkt_parse(c->pkt, c->len, &pi), 0);
 	assert_int_equal(pi.icmp_type, family == AF_INET ? 0 : 129);
 	assert_int_equal(pi.icmp_id, 0x4321);
 	assert_int_equal(pi.icmp_seq, 1);

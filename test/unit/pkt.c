@@ -25,7 +25,7 @@ static int parse_exact(const uint8_t *p, size_t len, struct pkt_info *pi)
 
 	assert_non_null(c);
 	memcpy(c, p, len);
-	r = pkt_parse(c, len, pi);
+	r = nat_pkt_parse(c, len, pi);
 	free(c);
 	return r;
 }
@@ -80,7 +80,7 @@ static void test_udp4(void **state)
 	assert_int_equal(pi.ttl, 64);
 
 	/* data points into the caller's buffer */
-	assert_int_equal(pkt_parse(buf, n, &pi), 0);
+	assert_int_equal(nat_pkt_parse(buf, n, &pi), 0);
 	assert_ptr_equal(pi.data, buf + 28);
 	assert_ptr_equal(pi.ip, buf);
 
@@ -398,34 +398,34 @@ static void test_build_udp(void **state)
 	size_t n;
 
 	memcpy(buf + 28, "reply!", 6);
-	n = pkt_build_udp(buf, AF_INET, T_DST4, 53, T_IN4, 40000, 6);
+	n = nat_pkt_build_udp(buf, AF_INET, T_DST4, 53, T_IN4, 40000, 6);
 	assert_int_equal(n, 34);
 	assert_sums(buf, n);
-	assert_int_equal(pkt_parse(buf, n, &pi), 0);
+	assert_int_equal(nat_pkt_parse(buf, n, &pi), 0);
 	check_udp_info(&pi, AF_INET, T_DST4, 53, T_IN4, 40000, 6);
 	assert_memory_equal(pi.data, "reply!", 6);
 
 	memcpy(buf + 48, "v6 odd", 6);
-	n = pkt_build_udp(buf, AF_INET6, T_DST6, 5000, T_IN6, 1, 6);
+	n = nat_pkt_build_udp(buf, AF_INET6, T_DST6, 5000, T_IN6, 1, 6);
 	assert_int_equal(n, 54);
 	assert_sums(buf, n);
 
 	/* the largest datagrams that fit, and one byte more */
 	memset(buf + 28, 0xa5, 65535);
-	assert_int_equal(
-		pkt_build_udp(buf, AF_INET, T_DST4, 1, T_IN4, 2, 65535 - 28),
-		65535);
+	assert_int_equal(nat_pkt_build_udp(buf, AF_INET, T_DST4, 1, T_IN4, 2,
+					   65535 - 28),
+			 65535);
 	assert_sums(buf, 65535);
-	assert_int_equal(
-		pkt_build_udp(buf, AF_INET, T_DST4, 1, T_IN4, 2, 65535 - 27),
-		0);
-	assert_int_equal(
-		pkt_build_udp(buf, AF_INET6, T_DST6, 1, T_IN6, 2, 65535 - 8),
-		40 + 65535);
+	assert_int_equal(nat_pkt_build_udp(buf, AF_INET, T_DST4, 1, T_IN4, 2,
+					   65535 - 27),
+			 0);
+	assert_int_equal(nat_pkt_build_udp(buf, AF_INET6, T_DST6, 1, T_IN6, 2,
+					   65535 - 8),
+			 40 + 65535);
 	assert_sums(buf, 40 + 65535);
-	assert_int_equal(
-		pkt_build_udp(buf, AF_INET6, T_DST6, 1, T_IN6, 2, 65535 - 7),
-		0);
+	assert_int_equal(nat_pkt_build_udp(buf, AF_INET6, T_DST6, 1, T_IN6, 2,
+					   65535 - 7),
+			 0);
 }
 
 static void test_build_icmp(void **state)
@@ -439,10 +439,10 @@ static void test_build_icmp(void **state)
 	put16(m + 4, 0x4242);
 	put16(m + 6, 3);
 	memcpy(m + 8, "pong", 4);
-	n = pkt_build_icmp(buf, AF_INET, T_DST4, T_IN4, 12);
+	n = nat_pkt_build_icmp(buf, AF_INET, T_DST4, T_IN4, 12);
 	assert_int_equal(n, 32);
 	assert_sums(buf, n);
-	assert_int_equal(pkt_parse(buf, n, &pi), 0);
+	assert_int_equal(nat_pkt_parse(buf, n, &pi), 0);
 	assert_int_equal(pi.icmp_type, 0);
 	assert_int_equal(pi.icmp_id, 0x4242);
 
@@ -450,10 +450,11 @@ static void test_build_icmp(void **state)
 	m[0] = PKT_ICMP6_ECHO_REPLY;
 	m[1] = 0;
 	memcpy(m + 8, "pong6", 5);
-	n = pkt_build_icmp(buf, AF_INET6, T_DST6, T_IN6, 13);
+	n = nat_pkt_build_icmp(buf, AF_INET6, T_DST6, T_IN6, 13);
 	assert_int_equal(n, 53);
 	assert_sums(buf, n);
-	assert_int_equal(pkt_build_icmp(buf, AF_INET6, T_DST6, T_IN6, 7), 0);
+	assert_int_equal(nat_pkt_build_icmp(buf, AF_INET6, T_DST6, T_IN6, 7),
+			 0);
 }
 
 static void test_build_icmp_error(void **state)
@@ -464,63 +465,63 @@ static void test_build_icmp_error(void **state)
 	size_t on, n;
 
 	on = t_udp(orig, AF_INET, T_IN4, 40000, T_DST4, 53, "0123456789", 10);
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_PORT,
-				 orig, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_PORT,
+				     orig, on);
 	assert_int_equal(n, 20 + 8 + 28);
 	assert_sums(out, n);
-	assert_int_equal(pkt_parse(out, n, &pi), 0);
+	assert_int_equal(nat_pkt_parse(out, n, &pi), 0);
 	assert_int_equal(pi.icmp_type, 3);
 	assert_int_equal(pi.icmp_code, 3);
 	assert_memory_equal(pi.src, T_DST4, 4);
 	assert_memory_equal(pi.dst, T_IN4, 4);
 	assert_memory_equal(out + 28, orig, 28);
 
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_ADMIN,
-				 orig, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST4,
+				     PKT_UNREACH_ADMIN, orig, on);
 	assert_int_equal(out[20], 3);
 	assert_int_equal(out[21], 13);
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_HOST,
-				 orig, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_HOST,
+				     orig, on);
 	assert_int_equal(out[21], 1);
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_NET,
-				 orig, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST4, PKT_UNREACH_NET,
+				     orig, on);
 	assert_int_equal(out[21], 0);
 
 	/* IPv6: everything, up to 1280 bytes in all */
 	on = t_udp(orig, AF_INET6, T_IN6, 1, T_DST6, 2, "abc", 3);
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_PORT,
-				 orig, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_PORT,
+				     orig, on);
 	assert_int_equal(n, 40 + 8 + on);
 	assert_sums(out, n);
 	assert_int_equal(out[40], 1);
 	assert_int_equal(out[41], 4);
 	assert_memory_equal(out + 48, orig, on);
-	pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_ADMIN, orig,
-			     on);
+	nat_pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_ADMIN,
+				 orig, on);
 	assert_int_equal(out[41], 1);
-	pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_HOST, orig,
-			     on);
+	nat_pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_HOST,
+				 orig, on);
 	assert_int_equal(out[41], 3);
 
 	for (size_t i = 0; i < sizeof(pay); i++)
 		pay[i] = (uint8_t)i;
 	on = t_udp(big, AF_INET6, T_IN6, 1, T_DST6, 2, pay, sizeof(pay));
-	n = pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_PORT,
-				 big, on);
+	n = nat_pkt_build_icmp_error(out, sizeof(out), T_DST6, PKT_UNREACH_PORT,
+				     big, on);
 	assert_int_equal(n, 1280);
 	assert_sums(out, n);
 	assert_memory_equal(out + 48, big, 1280 - 48);
 
 	/* too small an output, or not an IP packet */
-	assert_int_equal(pkt_build_icmp_error(out, 100, T_DST6,
-					      PKT_UNREACH_PORT, big, on),
+	assert_int_equal(nat_pkt_build_icmp_error(out, 100, T_DST6,
+						  PKT_UNREACH_PORT, big, on),
 			 0);
-	assert_int_equal(pkt_build_icmp_error(out, sizeof(out), T_DST6,
-					      PKT_UNREACH_PORT, big, 39),
+	assert_int_equal(nat_pkt_build_icmp_error(out, sizeof(out), T_DST6,
+						  PKT_UNREACH_PORT, big, 39),
 			 0);
 	big[0] = 0x10;
-	assert_int_equal(pkt_build_icmp_error(out, sizeof(out), T_DST6,
-					      PKT_UNREACH_PORT, big, on),
+	assert_int_equal(nat_pkt_build_icmp_error(out, sizeof(out), T_DST6,
+						  PKT_UNREACH_PORT, big, on),
 			 0);
 }
 
@@ -533,11 +534,11 @@ static void test_build_rst(void **state)
 	/* SYN, no ACK: <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> */
 	n = t_tcp(p, AF_INET, T_IN4, 33000, T_DST4, 80, 1000, 0, PKT_TCP_SYN,
 		  NULL, 0, "", 0);
-	assert_int_equal(pkt_parse(p, n, &syn), 0);
-	n = pkt_build_tcp_rst(out, sizeof(out), &syn);
+	assert_int_equal(nat_pkt_parse(p, n, &syn), 0);
+	n = nat_pkt_build_tcp_rst(out, sizeof(out), &syn);
 	assert_int_equal(n, 40);
 	assert_sums(out, n);
-	assert_int_equal(pkt_parse(out, n, &rst), 0);
+	assert_int_equal(nat_pkt_parse(out, n, &rst), 0);
 	assert_int_equal(rst.tcp_flags, PKT_TCP_RST | PKT_TCP_ACK);
 	assert_int_equal(rst.tcp_seq, 0);
 	assert_int_equal(rst.tcp_ack, 1001);
@@ -549,19 +550,19 @@ static void test_build_rst(void **state)
 	/* FIN and data without ACK count too */
 	n = t_tcp(p, AF_INET6, T_IN6, 1, T_DST6, 2, 0xfffffffe, 0, PKT_TCP_FIN,
 		  NULL, 0, "abc", 3);
-	assert_int_equal(pkt_parse(p, n, &syn), 0);
-	n = pkt_build_tcp_rst(out, sizeof(out), &syn);
+	assert_int_equal(nat_pkt_parse(p, n, &syn), 0);
+	n = nat_pkt_build_tcp_rst(out, sizeof(out), &syn);
 	assert_int_equal(n, 60);
 	assert_sums(out, n);
-	assert_int_equal(pkt_parse(out, n, &rst), 0);
+	assert_int_equal(nat_pkt_parse(out, n, &rst), 0);
 	assert_int_equal(rst.tcp_ack, 2); /* wraps */
 
 	/* with ACK: <SEQ=SEG.ACK><CTL=RST> */
 	n = t_tcp(p, AF_INET, T_IN4, 1, T_DST4, 2, 5, 777,
 		  PKT_TCP_ACK | PKT_TCP_PSH, NULL, 0, "zz", 2);
-	assert_int_equal(pkt_parse(p, n, &syn), 0);
-	n = pkt_build_tcp_rst(out, sizeof(out), &syn);
-	assert_int_equal(pkt_parse(out, n, &rst), 0);
+	assert_int_equal(nat_pkt_parse(p, n, &syn), 0);
+	n = nat_pkt_build_tcp_rst(out, sizeof(out), &syn);
+	assert_int_equal(nat_pkt_parse(out, n, &rst), 0);
 	assert_int_equal(rst.tcp_flags, PKT_TCP_RST);
 	assert_int_equal(rst.tcp_seq, 777);
 	assert_int_equal(rst.tcp_ack, 0);
@@ -569,10 +570,10 @@ static void test_build_rst(void **state)
 	/* a RST is never answered; a small buffer is refused */
 	n = t_tcp(p, AF_INET, T_IN4, 1, T_DST4, 2, 5, 0, PKT_TCP_RST, NULL, 0,
 		  "", 0);
-	assert_int_equal(pkt_parse(p, n, &syn), 0);
-	assert_int_equal(pkt_build_tcp_rst(out, sizeof(out), &syn), 0);
+	assert_int_equal(nat_pkt_parse(p, n, &syn), 0);
+	assert_int_equal(nat_pkt_build_tcp_rst(out, sizeof(out), &syn), 0);
 	syn.tcp_flags = PKT_TCP_SYN;
-	assert_int_equal(pkt_build_tcp_rst(out, 39, &syn), 0);
+	assert_int_equal(nat_pkt_build_tcp_rst(out, 39, &syn), 0);
 }
 
 static void test_build_tcp(void **state)
@@ -594,20 +595,20 @@ static void test_build_tcp(void **state)
 		.data_len = 2,
 	};
 	struct pkt_info pi;
-	size_t n = pkt_build_tcp(buf, sizeof(buf), &s);
+	size_t n = nat_pkt_build_tcp(buf, sizeof(buf), &s);
 
 	assert_int_equal(n, 40 + 24 + 2);
 	assert_sums(buf, n);
-	assert_int_equal(pkt_parse(buf, n, &pi), 0);
+	assert_int_equal(nat_pkt_parse(buf, n, &pi), 0);
 	assert_int_equal(pi.tcp_hlen, 24);
 	assert_int_equal(pi.tcp_win, 1000);
 	assert_memory_equal(pi.data, "hi", 2);
 	/* data already in place */
 	s.data = buf + 64;
-	assert_int_equal(pkt_build_tcp(buf, sizeof(buf), &s), n);
+	assert_int_equal(nat_pkt_build_tcp(buf, sizeof(buf), &s), n);
 	assert_memory_equal(buf + 64, "hi", 2);
 	s.opt_len = 3;
-	assert_int_equal(pkt_build_tcp(buf, sizeof(buf), &s), 0);
+	assert_int_equal(nat_pkt_build_tcp(buf, sizeof(buf), &s), 0);
 }
 
 /* random damage to valid packets: parse or reject, never read outside */

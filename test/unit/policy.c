@@ -25,7 +25,7 @@ static enum policy_verdict check(const struct nat_policy *p, const char *ip)
 	struct tg_prefix a;
 
 	assert_true(tg_prefix_parse(ip, &a));
-	return policy_check(p, a.family, a.addr);
+	return nat_policy_check(p, a.family, a.addr);
 }
 
 struct want {
@@ -39,16 +39,16 @@ static void check_policy(const struct nat_opts *o, const uint8_t *own,
 {
 	struct nat_policy p;
 
-	assert_int_equal(policy_init(&p, o), 0);
+	assert_int_equal(nat_policy_init(&p, o), 0);
 	if (own)
-		assert_int_equal(policy_add_own(&p, AF_INET, own), 0);
+		assert_int_equal(nat_policy_add_own(&p, AF_INET, own), 0);
 	for (size_t i = 0; i < n; i++) {
 		enum policy_verdict v = check(&p, w[i].ip);
 
 		if (v != w[i].v)
 			fail_msg("%s: verdict %d, want %d", w[i].ip, v, w[i].v);
 	}
-	policy_free(&p);
+	nat_policy_free(&p);
 }
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -165,7 +165,7 @@ static void test_own_addresses(void **state)
 
 	assert_int_equal(tg_host_addrs(&own, &o.n_own), 0);
 	o.own = own;
-	assert_int_equal(policy_init(&p, &o), 0);
+	assert_int_equal(nat_policy_init(&p, &o), 0);
 	free(own);
 	assert_int_equal(uv_interface_addresses(&ifs, &n), 0);
 	for (int i = 0; i < n; i++) {
@@ -176,33 +176,34 @@ static void test_own_addresses(void **state)
 		if (ifs[i].is_internal)
 			continue;
 		if (a4->sin_family == AF_INET)
-			v = policy_check(&p, AF_INET,
-					 (const uint8_t *)&a4->sin_addr);
+			v = nat_policy_check(&p, AF_INET,
+					     (const uint8_t *)&a4->sin_addr);
 		else
-			v = policy_check(&p, AF_INET6, a6->sin6_addr.s6_addr);
+			v = nat_policy_check(&p, AF_INET6,
+					     a6->sin6_addr.s6_addr);
 		/* a link-local address says so first */
 		assert_true(v == POLICY_OWN || v == POLICY_LINK_LOCAL);
 		seen += v == POLICY_OWN;
 	}
 	uv_free_interface_addresses(ifs, n);
-	policy_free(&p);
+	nat_policy_free(&p);
 	if (!seen)
 		skip();
 }
 
 static void test_reasons(void **state)
 {
-	assert_string_equal(policy_reason(POLICY_LOOPBACK), "loopback");
-	assert_string_equal(policy_reason(POLICY_LINK_LOCAL), "link-local");
-	assert_string_equal(policy_reason(POLICY_MULTICAST), "multicast");
-	assert_string_equal(policy_reason(POLICY_BROADCAST), "broadcast");
-	assert_string_equal(policy_reason(POLICY_OWN),
+	assert_string_equal(nat_policy_reason(POLICY_LOOPBACK), "loopback");
+	assert_string_equal(nat_policy_reason(POLICY_LINK_LOCAL), "link-local");
+	assert_string_equal(nat_policy_reason(POLICY_MULTICAST), "multicast");
+	assert_string_equal(nat_policy_reason(POLICY_BROADCAST), "broadcast");
+	assert_string_equal(nat_policy_reason(POLICY_OWN),
 			    "this machine's own address");
-	assert_string_equal(policy_reason(POLICY_NOT_OFFERED),
+	assert_string_equal(nat_policy_reason(POLICY_NOT_OFFERED),
 			    "not an offered route");
-	assert_true(policy_no_icmp(POLICY_MULTICAST));
-	assert_true(policy_no_icmp(POLICY_BROADCAST));
-	assert_false(policy_no_icmp(POLICY_LOOPBACK));
+	assert_true(nat_policy_no_icmp(POLICY_MULTICAST));
+	assert_true(nat_policy_no_icmp(POLICY_BROADCAST));
+	assert_false(nat_policy_no_icmp(POLICY_LOOPBACK));
 }
 
 /* ---- what the NAT does with refused and odd packets ---- */
@@ -262,7 +263,7 @@ static void answered(struct ctx *c, const uint8_t *p, size_t n, unsigned n_emit,
 {
 	nat_from_tun(c->nat, p, n);
 	assert_int_equal(c->n_emit, n_emit);
-	assert_int_equal(pkt_parse(c->pkt, c->len, pi), 0);
+	assert_int_equal(nat_pkt_parse(c->pkt, c->len, pi), 0);
 }
 
 static void test_nat_refuse_udp(void **state)

@@ -216,7 +216,7 @@ static bool pop(struct ctx *c)
 	q = &c->q[c->qh++ % QCAP];
 	memcpy(pbuf, q->p, q->len);
 	free(q->p);
-	assert_int_equal(pkt_parse(pbuf, q->len, &P), 0);
+	assert_int_equal(nat_pkt_parse(pbuf, q->len, &P), 0);
 	hl = P.ip_hlen;
 	if (P.family == AF_INET)
 		assert_int_equal(ref_csum(pbuf, 20), 0);
@@ -1217,14 +1217,14 @@ static void test_window_rounding(void **state)
 	/* 1000 units of room, all advertised */
 	f.in.len = f.in.cap - 1000 * 128;
 	f.rcv_adv = f.rcv_nxt;
-	assert_int_equal(tcp_rcv_window(&f), 1000);
+	assert_int_equal(nat_tcp_rcv_window(&f), 1000);
 	assert_int_equal(f.rcv_adv - f.rcv_nxt, 1000 * 128);
 	for (int i = 0; i < 200; i++) {
 		/* an odd piece goes into the buffer (the socket is full) */
 		f.in.len += 1001;
 		f.rcv_nxt += 1001;
 		room = f.in.cap - f.in.len;
-		w = tcp_rcv_window(&f);
+		w = nat_tcp_rcv_window(&f);
 		assert_true(((uint32_t)w << 7) <= room);
 		assert_true(f.rcv_adv - f.rcv_nxt <= room);
 		/* it shrinks by less than a unit, if at all */
@@ -1232,10 +1232,10 @@ static void test_window_rounding(void **state)
 	}
 	/* the buffer drains: the whole room again */
 	f.in.len = 0;
-	assert_int_equal(tcp_rcv_window(&f), (1 << 20) >> 7);
+	assert_int_equal(nat_tcp_rcv_window(&f), (1 << 20) >> 7);
 	/* without scaling, 64 KiB at most */
 	f.rcv_shift = 0;
-	assert_int_equal(tcp_rcv_window(&f), 0xffff);
+	assert_int_equal(nat_tcp_rcv_window(&f), 0xffff);
 }
 
 /* ---- outages of the stream: nat_resume(), nat_reset() ---- */
@@ -1324,7 +1324,7 @@ static void test_outage_resume(void **state)
 	 * said "ready" in between): none counts, none backs off */
 	for (int i = 0; i < 3 * TCP_MAX_RETRIES; i++) {
 		c->nat->tcp->blocked = false;
-		tcp_on_timer(f);
+		nat_tcp_on_timer(f);
 		assert_int_equal(f->state, TS_ESTABLISHED);
 	}
 	assert_int_equal(f->retries, 0);
