@@ -17,8 +17,8 @@ LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
 		 lib/netlink.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
-		 transport/ssh_config.c transport/ssh_tty.c \
-		 transport/ssh_hostkey.c transport/ssh_auth.c \
+		 transport/ssh_thread.c transport/ssh_config.c \
+		 transport/ssh_tty.c transport/ssh_hostkey.c transport/ssh_auth.c \
 		 transport/ssh_pump.c transport/ssh_install.c
 NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/nat_send.c nat/nat_log.c \
 		 nat/udp.c nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \

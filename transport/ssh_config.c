@@ -13,14 +13,22 @@
  * or /etc/ssh). A Match block applies only for "Match all"; other Match
  * criteria are not evaluated here (libssh evaluates them for its own
  * keywords).
+ *
+ * It also finds this user's passwd entry, for the home directory and the
+ * login name. Nothing here keeps state, so both threads call it: the loop
+ * at open (tp_ssh_dest_parse(), tp_ssh_local_passwd() for $HOME), the SSH
+ * thread during the session (tp_ssh_cfg_*(), tp_ssh_local_passwd() for the
+ * user name).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "transport/ssh_internal.h"
 
@@ -298,4 +306,24 @@ int tp_ssh_cfg_scan(const char *path, const char *host, const char *home,
 	else
 		snprintf(dir, sizeof(dir), "%s/.ssh", home);
 	return cfg_file(path, dir, host, home, c, 0);
+}
+
+/**
+ * tp_ssh_local_passwd() - this user's /etc/passwd entry
+ * @pw:		filled in
+ * @buf:	room for its strings
+ * @cap:	size of @buf
+ *
+ * /etc/passwd is the only source in the static binary (cmd/nss.c).
+ *
+ * Return: @pw, or NULL for a user that only sssd or LDAP knows
+ */
+const struct passwd *tp_ssh_local_passwd(struct passwd *pw, char *buf,
+					 size_t cap)
+{
+	struct passwd *pwp = NULL;
+
+	if (getpwuid_r(getuid(), pw, buf, cap, &pwp) || !pwp)
+		return NULL;
+	return pwp;
 }

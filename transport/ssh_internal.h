@@ -2,10 +2,17 @@
 /*
  * ssh_internal.h - what the files of the SSH transport share.
  *
- * Everything here runs in the SSH thread, on one struct tp_ssh_run: the
- * settings (copied at open), the libssh session and channel, the two
- * fds it watches besides the session's socket (its end of the socketpair,
- * and the stop pipe), the buffers, and the result that the loop is told.
+ * The files share one struct tp_ssh_run: the settings (copied at open),
+ * the libssh session and channel, the two fds the thread watches besides
+ * the session's socket (its end of the socketpair, and the stop pipe), the
+ * buffers, and the result that the loop is told. The loop (ssh.c) fills in
+ * the settings before it starts the thread and reads the result only after
+ * joining it; in between only the SSH thread touches the run, except the
+ * atomics (ready, done, prompts) and the async handle in wake.
+ *
+ * Which thread calls what is said at each group of declarations below:
+ * ssh.c is the loop side, ssh_config.c is called from both, every other
+ * file runs in the SSH thread.
  */
 #ifndef TP_SSH_INTERNAL_H
 #define TP_SSH_INTERNAL_H
@@ -112,13 +119,21 @@ struct tp_ssh_run {
 			(rc) = e_;                                       \
 	} while (0)
 
-/* ssh_config.c */
+struct passwd;
+
+/* ssh_config.c: from either thread (no state) */
 int tp_ssh_dest_parse(const char *dest, struct tp_ssh_dest *d);
 void tp_ssh_cfg_init(struct tp_ssh_cfg *c);
 int tp_ssh_cfg_scan(const char *path, const char *host, const char *home,
 		    struct tp_ssh_cfg *c);
+const struct passwd *tp_ssh_local_passwd(struct passwd *pw, char *buf,
+					 size_t cap);
 
-/* ssh.c */
+/* ssh.c: in the loop (and test/unit/ssh.c) */
+char *tp_ssh_cmd_build(const char *base, const char *const *args);
+
+/* ssh_thread.c: in the SSH thread */
+void tp_ssh_thread_main(void *arg);
 uint64_t tp_ssh_now(void);
 int tp_ssh_fail(struct tp_ssh_run *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -128,24 +143,23 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd);
 void tp_ssh_log_stderr(struct tp_ssh_run *r, const char *p, size_t len,
 		       bool flush);
 void tp_ssh_wipe(void *p, size_t len);
-char *tp_ssh_cmd_build(const char *base, const char *const *args);
 
-/* ssh_tty.c */
+/* ssh_tty.c: in the SSH thread */
 int tp_ssh_tty_ask(struct tp_ssh_run *r, const char *prompt, char *buf,
 		   size_t len, bool echo);
 bool tp_ssh_tty_present(void);
 
-/* ssh_hostkey.c */
+/* ssh_hostkey.c: in the SSH thread */
 int tp_ssh_hostkey_check(struct tp_ssh_run *r);
 
-/* ssh_auth.c */
+/* ssh_auth.c: in the SSH thread */
 int tp_ssh_auth(struct tp_ssh_run *r);
 
-/* ssh_pump.c */
+/* ssh_pump.c: in the SSH thread */
 int tp_ssh_pump(struct tp_ssh_run *r);
 int tp_ssh_stash_stream(struct tp_ssh_run *r);
 
-/* ssh_install.c */
+/* ssh_install.c: in the SSH thread */
 int tp_ssh_install(struct tp_ssh_run *r);
 
 #endif
