@@ -307,32 +307,16 @@ static int errno_hint(int r, char *why, size_t cap, const char *what)
 	return r;
 }
 
-/* a file beside the state file, keyed the same way: "<key>.@ext" */
-static int beside_state(const char *ifname, const char *ext, char *buf,
-			size_t cap)
-{
-	char *dot;
-	int r = tun_state_path(ifname, buf, cap - 8);
-
-	if (r < 0)
-		return r;
-	dot = strrchr(buf, '.');
-	if (dot)
-		*dot = '\0';
-	strcat(buf, ext);
-	return 0;
-}
-
 static int resolv_backup_path(struct inside *s)
 {
-	return beside_state(s->o->tun_name, ".resolv", s->resolv_backup,
-			    sizeof(s->resolv_backup));
+	return tun_state_file(s->o->tun_name, ".resolv", s->resolv_backup,
+			      sizeof(s->resolv_backup));
 }
 
 /* where a waiting inside listens for the next stream of its session */
 static int inside_resume_path(const char *ifname, char *buf, size_t cap)
 {
-	return beside_state(ifname, ".sock", buf, cap);
+	return tun_state_file(ifname, ".sock", buf, cap);
 }
 
 /* point resolv.conf at the tunnel; an earlier run's original comes back first */
