@@ -55,9 +55,9 @@
 #include "transport/config.h"
 #include "cmd/inside_resume.h"
 #include "transport/link.h"
-#include "dns/resolv.h"
 #include "lib/log.h"
 #include "transport/stream.h"
+#include "tun/resolv.h"
 #include "tun/track.h"
 #include "tun/tun.h"
 #include "cmd/tungate.h"
@@ -134,7 +134,7 @@ static void inside_cleanup(struct inside *s)
 	reset_connections(s);
 
 	if (s->resolv_applied) {
-		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
+		r = tun_resolv_restore(RESOLV_CONF, s->resolv_backup);
 		s->resolv_applied = false;
 		if (r < 0)
 			tg_warn("restoring %s: %s (its original is kept in %s)",
@@ -326,7 +326,7 @@ static int resolv_start(struct inside *s, char *why, size_t cap)
 	int r = resolv_backup_path(s);
 
 	if (r == 0)
-		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
+		r = tun_resolv_restore(RESOLV_CONF, s->resolv_backup);
 	if (r < 0)
 		return errno_hint(r, why, cap,
 				  "cannot restore resolv.conf of an earlier run");
@@ -334,7 +334,7 @@ static int resolv_start(struct inside *s, char *why, size_t cap)
 		return 0;
 	inet_ntop(AF_INET, s->cfg.dns4, ns4, sizeof(ns4));
 	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
-	r = dns_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
+	r = tun_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
 			     s->cfg.search[0] ? s->cfg.search : NULL);
 	if (r < 0)
 		return errno_hint(r, why, cap,
