@@ -34,6 +34,15 @@
  * means the outside was restarted: we clean up and the new inside starts
  * afresh.
  *
+ * The session's flags, checked by assert() where they change: configured
+ * is set by the first CONFIG and never cleared (nothing is installed
+ * before it); waiting is set when the stream of a resumable session
+ * breaks (there is no stream then, and the grace timer runs only while
+ * it is set) and cleared when a new stream is taken; stopping is set
+ * once, by stop_begin() or a hand-off, together with the closing of the
+ * resume listener, so no offer arrives after it, and finish() runs only
+ * once it is set.
+ *
  * Every exit path (goodbye, EOF, a signal, an error, the grace period
  * running out) goes through stop_begin() and then inside_cleanup(): first
  * a RST into the device for each TCP connection of the container that
@@ -42,6 +51,7 @@
  * added is removed, by its own identity, before the device is closed.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -130,6 +140,7 @@ static void close_stream(struct inside *s)
 
 static void finish(struct inside *s)
 {
+	assert(s->stopping);
 	inside_cleanup(s);
 	close_stream(s);
 	for (size_t i = 0; i < 3; i++)
@@ -415,6 +426,7 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 	char why[400];
 	int r;
 
+	assert(!s->stopping); /* frame_cb drops frames once stopping */
 	if (s->configured) {
 		on_update(s, data, len);
 		/* the first CONFIG on a resumed stream */
@@ -422,6 +434,8 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 			send_ready(s, true);
 		return;
 	}
+	/* the first CONFIG: nothing is installed or listening yet */
+	assert(!s->st && s->tun_fd < 0 && !s->resume);
 	s->configured = true;
 	if (tp_config_decode(&s->cfg, data, len) < 0) {
 		stop_begin(s, TG_EXIT_FAIL,
@@ -524,6 +538,8 @@ static void grace_cb(uv_timer_t *t)
 {
 	struct inside *s = t->data;
 
+	/* the timer runs only while waiting; stopping closes it */
+	assert(s->waiting && !s->stopping);
 	tg_warn("the outside did not come back within %u s: ending the "
 		"session",
 		s->o->grace_ms / 1000);
@@ -533,6 +549,9 @@ static void grace_cb(uv_timer_t *t)
 /* the stream broke: keep everything for the grace period */
 static void wait_for_resume(struct inside *s, const char *why)
 {
+	/* down_cb: a resumable session (so a configured one) that is not
+	 * stopping; a waiting one has no stream to go down */
+	assert(s->configured && s->resume && !s->stopping && !s->waiting);
 	tg_warn("%s; keeping %s and its routes for %u s for the outside to "
 		"resume",
 		why, s->ifname, s->o->grace_ms / 1000);
@@ -656,6 +675,8 @@ static int offer_cb(void *arg, struct resume_offer *o)
 	bool waiting = s->waiting;
 	int r;
 
+	/* offers come from s->resume's listener, closed when stopping */
+	assert(s->resume && !s->stopping);
 	if (o->other_version ||
 	    memcmp(o->session, s->session, TP_SESSION_LEN)) {
 		close(o->fd_in);
