@@ -14,7 +14,7 @@ SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
 LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
-		 lib/netlink.c
+		 lib/netlink.c lib/resolvconf.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
 		 transport/ssh_thread.c transport/ssh_config.c \
@@ -25,12 +25,13 @@ NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/nat_send.c nat/nat_log.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
 		 tun/plan.c tun/update.c tun/conflict.c \
-		 tun/track.c
+		 tun/track.c tun/resolv.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
-		 dns/upstream.c dns/stream.c dns/resolv.c \
+		 dns/upstream.c dns/stream.c \
 		 dns/resolved.c
 CMD_SRC       := cmd/main.c cmd/nss.c cmd/host.c cmd/host_linux.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
-		 cmd/inside.c cmd/inside_resume.c cmd/outside_routes.c
+		 cmd/inside.c cmd/inside_resume.c cmd/inside_proc.c cmd/inside_keep.c \
+		 cmd/inside_opts.c cmd/inside_resolv.c cmd/outside_routes.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
 		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
@@ -49,11 +50,10 @@ UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
-		  test/unit/dns_resolved \
-		  test/unit/resolv
+		  test/unit/dns_resolved
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
-UNIT_TUN       := test/unit/track
+UNIT_TUN       := test/unit/track test/unit/resolv
 UNIT_NSS       := test/unit/nss
 UNIT_TESTS := $(UNIT_LIB) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
 	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME) $(UNIT_NSS)
@@ -104,7 +104,8 @@ $(foreach t,$(UNIT_LIB),$(eval $(call unit_rules,$(t),$(LIB_SRC))))
 $(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC) cmd/host.c)))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(DNS_SRC),-lldns)))
-$(foreach t,$(UNIT_TUN),$(eval $(call unit_rules,$(t),$(LIB_SRC) tun/track.c)))
+$(eval $(call unit_rules,test/unit/track,$(LIB_SRC) tun/track.c))
+$(eval $(call unit_rules,test/unit/resolv,$(LIB_SRC) tun/resolv.c))
 $(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_resume.c)))
 $(foreach t,$(UNIT_NSS),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/nss.c,-lcrypto)))
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
@@ -221,10 +222,9 @@ FUZZ_SRC_nat     := $(NAT_SRC)
 FUZZ_SRC_nat_mem := $(NAT_SRC) test/fuzz/nat_fake.c test/fuzz/fake_clock.c
 FUZZ_SRC_dns_msg := $(DNS_SRC)
 FUZZ_SRC_dns_proxy := $(DNS_SRC) test/fuzz/dns_fake.c test/fuzz/fake_clock.c
-FUZZ_SRC_resolv  := $(DNS_SRC)
+FUZZ_SRC_resolv  := tun/resolv.c
 FUZZ_SRC_resolved := $(DNS_SRC)
 FUZZ_LIBS_dns_msg := -lldns
-FUZZ_LIBS_resolv  := -lldns
 FUZZ_LIBS_resolved := -lldns
 FUZZ_LIBS_dns_proxy := -lldns $(FUZZ_WRAP_DNS:%=-Wl,--wrap=%)
 FUZZ_LIBS_nat_mem := $(FUZZ_WRAP_NAT:%=-Wl,--wrap=%)

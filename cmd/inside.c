@@ -15,11 +15,11 @@
  * A later CONFIG frame is the outside's new offer (its routes changed):
  * tun_update() installs what is new and removes what was withdrawn.
  *
- * The stream must never enter the tunnel it carries: the SSH client's
- * address (SSH_CONNECTION, ours or, since sudo clears the environment, that
- * of the process that ran us), the outside's keep list and --keep are kept
- * out by throw routes wherever an offered prefix, or the default route,
- * would catch them.
+ * The stream must never enter the tunnel it carries: the keep list
+ * (inside_keep.c, the SSH client found by inside_proc.c) is part of every
+ * plan. Flags given to the inside win over the outside's offer
+ * (inside_opts.c); resolv.conf is pointed at the tunnel once the routes
+ * are up and given back on every exit (inside_resolv.c).
  *
  * Session resume: an outside that can reconnect (--ssh) names a session
  * in its HELLO. Once up, we listen for the next stream of that session
@@ -34,6 +34,15 @@
  * means the outside was restarted: we clean up and the new inside starts
  * afresh.
  *
+ * The session's flags, checked by assert() where they change: configured
+ * is set by the first CONFIG and never cleared (nothing is installed
+ * before it); waiting is set when the stream of a resumable session
+ * breaks (there is no stream then, and the grace timer runs only while
+ * it is set) and cleared when a new stream is taken; stopping is set
+ * once, by stop_begin() or a hand-off, together with the closing of the
+ * resume listener, so no offer arrives after it, and finish() runs only
+ * once it is set.
+ *
  * Every exit path (goodbye, EOF, a signal, an error, the grace period
  * running out) goes through stop_begin() and then inside_cleanup(): first
  * a RST into the device for each TCP connection of the container that
@@ -42,6 +51,7 @@
  * added is removed, by its own identity, before the device is closed.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,55 +62,18 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "transport/config.h"
+#include "cmd/inside_internal.h"
 #include "cmd/inside_resume.h"
-#include "transport/link.h"
-#include "dns/resolv.h"
+#include "cmd/tungate.h"
 #include "lib/log.h"
+#include "transport/config.h"
+#include "transport/link.h"
 #include "transport/stream.h"
 #include "tun/track.h"
 #include "tun/tun.h"
-#include "cmd/tungate.h"
 
 #define TUN_BATCH 64
-#define RESOLV_CONF "/etc/resolv.conf"
-#define MAX_KEEP (TG_MAX_PREFIXES + TP_CONFIG_MAX_KEEP + 1)
-#define ENVIRON_MAX 65536 /* of a parent's environment, read at most */
-#define SSH_ANCESTORS 2 /* sudo, then what ran sudo */
 #define RST_SETTLE_US 20000 /* for the kernel to take the RSTs in */
-
-struct inside {
-	uv_loop_t *loop;
-	const struct tg_opts *o;
-	struct tp_link *link;
-	struct tp_config cfg;
-	struct tun_state *st;
-	char ifname[IFNAMSIZ];
-	int tun_fd;
-	uv_poll_t tun_poll;
-	bool poll_init, polling, configured, stopping, link_down;
-	bool resolv_applied;
-	char resolv_backup[256];
-	struct tg_prefix ssh_client; /* from SSH_CONNECTION; family 0: none */
-	size_t n_keep;
-	struct tg_prefix keep[MAX_KEEP];
-	uv_signal_t sig[3];
-	int exit_code;
-	char why[512];
-	uint64_t tun_write_drops;
-
-	/* session resume: see the top of the file */
-	uint8_t session[TP_SESSION_LEN], peer_session[TP_SESSION_LEN];
-	struct inside_resume *resume;
-	struct tun_track *track;
-	uv_timer_t grace_timer;
-	bool grace_init, waiting, can_hand_off, ready_sent;
-	int stream_conn;  /* the hand-over connection of a resumed stream:
-			   * open while we use that stream */
-	int handed_conn;  /* ours, when we handed our stream over */
-	uint64_t drop_ms;
-	unsigned drops, resumes;
-};
 
 static int tun_write_fn(void *arg, const uint8_t *pkt, size_t len)
 {
@@ -132,16 +105,7 @@ static void inside_cleanup(struct inside *s)
 	inside_resume_close(s->resume);
 	s->resume = NULL;
 	reset_connections(s);
-
-	if (s->resolv_applied) {
-		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
-		s->resolv_applied = false;
-		if (r < 0)
-			tg_warn("restoring %s: %s (its original is kept in %s)",
-				RESOLV_CONF, strerror(-r), s->resolv_backup);
-		else
-			tg_info("restored %s", RESOLV_CONF);
-	}
+	inside_resolv_stop(s);
 
 	if (s->poll_init && !uv_is_closing((uv_handle_t *)&s->tun_poll))
 		uv_close((uv_handle_t *)&s->tun_poll, NULL);
@@ -176,6 +140,7 @@ static void close_stream(struct inside *s)
 
 static void finish(struct inside *s)
 {
+	assert(s->stopping);
 	inside_cleanup(s);
 	close_stream(s);
 	for (size_t i = 0; i < 3; i++)
@@ -262,32 +227,8 @@ static void warn_cb(void *arg, const char *line)
 	tg_warn("%s", line);
 }
 
-/* flags given to the inside win over the outside's offer */
-static void apply_overrides(struct inside *s)
-{
-	const struct tg_opts *o = s->o;
-	struct tp_config *c = &s->cfg;
-
-	if (o->mtu)
-		c->mtu = o->mtu;
-	if (o->dns >= 0)
-		c->dns = o->dns;
-	if (o->routes_given) {
-		c->route_default = o->route_default;
-		c->n_routes = o->n_routes;
-		memcpy(c->routes, o->routes, o->n_routes * sizeof(o->routes[0]));
-	}
-	if (o->tun4_given)
-		memcpy(c->tun4, o->tun4, 4);
-	if (o->tun6_given)
-		memcpy(c->tun6, o->tun6, 16);
-	if (o->dns4_given)
-		memcpy(c->dns4, o->dns4, 4);
-	if (o->dns6_given)
-		memcpy(c->dns6, o->dns6, 16);
-}
-
-static int errno_hint(int r, char *why, size_t cap, const char *what)
+/** inside_errno_hint() - see inside_internal.h */
+int inside_errno_hint(int r, char *why, size_t cap, const char *what)
 {
 	const char *hint = "";
 
@@ -307,178 +248,10 @@ static int errno_hint(int r, char *why, size_t cap, const char *what)
 	return r;
 }
 
-/* a file beside the state file, keyed the same way: "<key>.@ext" */
-static int beside_state(const char *ifname, const char *ext, char *buf,
-			size_t cap)
-{
-	char *dot;
-	int r = tun_state_path(ifname, buf, cap - 8);
-
-	if (r < 0)
-		return r;
-	dot = strrchr(buf, '.');
-	if (dot)
-		*dot = '\0';
-	strcat(buf, ext);
-	return 0;
-}
-
-static int resolv_backup_path(struct inside *s)
-{
-	return beside_state(s->o->tun_name, ".resolv", s->resolv_backup,
-			    sizeof(s->resolv_backup));
-}
-
 /* where a waiting inside listens for the next stream of its session */
-static int inside_resume_path(const char *ifname, char *buf, size_t cap)
+static int resume_path(const char *ifname, char *buf, size_t cap)
 {
-	return beside_state(ifname, ".sock", buf, cap);
-}
-
-/* point resolv.conf at the tunnel; an earlier run's original comes back first */
-static int resolv_start(struct inside *s, char *why, size_t cap)
-{
-	char ns4[INET_ADDRSTRLEN], ns6[INET6_ADDRSTRLEN];
-	int r = resolv_backup_path(s);
-
-	if (r == 0)
-		r = dns_resolv_restore(RESOLV_CONF, s->resolv_backup);
-	if (r < 0)
-		return errno_hint(r, why, cap,
-				  "cannot restore resolv.conf of an earlier run");
-	if (!s->cfg.dns)
-		return 0;
-	inet_ntop(AF_INET, s->cfg.dns4, ns4, sizeof(ns4));
-	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
-	r = dns_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
-			     s->cfg.search[0] ? s->cfg.search : NULL);
-	if (r < 0)
-		return errno_hint(r, why, cap,
-				  "cannot point " RESOLV_CONF " at the tunnel "
-				  "(use --no-dns to leave it alone)");
-	s->resolv_applied = true;
-	tg_info("%s now asks %s and %s first", RESOLV_CONF, ns4, ns6);
-	return 0;
-}
-
-/* the first word of SSH_CONNECTION ("client port server port") */
-static bool ssh_conn_parse(const char *v, struct tg_prefix *p)
-{
-	char a[INET6_ADDRSTRLEN + 16];
-	size_t n = strcspn(v, " \t%");
-	uint8_t b[16];
-
-	if (!n || n >= sizeof(a))
-		return false;
-	memcpy(a, v, n);
-	a[n] = '\0';
-	if (inet_pton(AF_INET, a, b) == 1) {
-		tg_prefix_host(p, AF_INET, b);
-		return true;
-	}
-	if (inet_pton(AF_INET6, a, b) != 1)
-		return false;
-	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)b))
-		tg_prefix_host(p, AF_INET, b + 12);
-	else
-		tg_prefix_host(p, AF_INET6, b);
-	return true;
-}
-
-/* SSH_CONNECTION in /proc/PID/environ; sets *ppid to PID's parent */
-static bool ssh_conn_of(pid_t pid, struct tg_prefix *p, pid_t *ppid)
-{
-	static char env[ENVIRON_MAX + 1];
-	char path[64], stat[512], *c;
-	const char *key = "SSH_CONNECTION=";
-	ssize_t n = 0, got;
-	int fd;
-
-	*ppid = 0;
-	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	while (n < ENVIRON_MAX &&
-	       (got = read(fd, env + n, (size_t)(ENVIRON_MAX - n))) > 0)
-		n += got;
-	close(fd);
-	env[n] = '\0';
-	for (c = env; c < env + n; c += strlen(c) + 1)
-		if (!strncmp(c, key, strlen(key)))
-			return ssh_conn_parse(c + strlen(key), p);
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	got = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	stat[got > 0 ? got : 0] = '\0';
-	c = strrchr(stat, ')'); /* the name may hold anything */
-	if (c && sscanf(c, ") %*c %d", ppid) != 1)
-		*ppid = 0;
-	return false;
-}
-
-static void find_ssh_client(struct inside *s)
-{
-	const char *v = getenv("SSH_CONNECTION");
-	pid_t pid = getppid();
-	char p[TG_PREFIX_STRLEN];
-
-	if (v && ssh_conn_parse(v, &s->ssh_client)) {
-		tg_info("keeping the SSH client %s out of the tunnel "
-			"(SSH_CONNECTION)",
-			tg_prefix_str(&s->ssh_client, p));
-		return;
-	}
-	for (int i = 0; i < SSH_ANCESTORS && pid > 1; i++)
-		if (ssh_conn_of(pid, &s->ssh_client, &pid)) {
-			tg_info("keeping the SSH client %s out of the tunnel "
-				"(SSH_CONNECTION of a parent process)",
-				tg_prefix_str(&s->ssh_client, p));
-			return;
-		}
-}
-
-static void keep_add(struct inside *s, const struct tg_prefix *k)
-{
-	for (size_t i = 0; i < s->n_keep; i++)
-		if (tg_prefix_eq(&s->keep[i], k))
-			return;
-	if (s->n_keep < MAX_KEEP)
-		s->keep[s->n_keep++] = *k;
-}
-
-/* --keep, the SSH client, and what the outside says its stream uses */
-static void keep_build(struct inside *s)
-{
-	s->n_keep = 0;
-	for (size_t i = 0; i < s->o->n_keep; i++)
-		keep_add(s, &s->o->keep[i]);
-	if (s->ssh_client.family)
-		keep_add(s, &s->ssh_client);
-	for (size_t i = 0; i < s->cfg.n_keep; i++)
-		keep_add(s, &s->cfg.keep[i]);
-}
-
-static void plan_fill(struct inside *s, struct tun_plan *plan)
-{
-	memset(plan, 0, sizeof(*plan));
-	plan->ifname = s->ifname;
-	plan->mtu = s->cfg.mtu;
-	memcpy(plan->addr4, s->cfg.tun4, 4);
-	memcpy(plan->addr6, s->cfg.tun6, 16);
-	memcpy(plan->dns4, s->cfg.dns4, 4);
-	memcpy(plan->dns6, s->cfg.dns6, 16);
-	plan->dns = s->cfg.dns;
-	plan->route_default = s->cfg.route_default;
-	plan->routes = s->cfg.routes;
-	plan->n_routes = s->cfg.n_routes;
-	plan->keep = s->keep;
-	plan->n_keep = s->n_keep;
-	plan->table = s->o->table;
-	plan->pref = s->o->pref;
+	return tun_state_file(ifname, ".sock", buf, cap);
 }
 
 /* the tunnel's own addresses must be free: one line naming the flag */
@@ -490,9 +263,9 @@ static int check_addrs(const struct tun_plan *plan, char *why, size_t cap)
 	int r = tun_check_addrs(plan, &c);
 
 	if (r <= 0)
-		return r < 0 ? errno_hint(r, why, cap,
-					  "cannot read this container's "
-					  "addresses")
+		return r < 0 ? inside_errno_hint(r, why, cap,
+						 "cannot read this container's "
+						 "addresses")
 			     : 0;
 	dns = c.kind == TUN_CONFLICT_DNS;
 	inet_ntop(c.addr.family, c.addr.addr, a, sizeof(a));
@@ -548,14 +321,14 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	if (r == -EBUSY)
 		r = take_over(s->o->tun_name, &removed);
 	if (r < 0)
-		return errno_hint(r, why, cap,
-				  "cannot clean up an earlier run");
+		return inside_errno_hint(r, why, cap,
+					 "cannot clean up an earlier run");
 	if (removed)
 		tg_warn("removed %d leftover item%s of an earlier run that "
 			"did not clean up",
 			removed, removed == 1 ? "" : "s");
-	keep_build(s);
-	plan_fill(s, &plan);
+	inside_keep_build(s);
+	inside_plan_fill(s, &plan);
 	r = check_addrs(&plan, why, cap);
 	if (r < 0)
 		return r;
@@ -563,13 +336,13 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	snprintf(what, sizeof(what), "cannot create TUN device %s",
 		 s->o->tun_name);
 	if (r < 0)
-		return errno_hint(r, why, cap, what);
+		return inside_errno_hint(r, why, cap, what);
 	r = tun_install(&plan, warn_cb, s, &s->st);
 	snprintf(what, sizeof(what), "cannot install the routes of %s",
 		 s->ifname);
 	if (r < 0)
-		return errno_hint(r, why, cap, what);
-	return resolv_start(s, why, cap);
+		return inside_errno_hint(r, why, cap, what);
+	return inside_resolv_start(s, why, cap);
 }
 
 /* a later CONFIG: the outside's offer changed */
@@ -588,19 +361,13 @@ static void on_update(struct inside *s, const uint8_t *data, size_t len)
 		return;
 	/* --route given here wins over the offer; the stream's own path
 	 * (a resumed stream may come from a new address) still applies */
-	if (s->o->routes_given) {
+	if (inside_offer_routes(s->o, &s->cfg, &c))
 		tg_debug("ignoring the outside's new routes: --route given "
 			 "here");
-	} else {
-		s->cfg.route_default = c.route_default;
-		s->cfg.n_routes = c.n_routes;
-		memcpy(s->cfg.routes, c.routes,
-		       c.n_routes * sizeof(c.routes[0]));
-	}
 	s->cfg.n_keep = c.n_keep;
 	memcpy(s->cfg.keep, c.keep, c.n_keep * sizeof(c.keep[0]));
-	keep_build(s);
-	plan_fill(s, &plan);
+	inside_keep_build(s);
+	inside_plan_fill(s, &plan);
 	r = tun_update(s->st, &plan, warn_cb, s, &added, &removed);
 	if (r < 0)
 		tg_warn("cannot apply the outside's new routes: %s",
@@ -640,7 +407,7 @@ static void resume_listen(struct inside *s)
 	if (!s->o->grace_ms || tp_session_none(s->peer_session))
 		return;
 	memcpy(s->session, s->peer_session, TP_SESSION_LEN);
-	r = inside_resume_path(s->o->tun_name, path, sizeof(path));
+	r = resume_path(s->o->tun_name, path, sizeof(path));
 	if (r == 0)
 		r = inside_resume_listen(s->loop, path, offer_cb, s,
 					 &s->resume);
@@ -659,6 +426,7 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 	char why[400];
 	int r;
 
+	assert(!s->stopping); /* frame_cb drops frames once stopping */
 	if (s->configured) {
 		on_update(s, data, len);
 		/* the first CONFIG on a resumed stream */
@@ -666,6 +434,8 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 			send_ready(s, true);
 		return;
 	}
+	/* the first CONFIG: nothing is installed or listening yet */
+	assert(!s->st && s->tun_fd < 0 && !s->resume);
 	s->configured = true;
 	if (tp_config_decode(&s->cfg, data, len) < 0) {
 		stop_begin(s, TG_EXIT_FAIL,
@@ -673,7 +443,7 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 			   "same tungate version on both sides");
 		return;
 	}
-	apply_overrides(s);
+	inside_apply_overrides(s->o, &s->cfg);
 	r = bring_up(s, why, sizeof(why));
 	if (r < 0) {
 		stop_begin(s, TG_EXIT_FAIL, why);
@@ -720,7 +490,7 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 
 	if (!s->can_hand_off || !s->o->grace_ms ||
 	    tp_session_none(s->peer_session) ||
-	    inside_resume_path(s->o->tun_name, path, sizeof(path)) < 0)
+	    resume_path(s->o->tun_name, path, sizeof(path)) < 0)
 		return false;
 	r = tp_link_detach(l, &o.fd_in, &o.fd_out, &rest, &o.rest_len);
 	if (r < 0) {
@@ -768,6 +538,8 @@ static void grace_cb(uv_timer_t *t)
 {
 	struct inside *s = t->data;
 
+	/* the timer runs only while waiting; stopping closes it */
+	assert(s->waiting && !s->stopping);
 	tg_warn("the outside did not come back within %u s: ending the "
 		"session",
 		s->o->grace_ms / 1000);
@@ -777,6 +549,9 @@ static void grace_cb(uv_timer_t *t)
 /* the stream broke: keep everything for the grace period */
 static void wait_for_resume(struct inside *s, const char *why)
 {
+	/* down_cb: a resumable session (so a configured one) that is not
+	 * stopping; a waiting one has no stream to go down */
+	assert(s->configured && s->resume && !s->stopping && !s->waiting);
 	tg_warn("%s; keeping %s and its routes for %u s for the outside to "
 		"resume",
 		why, s->ifname, s->o->grace_ms / 1000);
@@ -900,6 +675,8 @@ static int offer_cb(void *arg, struct resume_offer *o)
 	bool waiting = s->waiting;
 	int r;
 
+	/* offers come from s->resume's listener, closed when stopping */
+	assert(s->resume && !s->stopping);
 	if (o->other_version ||
 	    memcmp(o->session, s->session, TP_SESSION_LEN)) {
 		close(o->fd_in);
@@ -971,7 +748,7 @@ int tg_inside_run(const struct tg_opts *o)
 	s.tun_fd = -1;
 	s.stream_conn = s.handed_conn = -1;
 	stderr_nonblocking();
-	find_ssh_client(&s);
+	inside_find_ssh_client(&s.ssh_client);
 	link_opts_fill(&s, &lo);
 	/* only fds that another process can poll can be handed over */
 	s.can_hand_off = handoff_fd(STDIN_FILENO) && handoff_fd(STDOUT_FILENO);

@@ -41,6 +41,7 @@
 #include "transport/config.h"
 #include "transport/link.h"
 #include "lib/log.h"
+#include "lib/resolvconf.h"
 #include "nat/nat.h"
 #include "cmd/outside_dns.h"
 #include "cmd/outside_status.h"
@@ -541,8 +542,8 @@ static int build_config(struct outside *s)
 	tg_host_resolver(&hr);
 	c->mtu = o->mtu ? o->mtu : TG_DEFAULT_MTU;
 	c->dns = o->dns != 0;
-	if (c->dns && dns_search_domains(hr.resolv_conf, c->search,
-					 sizeof(c->search)) < 0)
+	if (c->dns && tg_rc_search_domains(hr.resolv_conf, c->search,
+					   sizeof(c->search)) < 0)
 		c->search[0] = '\0';
 	memcpy(c->tun4, o->tun4, 4);
 	memcpy(c->tun6, o->tun6, 16);

@@ -120,14 +120,6 @@ void dns_foreach_cache(const struct dns_proxy *p,
 		       void *arg);
 
 /**
- * dns_search_domains() - this machine's search list, space separated: the
- * last "search" or "domain" line of @resolv_conf wins, as in glibc
- * Return: 0 (an empty string if there is none), -ENOSPC, or -errno of
- * reading the file
- */
-int dns_search_domains(const char *resolv_conf, char *buf, size_t cap);
-
-/**
  * dns_proxy_close() - cancel everything, close handles; freed once libuv
  * has closed them
  */

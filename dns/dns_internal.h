@@ -309,7 +309,4 @@ void dns_lookup_done(struct dns_lookup *lk, struct dns_rec *rec, int rcode,
 void dns_stream_close_all(struct dns_proxy *p);
 void dns_proxy_unhold(struct dns_proxy *p);
 
-/* resolv.c: nameserver lines, for upstream.c */
-int dns_resolv_nameservers(const char *path, char ns[][64], int max);
-
 #endif

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "dns/dns_internal.h"
+#include "lib/resolvconf.h"
 
 #define UPSTREAM_NS_MAX 3 /* as glibc's MAXNS */
 #define UPSTREAM_TRY_MIN_MS 300 /* below this, one try per server */
@@ -31,7 +32,7 @@ static ldns_resolver *resolver_new(const struct dns_proxy *p, uint64_t ms,
 				   const char **why)
 {
 	char ns[UPSTREAM_NS_MAX][64];
-	int n = dns_resolv_nameservers(p->resolv_conf, ns, UPSTREAM_NS_MAX);
+	int n = tg_rc_nameservers(p->resolv_conf, ns, UPSTREAM_NS_MAX);
 	ldns_resolver *res;
 	unsigned tries = 2;
 	uint64_t per;

@@ -24,6 +24,10 @@
  * waiting, so it never undoes the rules of an inside that is still alive;
  * the kernel drops the lock when that process dies, however it dies.
  *
+ * Files that other parts of the inside keep beside it (the original
+ * resolv.conf, the resume socket) are named the same way, with their own
+ * extension: tun_state_file().
+ *
  * Parsing is strict: a malformed line, or one that names something tungate
  * never installs (a route outside its own table, the system's rules), is
  * skipped; deleting an item that is already gone is not an error.
@@ -47,7 +51,10 @@
 #define STATE_LINE_MAX 256
 #define STATE_ITEMS_MAX 100000 /* far more than any plan */
 
-int tun_state_path(const char *ifname, char *buf, size_t cap)
+/**
+ * tun_state_file() - see tun.h
+ */
+int tun_state_file(const char *ifname, const char *ext, char *buf, size_t cap)
 {
 	struct stat st;
 	size_t len = strlen(ifname);
@@ -59,11 +66,16 @@ int tun_state_path(const char *ifname, char *buf, size_t cap)
 		return -EINVAL;
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return -errno;
-	n = snprintf(buf, cap, "%s/%ju-%s.state", TUN_STATE_DIR,
-		     (uintmax_t)st.st_ino, ifname);
+	n = snprintf(buf, cap, "%s/%ju-%s%s", TUN_STATE_DIR,
+		     (uintmax_t)st.st_ino, ifname, ext);
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int tun_state_path(const char *ifname, char *buf, size_t cap)
+{
+	return tun_state_file(ifname, ".state", buf, cap);
 }
 
 void tun_item_format(const struct tun_item *it, char buf[TUN_ITEM_STRLEN])

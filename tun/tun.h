@@ -59,6 +59,19 @@ struct tun_state;
 int tun_state_path(const char *ifname, char *buf, size_t cap);
 
 /**
+ * tun_state_file() - a file kept beside the state file, keyed the same way:
+ * /run/tungate/<netns inode>-<ifname><ext>
+ * @ifname:	the TUN device's name
+ * @ext:	".state" (the state file), ".resolv" (the original
+ *		resolv.conf), ".sock" (where a waiting inside listens)
+ * @buf:	where the path goes
+ * @cap:	its size
+ *
+ * Return: 0 or -errno (-EINVAL: not a device name; -ENAMETOOLONG)
+ */
+int tun_state_file(const char *ifname, const char *ext, char *buf, size_t cap);
+
+/**
  * tun_recover() - remove what a previous inside that died without cleaning
  * up left behind, as recorded in its state file, then delete the file
  * @ifname:	device name the state file is keyed by

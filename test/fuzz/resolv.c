@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * resolv.c - fuzz the resolv.conf rewrite and restore of dns/resolv.c.
+ * resolv.c - fuzz the resolv.conf rewrite and restore of tun/resolv.c.
  *
  * Input: a flags byte (which nameservers and search domains to add, and
  * whether to go through a real file), a 16-bit length and the search
@@ -22,16 +22,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dns/dns.h"
+#include "lib/resolvconf.h"
 #include "test/fuzz/fuzz.h"
-#include "dns/resolv.h"
+#include "tun/resolv.h"
 
 #define NS4 "198.18.0.53"
 #define NS6 "fd7e:7475:6e::53"
-#define OUT_CAP (2 * DNS_RESOLV_MAX)
-
-/* dns_resolv_nameservers() is dns/'s own: declared in dns_internal.h */
-int dns_resolv_nameservers(const char *path, char ns[][64], int max);
+#define OUT_CAP (2 * TG_RC_MAX)
 
 static char dir[64], path[96], backup[96], search[1024];
 static char *out, *out2, *back;
@@ -57,7 +54,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(cleanup);
 	out = malloc(OUT_CAP);
 	out2 = malloc(OUT_CAP);
-	back = malloc(DNS_RESOLV_MAX + 1);
+	back = malloc(TG_RC_MAX + 1);
 	FZ_CHECK(out && out2 && back);
 	return 0;
 }
@@ -120,7 +117,7 @@ static void check_search(const char *s, const char *before)
 	bool printable;
 	size_t l;
 
-	if (dns_search_domains(path, after, sizeof(after)) < 0 ||
+	if (tg_rc_search_domains(path, after, sizeof(after)) < 0 ||
 	    count_words(before) + count_words(s) > 64)
 		return;
 	for (; *t; t += l) {
@@ -145,10 +142,10 @@ static void check_read_back(const char *orig, size_t len, const char *ns4,
 	int k;
 
 	put_file(path, orig, len);
-	if (dns_search_domains(path, before, sizeof(before)) < 0)
+	if (tg_rc_search_domains(path, before, sizeof(before)) < 0)
 		s = NULL;
 	put_file(path, out, n);
-	k = dns_resolv_nameservers(path, ns, 8);
+	k = tg_rc_nameservers(path, ns, 8);
 	FZ_CHECK(k == !!ns4 + !!ns6);
 	if (ns4)
 		FZ_CHECK(!strcmp(ns[0], ns4));
@@ -166,11 +163,11 @@ static void check_files(const char *orig, size_t len, const char *ns4,
 	int r;
 
 	put_file(path, orig, len);
-	r = dns_resolv_apply(path, backup, ns4, ns6, s);
+	r = tun_resolv_apply(path, backup, ns4, ns6, s);
 	if (r) {
 		/* refused: the file is as it was, no backup */
-		FZ_CHECK(r == n || len > DNS_RESOLV_MAX);
-		FZ_CHECK(get_file(path, back, DNS_RESOLV_MAX + 1) == len);
+		FZ_CHECK(r == n || len > TG_RC_MAX);
+		FZ_CHECK(get_file(path, back, TG_RC_MAX + 1) == len);
 		FZ_CHECK(!memcmp(back, orig, len));
 		FZ_CHECK(access(backup, F_OK) && errno == ENOENT);
 		unlink(path);
@@ -179,15 +176,15 @@ static void check_files(const char *orig, size_t len, const char *ns4,
 	FZ_CHECK(n >= 0);
 	FZ_CHECK(get_file(path, out2, OUT_CAP) == (size_t)n);
 	FZ_CHECK(!memcmp(out2, out, (size_t)n));
-	FZ_CHECK(get_file(backup, back, DNS_RESOLV_MAX + 1) == len);
+	FZ_CHECK(get_file(backup, back, TG_RC_MAX + 1) == len);
 	FZ_CHECK(!memcmp(back, orig, len));
 	/* a second apply must not overwrite the backup */
-	FZ_CHECK(dns_resolv_apply(path, backup, ns4, ns6, s) == -EEXIST);
-	FZ_CHECK(dns_resolv_restore(path, backup) == 0);
-	FZ_CHECK(get_file(path, back, DNS_RESOLV_MAX + 1) == len);
+	FZ_CHECK(tun_resolv_apply(path, backup, ns4, ns6, s) == -EEXIST);
+	FZ_CHECK(tun_resolv_restore(path, backup) == 0);
+	FZ_CHECK(get_file(path, back, TG_RC_MAX + 1) == len);
 	FZ_CHECK(!memcmp(back, orig, len));
 	FZ_CHECK(access(backup, F_OK) && errno == ENOENT);
-	FZ_CHECK(dns_resolv_restore(path, backup) == 0);
+	FZ_CHECK(tun_resolv_restore(path, backup) == 0);
 	unlink(path);
 }
 
@@ -208,12 +205,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(search, sp, slen);
 	search[slen] = '\0';
 	orig = (const char *)fz_take(&in, in.left, &len);
-	n = dns_resolv_rewrite(orig, len, ns4, ns6, s, out, OUT_CAP);
+	n = tun_resolv_rewrite(orig, len, ns4, ns6, s, out, OUT_CAP);
 	FZ_CHECK(n == -ENOSPC || (n >= 0 && n <= OUT_CAP));
-	n2 = dns_resolv_rewrite(orig, len, ns4, ns6, s, out2, OUT_CAP);
+	n2 = tun_resolv_rewrite(orig, len, ns4, ns6, s, out2, OUT_CAP);
 	FZ_CHECK(n2 == n && (n < 0 || !memcmp(out, out2, (size_t)n)));
 	/* the original's lines, our header, nameservers and search line */
-	if (len <= DNS_RESOLV_MAX)
+	if (len <= TG_RC_MAX)
 		FZ_CHECK(n >= 0 && (size_t)n <= len + 128 + 64 * 256);
 	if (n >= 0 && (flags & 8))
 		check_read_back(orig, len, ns4, ns6, s, (size_t)n);

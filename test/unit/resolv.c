@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * resolv.c - unit tests for dns/resolv.c: the rewrite, apply and restore
- * (in place, through a symlink, byte for byte, after a "crash"), the
- * search domains and nameservers read as glibc reads them.
+ * resolv.c - unit tests for tun/resolv.c: the rewrite, apply and restore
+ * (in place, through a symlink, byte for byte, after a "crash"); and of
+ * lib/resolvconf.c: the search domains and nameservers read as glibc
+ * reads them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,16 +19,15 @@
 
 #include <cmocka.h>
 
-#include "dns/dns.h"
-#include "dns/dns_internal.h"
-#include "dns/resolv.h"
+#include "lib/resolvconf.h"
+#include "tun/resolv.h"
 
 #define NS4 "198.18.0.53"
 #define NS6 "fd7e:7475:6e::53"
 #define HEAD "# tungate: DNS through the tunnel; restored on exit\n"
 
 static char dir[64], path[128], backup[128];
-static char out[2 * DNS_RESOLV_MAX];
+static char out[2 * TG_RC_MAX];
 
 static int setup(void **state)
 {
@@ -75,7 +75,7 @@ static size_t get_file(const char *p, char *buf, size_t cap)
 static void check_rewrite(const char *orig, const char *search,
 			  const char *want)
 {
-	int n = dns_resolv_rewrite(orig, strlen(orig), NS4, NS6, search, out,
+	int n = tun_resolv_rewrite(orig, strlen(orig), NS4, NS6, search, out,
 				   sizeof(out));
 
 	assert_true(n >= 0);
@@ -115,9 +115,9 @@ static void test_rewrite(void **state)
 	check_rewrite("", "a.example\nnameserver 6.6.6.6 #x ;y",
 		      HEAD "nameserver " NS4 "\nnameserver " NS6
 			   "\nsearch a.example nameserver 6.6.6.6\n");
-	assert_int_equal(dns_resolv_rewrite("x\n", 2, NS4, NS6, NULL, out, 40),
+	assert_int_equal(tun_resolv_rewrite("x\n", 2, NS4, NS6, NULL, out, 40),
 			 -ENOSPC);
-	assert_int_equal(dns_resolv_rewrite("x\n", 2, NULL, NULL, NULL, out,
+	assert_int_equal(tun_resolv_rewrite("x\n", 2, NULL, NULL, NULL, out,
 					    sizeof(out)),
 			 (int)strlen(HEAD) + 2);
 }
@@ -133,7 +133,7 @@ static const char *const originals[] = {
 
 static void test_apply_restore(void **state)
 {
-	static char buf[DNS_RESOLV_MAX];
+	static char buf[TG_RC_MAX];
 	struct stat st0, st1;
 	size_t n;
 
@@ -142,7 +142,7 @@ static void test_apply_restore(void **state)
 
 		put_file(path, o, strlen(o));
 		assert_int_equal(stat(path, &st0), 0);
-		assert_int_equal(dns_resolv_apply(path, backup, NS4, NS6,
+		assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6,
 						  "corp.example"),
 				 0);
 		n = get_file(path, buf, sizeof(buf));
@@ -158,9 +158,9 @@ static void test_apply_restore(void **state)
 		assert_int_equal(n, strlen(o));
 		assert_memory_equal(buf, o, n);
 		/* a second apply would lose it */
-		assert_int_equal(dns_resolv_apply(path, backup, NS4, NS6, NULL),
+		assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6, NULL),
 				 -EEXIST);
-		assert_int_equal(dns_resolv_restore(path, backup), 0);
+		assert_int_equal(tun_resolv_restore(path, backup), 0);
 		n = get_file(path, buf, sizeof(buf));
 		assert_int_equal(n, strlen(o));
 		assert_memory_equal(buf, o, n);
@@ -168,14 +168,14 @@ static void test_apply_restore(void **state)
 		assert_int_equal(st0.st_ino, st1.st_ino);
 		assert_int_equal(access(backup, F_OK), -1);
 		/* nothing to restore: fine */
-		assert_int_equal(dns_resolv_restore(path, backup), 0);
+		assert_int_equal(tun_resolv_restore(path, backup), 0);
 	}
 }
 
 /* resolv.conf a symlink: the target is rewritten, the link stays */
 static void test_symlink(void **state)
 {
-	static char buf[DNS_RESOLV_MAX];
+	static char buf[TG_RC_MAX];
 	char target[160];
 	struct stat st0, st1;
 	const char *o = "nameserver 127.0.0.53\noptions edns0 trust-ad\n";
@@ -185,7 +185,7 @@ static void test_symlink(void **state)
 	put_file(target, o, strlen(o));
 	assert_int_equal(symlink("stub-resolv.conf", path), 0);
 	assert_int_equal(stat(target, &st0), 0);
-	assert_int_equal(dns_resolv_apply(path, backup, NS4, NULL, NULL), 0);
+	assert_int_equal(tun_resolv_apply(path, backup, NS4, NULL, NULL), 0);
 	assert_int_equal(lstat(path, &st1), 0);
 	assert_true(S_ISLNK(st1.st_mode));
 	assert_int_equal(stat(target, &st1), 0);
@@ -193,7 +193,7 @@ static void test_symlink(void **state)
 	n = get_file(target, buf, sizeof(buf));
 	assert_int_equal(
 		n, strlen(HEAD "nameserver " NS4 "\noptions edns0 trust-ad\n"));
-	assert_int_equal(dns_resolv_restore(path, backup), 0);
+	assert_int_equal(tun_resolv_restore(path, backup), 0);
 	n = get_file(target, buf, sizeof(buf));
 	assert_int_equal(n, strlen(o));
 	assert_memory_equal(buf, o, n);
@@ -203,22 +203,22 @@ static void test_symlink(void **state)
 /* a crash after apply: the next start restores from the backup alone */
 static void test_crash_recovery(void **state)
 {
-	static char buf[DNS_RESOLV_MAX];
+	static char buf[TG_RC_MAX];
 	const char *o = "search corp\nnameserver 10.1.1.1\n";
 	size_t n;
 
 	put_file(path, o, strlen(o));
-	assert_int_equal(dns_resolv_apply(path, backup, NS4, NS6, "x.y"), 0);
+	assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6, "x.y"), 0);
 	/* the file was removed meanwhile: restore creates it */
 	unlink(path);
-	assert_int_equal(dns_resolv_restore(path, backup), 0);
+	assert_int_equal(tun_resolv_restore(path, backup), 0);
 	n = get_file(path, buf, sizeof(buf));
 	assert_int_equal(n, strlen(o));
 	assert_memory_equal(buf, o, n);
 	/* a stale temporary backup from a crash mid-write is not a backup */
 	snprintf(buf, sizeof(buf), "%s.tmp", backup);
 	put_file(buf, "garbage", 7);
-	assert_int_equal(dns_resolv_restore(path, backup), 0);
+	assert_int_equal(tun_resolv_restore(path, backup), 0);
 	n = get_file(path, buf, sizeof(buf));
 	assert_memory_equal(buf, o, n);
 }
@@ -228,18 +228,18 @@ static void test_apply_errors(void **state)
 	char missing[160];
 
 	snprintf(missing, sizeof(missing), "%s/nope/resolv.conf", dir);
-	assert_int_equal(dns_resolv_apply(missing, backup, NS4, NS6, NULL),
+	assert_int_equal(tun_resolv_apply(missing, backup, NS4, NS6, NULL),
 			 -ENOENT);
 	assert_int_equal(access(backup, F_OK), -1);
 	/* too big */
 	{
-		char *big = calloc(1, DNS_RESOLV_MAX + 1);
+		char *big = calloc(1, TG_RC_MAX + 1);
 
-		memset(big, '#', DNS_RESOLV_MAX);
-		put_file(path, big, DNS_RESOLV_MAX + 1);
+		memset(big, '#', TG_RC_MAX);
+		put_file(path, big, TG_RC_MAX + 1);
 		free(big);
 	}
-	assert_int_equal(dns_resolv_apply(path, backup, NS4, NS6, NULL),
+	assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6, NULL),
 			 -EFBIG);
 	assert_int_equal(access(backup, F_OK), -1);
 }
@@ -247,7 +247,7 @@ static void test_apply_errors(void **state)
 /* the property the fuzzer checks: restore(apply(x)) == x, any bytes */
 static void test_random_round_trip(void **state)
 {
-	static char orig[4096], buf[DNS_RESOLV_MAX];
+	static char orig[4096], buf[TG_RC_MAX];
 	static const char alphabet[] = "nameserver search domain options #;"
 				       " \t\r\n\n\n.abc1:\0\xff";
 	unsigned seed = 12345;
@@ -261,11 +261,11 @@ static void test_random_round_trip(void **state)
 						   (sizeof(alphabet) - 1)]
 					: (char)rand_r(&seed);
 		put_file(path, orig, len);
-		assert_int_equal(dns_resolv_apply(path, backup, NS4,
+		assert_int_equal(tun_resolv_apply(path, backup, NS4,
 						  i % 2 ? NS6 : NULL,
 						  i % 4 ? "a.b c.d" : NULL),
 				 0);
-		assert_int_equal(dns_resolv_restore(path, backup), 0);
+		assert_int_equal(tun_resolv_restore(path, backup), 0);
 		n = get_file(path, buf, sizeof(buf));
 		assert_int_equal(n, len);
 		assert_memory_equal(buf, orig, len);
@@ -277,18 +277,18 @@ static void test_search_domains(void **state)
 	char buf[64];
 
 	put_str(path, "search a.example b.example\nnameserver 1.1.1.1\n");
-	assert_int_equal(dns_search_domains(path, buf, sizeof(buf)), 0);
+	assert_int_equal(tg_rc_search_domains(path, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "a.example b.example");
 	put_str(path, "search a.example\r\ndomain c.example\r\n");
-	assert_int_equal(dns_search_domains(path, buf, sizeof(buf)), 0);
+	assert_int_equal(tg_rc_search_domains(path, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "c.example");
 	put_str(path, "nameserver 1.1.1.1\n#search x\n");
-	assert_int_equal(dns_search_domains(path, buf, sizeof(buf)), 0);
+	assert_int_equal(tg_rc_search_domains(path, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "");
 	put_str(path, "search a.example b.example");
-	assert_int_equal(dns_search_domains(path, buf, 10), -ENOSPC);
+	assert_int_equal(tg_rc_search_domains(path, buf, 10), -ENOSPC);
 	unlink(path);
-	assert_int_equal(dns_search_domains(path, buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(tg_rc_search_domains(path, buf, sizeof(buf)), -ENOENT);
 }
 
 static void test_nameservers(void **state)
@@ -299,12 +299,12 @@ static void test_nameservers(void **state)
 	char ns[3][64];
 
 	put_file(path, s, strlen(s));
-	assert_int_equal(dns_resolv_nameservers(path, ns, 3), 3);
+	assert_int_equal(tg_rc_nameservers(path, ns, 3), 3);
 	assert_string_equal(ns[0], "10.0.0.1");
 	assert_string_equal(ns[1], "fe80::1");
 	assert_string_equal(ns[2], "10.0.0.3");
 	unlink(path);
-	assert_int_equal(dns_resolv_nameservers(path, ns, 3), -ENOENT);
+	assert_int_equal(tg_rc_nameservers(path, ns, 3), -ENOENT);
 }
 
 int main(void)

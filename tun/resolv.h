@@ -6,18 +6,18 @@
  * In a container resolv.conf is often a bind mount or a symlink, so it is
  * rewritten in place (truncate and write through the same inode), never
  * renamed over. The original bytes are kept in memory and in a backup
- * file beside the inside's state, for restore after a crash.
+ * file beside the inside's state (tun_state_file(), ".resolv"), for
+ * restore after a crash. Files larger than TG_RC_MAX (lib/resolvconf.h)
+ * are refused.
  */
-#ifndef DNS_RESOLV_H
-#define DNS_RESOLV_H
+#ifndef TUN_RESOLV_H
+#define TUN_RESOLV_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_RESOLV_MAX (64 * 1024)
-
 /**
- * dns_resolv_rewrite() - the new contents: our nameservers first, the
+ * tun_resolv_rewrite() - the new contents: our nameservers first, the
  * original's other nameservers dropped (glibc uses at most 3, and a
  * container's own resolver cannot answer intranet names), its search and
  * options lines kept, @search domains added to the search line
@@ -32,22 +32,22 @@
  * Pure function, for unit tests and the fuzzer.
  * Return: length of the result, or -ENOSPC
  */
-int dns_resolv_rewrite(const char *orig, size_t len, const char *ns4,
+int tun_resolv_rewrite(const char *orig, size_t len, const char *ns4,
 		       const char *ns6, const char *search, char *out,
 		       size_t cap);
 
 /**
- * dns_resolv_apply() - rewrite @path in place, keeping a backup at @backup
+ * tun_resolv_apply() - rewrite @path in place, keeping a backup at @backup
  * Return: 0 or -errno
  */
-int dns_resolv_apply(const char *path, const char *backup, const char *ns4,
+int tun_resolv_apply(const char *path, const char *backup, const char *ns4,
 		     const char *ns6, const char *search);
 
 /**
- * dns_resolv_restore() - write the backup's bytes back into @path in place
+ * tun_resolv_restore() - write the backup's bytes back into @path in place
  * and delete the backup; 0 if there is no backup
  * Return: 0 or -errno
  */
-int dns_resolv_restore(const char *path, const char *backup);
+int tun_resolv_restore(const char *path, const char *backup);
 
 #endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inside_resolv.c - the container's resolv.conf while the tunnel is up.
+ *
+ * Theory of operation: once the routes are in place, /etc/resolv.conf is
+ * pointed at the tunnel's DNS addresses with the outside's search domains
+ * (tun/resolv.c rewrites it in place and keeps the original in a backup
+ * beside the state file, tun_state_file(".resolv")). A backup that is
+ * already there is an earlier run's that died: it is put back first, so
+ * the original, not our rewrite of it, is what we keep. That happens
+ * whether or not DNS is on: with --no-dns a crash's leftover still comes
+ * back. On every exit path inside_cleanup() calls
+ * inside_resolv_stop(), which writes the original back byte for byte; if
+ * that fails the backup stays, and the next start restores it.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "cmd/inside_internal.h"
+#include "lib/log.h"
+#include "tun/resolv.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+
+static int resolv_backup_path(struct inside *s)
+{
+	return tun_state_file(s->o->tun_name, ".resolv", s->resolv_backup,
+			      sizeof(s->resolv_backup));
+}
+
+/** inside_resolv_start() - see inside_internal.h */
+int inside_resolv_start(struct inside *s, char *why, size_t cap)
+{
+	char ns4[INET_ADDRSTRLEN], ns6[INET6_ADDRSTRLEN];
+	int r = resolv_backup_path(s);
+
+	if (r == 0)
+		r = tun_resolv_restore(RESOLV_CONF, s->resolv_backup);
+	if (r < 0)
+		return inside_errno_hint(
+			r, why, cap,
+			"cannot restore resolv.conf of an earlier run");
+	if (!s->cfg.dns)
+		return 0;
+	inet_ntop(AF_INET, s->cfg.dns4, ns4, sizeof(ns4));
+	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
+	r = tun_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
+			     s->cfg.search[0] ? s->cfg.search : NULL);
+	if (r < 0)
+		return inside_errno_hint(r, why, cap,
+					 "cannot point " RESOLV_CONF
+					 " at the tunnel (use --no-dns to "
+					 "leave it alone)");
+	s->resolv_applied = true;
+	tg_info("%s now asks %s and %s first", RESOLV_CONF, ns4, ns6);
+	return 0;
+}
+
+/** inside_resolv_stop() - see inside_internal.h */
+void inside_resolv_stop(struct inside *s)
+{
+	int r;
+
+	if (!s->resolv_applied)
+		return;
+	r = tun_resolv_restore(RESOLV_CONF, s->resolv_backup);
+	s->resolv_applied = false;
+	if (r < 0)
+		tg_warn("restoring %s: %s (its original is kept in %s)",
+			RESOLV_CONF, strerror(-r), s->resolv_backup);
+	else
+		tg_info("restored %s", RESOLV_CONF);
+}
