@@ -31,6 +31,7 @@
  * delivering, and is freed in the last uv_close callback. Writing to a
  * peer that has gone raises SIGPIPE: the program must ignore that signal.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,11 @@
 #define EXCERPT_MAX 80
 #define WHY_MAX 512
 
+/*
+ * LS_NEW -> LS_MAGIC -> LS_HELLO -> LS_UP, or for a resumed link (the
+ * handshake happened in the process that passed us the stream)
+ * LS_NEW -> LS_UP. A link never goes back: link_set_state() asserts it.
+ */
 enum link_state {
 	LS_NEW, /* before tp_link_start() */
 	LS_MAGIC, /* skipping banner text */
@@ -103,6 +109,16 @@ struct tp_link {
 
 	struct tp_link_stats st;
 };
+
+/* the one place l->state changes: anything but the arrows above aborts */
+static void link_set_state(struct tp_link *l, enum link_state to)
+{
+	assert((l->state == LS_NEW && to == LS_MAGIC && !l->resumed) ||
+	       (l->state == LS_NEW && to == LS_UP && l->resumed) ||
+	       (l->state == LS_MAGIC && to == LS_HELLO) ||
+	       (l->state == LS_HELLO && to == LS_UP));
+	l->state = to;
+}
 
 static const char *role_name(uint8_t role)
 {
@@ -389,7 +405,7 @@ static bool link_magic(struct tp_link *l, size_t *off)
 			"handshake: \"%s\"",
 			(unsigned long long)l->st.banner_bytes, l->peer,
 			l->excerpt);
-	l->state = LS_HELLO;
+	link_set_state(l, LS_HELLO);
 	*off = skip + TP_MAGIC_LEN;
 	return true;
 }
@@ -440,7 +456,7 @@ static void link_hello(struct tp_link *l, const struct tp_frame *f)
 	}
 	if (!link_hello_ok(l, &h))
 		return;
-	l->state = LS_UP;
+	link_set_state(l, LS_UP);
 	tg_debug("handshake with the %s (tungate %s) complete", l->peer,
 		 h.version);
 	if (l->ops.hello_cb)
@@ -718,7 +734,7 @@ int tp_link_start(struct tp_link *l)
 		if (l->rest_len)
 			memcpy(l->rbuf, l->rest, l->rest_len);
 		l->rlen = l->rest_len;
-		l->state = LS_UP;
+		link_set_state(l, LS_UP);
 	} else {
 		snprintf(h.version, sizeof(h.version), "%s", TG_VERSION);
 		memcpy(h.session, l->session, TP_SESSION_LEN);
@@ -729,7 +745,7 @@ int tp_link_start(struct tp_link *l)
 		l->fill_len = TP_MAGIC_LEN;
 		l->st.bytes_out += TP_MAGIC_LEN;
 		link_append(l, TP_F_HELLO, payload, (size_t)n, GOODBYE_ROOM);
-		l->state = LS_MAGIC;
+		link_set_state(l, LS_MAGIC);
 	}
 	l->rest = NULL;
 
