@@ -60,11 +60,6 @@ TG_INSIDE_ARGS=(-v)
 # how the outside is run, instead of "$T/tungate" as nobody: a command
 # that takes the outside's arguments (distro.t.sh runs it in another root)
 TG_OUTSIDE_RUN=()
-# how the inside is run, instead of "$T/tungate": a command and its first
-# words (aarch64.t.sh: qemu-aarch64-static and the aarch64 binary), and
-# the name its process has (for tg_find_inside)
-TG_INSIDE_RUN=()
-TG_INSIDE_COMM=tungate
 
 T=			# this test's temp dir
 TG_FAILED=0		# set by check(); the exit status when the test ends
@@ -504,7 +499,7 @@ tg_teardown() {
 # TG_INSIDE_PID and the log names; the inside's exit status lands in
 # $TG_INSIDE_RC.
 tg_start_tunnel() {
-	local wrapper inside=${TG_INSIDE_RUN[*]:-$T/tungate}
+	local wrapper
 	TG_N=$((TG_N + 1))
 	TG_OUTSIDE_LOG=$T/outside.$TG_N.log
 	TG_INSIDE_LOG=$T/inside.$TG_N.log
@@ -521,7 +516,7 @@ tg_start_tunnel() {
 		# run by socat in cs for one connection: the inside, its log and
 		# its exit status
 		trap : TERM HUP INT
-		env --default-signal $inside inside --stdio \
+		env --default-signal "$T/tungate" inside --stdio \
 			${TG_INSIDE_ARGS[*]} 2>>"$TG_INSIDE_LOG"
 		echo \$? >"$TG_INSIDE_RC"
 	EOF
@@ -573,7 +568,7 @@ tg_find_inside() {
 	local sh
 	sh=$(pgrep -P "$TG_CS_SOCAT_PID" | head -n 1)
 	[ -n "$sh" ] || return 1
-	TG_INSIDE_PID=$(pgrep -P "$sh" -x "$TG_INSIDE_COMM" | head -n 1)
+	TG_INSIDE_PID=$(pgrep -P "$sh" -x tungate | head -n 1)
 	[ -n "$TG_INSIDE_PID" ]
 }
 
@@ -599,8 +594,6 @@ tg_stop_tunnel() {
 
 # --- probes -------------------------------------------------------------------
 
-# tg_udp_echo NS HOST PORT SIZE [TIMEOUT] - send a unique payload of SIZE
-# bytes from NS; succeed if exactly it comes back within TIMEOUT (3) s
 # tg_nsd_start ZONE:FILE... - an authoritative nsd in lan on LAN4 and LAN6
 # serving each ZONE from $T/FILE; NSD_PID is its process group. Returns
 # once it answers the first zone's SOA from local (10 s at most).
@@ -623,6 +616,8 @@ tg_nsd_start() {
 		"@$LAN4" "$first" SOA
 }
 
+# tg_udp_echo NS HOST PORT SIZE [TIMEOUT] - send a unique payload of SIZE
+# bytes from NS; succeed if exactly it comes back within TIMEOUT (3) s
 tg_udp_echo() {
 	in_ns "$1" python3 "$TG_LIB_DIR/udp.py" check "$2" "$3" "$4" "${5:-3}"
 }
