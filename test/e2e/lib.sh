@@ -60,6 +60,11 @@ TG_INSIDE_ARGS=(-v)
 # how the outside is run, instead of "$T/tungate" as nobody: a command
 # that takes the outside's arguments (distro.t.sh runs it in another root)
 TG_OUTSIDE_RUN=()
+# how the inside is run, instead of "$T/tungate": a command and its first
+# words (aarch64.t.sh: qemu-aarch64-static and the aarch64 binary), and
+# the name its process has (for tg_find_inside)
+TG_INSIDE_RUN=()
+TG_INSIDE_COMM=tungate
 
 T=			# this test's temp dir
 TG_FAILED=0		# set by check(); the exit status when the test ends
@@ -499,7 +504,7 @@ tg_teardown() {
 # TG_INSIDE_PID and the log names; the inside's exit status lands in
 # $TG_INSIDE_RC.
 tg_start_tunnel() {
-	local wrapper
+	local wrapper inside=${TG_INSIDE_RUN[*]:-$T/tungate}
 	TG_N=$((TG_N + 1))
 	TG_OUTSIDE_LOG=$T/outside.$TG_N.log
 	TG_INSIDE_LOG=$T/inside.$TG_N.log
@@ -516,7 +521,7 @@ tg_start_tunnel() {
 		# run by socat in cs for one connection: the inside, its log and
 		# its exit status
 		trap : TERM HUP INT
-		env --default-signal "$T/tungate" inside --stdio \
+		env --default-signal $inside inside --stdio \
 			${TG_INSIDE_ARGS[*]} 2>>"$TG_INSIDE_LOG"
 		echo \$? >"$TG_INSIDE_RC"
 	EOF
@@ -568,7 +573,7 @@ tg_find_inside() {
 	local sh
 	sh=$(pgrep -P "$TG_CS_SOCAT_PID" | head -n 1)
 	[ -n "$sh" ] || return 1
-	TG_INSIDE_PID=$(pgrep -P "$sh" -x tungate | head -n 1)
+	TG_INSIDE_PID=$(pgrep -P "$sh" -x "$TG_INSIDE_COMM" | head -n 1)
 	[ -n "$TG_INSIDE_PID" ]
 }
 
