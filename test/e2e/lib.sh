@@ -349,7 +349,10 @@ tg_init() {
 # `ip netns exec` bind-mounts over /etc: the inside's DNS rewrite must never
 # reach the host's own file
 tg_etc() {
-	mkdir -p "/etc/netns/$1" || die "mkdir /etc/netns/$1"
+	# twice: a test ending at the same time may rmdir an empty /etc/netns
+	# between mkdir -p's two steps
+	mkdir -p "/etc/netns/$1" 2>/dev/null || mkdir -p "/etc/netns/$1" ||
+		die "mkdir /etc/netns/$1"
 	printf 'nameserver %s\nsearch tungate.test\n' "$2" \
 		>"/etc/netns/$1/resolv.conf"
 	printf '127.0.0.1 localhost\n::1 localhost\n%s lan.tungate.test lan\n' \

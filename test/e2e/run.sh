@@ -6,8 +6,10 @@
 #   test/e2e/run.sh [-v] BINARY...      e.g. test/e2e/run.sh ./tungate ./tungate-asan
 #
 # Environment: TG_TESTS="udp ping" runs only those tests; TG_TIMEOUT is the
-# limit per test in seconds (default 120); TG_KEEP_LOGS=1 keeps the logs of
-# the run (their directory is printed).
+# limit per test in seconds (default 300); TG_JOBS is how many tests run at
+# once (default 3: most of a test's time is spent waiting, and each has
+# its own namespaces); TG_KEEP_LOGS=1 keeps the logs of the run (their
+# directory is printed).
 #
 # Each test runs under `timeout` with its own id TG_ID=tgr<run><nnn>, which
 # names its namespaces, links and temp dir and marks every process it
@@ -46,6 +48,11 @@ for bin in "$@"; do
 done
 
 TIMEOUT=${TG_TIMEOUT:-300}
+JOBS=${TG_JOBS:-3}
+if ! [[ $JOBS =~ ^[1-9][0-9]?$ ]]; then
+	echo "run.sh: TG_JOBS='$JOBS' is not a number from 1 to 99" >&2
+	exit 1
+fi
 TESTS=()
 for t in "$HERE"/*.t.sh; do
 	name=${t##*/}
@@ -69,8 +76,8 @@ LOGS=$(mktemp -d /tmp/tungate-e2e.XXXXXX) || exit 1
 HAD_STATE_DIR=0
 [ -d /run/tungate ] && HAD_STATE_DIR=1
 
-PASSED=0 FAILED=0 SKIPPED=0 N=0
-CHILD=
+N=0
+declare -A RUNNING=()	# pid of a test's run_one -> its id
 
 # state_files LOGDIR... - the inside's state files left in the network
 # namespaces of these tests (lib.sh notes their inodes in the log dir)
@@ -88,11 +95,12 @@ state_files() {
 
 on_signal() {
 	trap '' INT TERM HUP
-	echo "run.sh: interrupted, stopping the current test" >&2
-	if [ -n "$CHILD" ]; then
-		kill -TERM "$CHILD" 2>/dev/null
-		wait "$CHILD" 2>/dev/null
-	fi
+	echo "run.sh: interrupted, stopping the tests that run" >&2
+	local pid
+	for pid in "${!RUNNING[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	wait
 	tg_reap "$RUN"
 	rm -rf "$LOGS"
 	exit 1
@@ -105,15 +113,15 @@ sanitizer_report() {
 		2>/dev/null
 }
 
-# run_one NAME BINARY - run a test, print its line, count it
+# run_one ID NAME BINARY - run a test; its lines go to $LOGS/ID.report, the
+# word PASS, FAIL or SKIP to $LOGS/ID.result. Run in a subshell of its own:
+# SIGTERM stops the test.
 run_one() {
-	local name=$1 bin=$2 label id out logdir start rc secs why='' left
+	local id=$1 name=$2 bin=$3 label out logdir start rc secs why='' left
+	local child san=$LOGS/$id.san
 	label=${bin##*/}
-	N=$((N + 1))
-	id=$(printf '%s%03d' "$RUN" "$N")
 	out=$LOGS/$id-$name-$label.out
 	logdir=$LOGS/$id-$name-$label
-	rm -f "$LOGS/san"
 	local -a env=(TG_ID="$id" TUNGATE="$bin" TG_LOGDIR="$logdir")
 	[ -n "$VERBOSE" ] && env+=(TG_VERBOSE=1)
 	if [[ $label == *asan* ]] || grep -qa __asan_init "$bin"; then
@@ -129,10 +137,11 @@ run_one() {
 		exec env "${env[@]}" timeout -s TERM -k 30 "$TIMEOUT" \
 			bash "$HERE/$name.t.sh"
 	) </dev/null >"$out" 2>&1 &
-	CHILD=$!
-	wait "$CHILD"
+	child=$!
+	trap 'kill -TERM $child 2>/dev/null; wait $child; exit 1' TERM
+	wait "$child"
 	rc=$?
-	CHILD=
+	trap - TERM
 	secs=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 
 	case $rc in
@@ -143,7 +152,7 @@ run_one() {
 	*) why="exit status $rc" ;;
 	esac
 	if [ "$rc" != 77 ] &&
-		sanitizer_report "$out" "$logdir"/* >"$LOGS/san" 2>/dev/null; then
+		sanitizer_report "$out" "$logdir"/* >"$san" 2>/dev/null; then
 		why="sanitizer report${why:+; $why}"
 	fi
 	left=$(tg_leftovers "$id"; state_files "$logdir" | sed 's/^/file /')
@@ -153,22 +162,35 @@ run_one() {
 		state_files "$logdir" | xargs -r rm -f
 	fi
 
-	if [ -z "$why" ] && [ "$rc" = 77 ]; then
-		SKIPPED=$((SKIPPED + 1))
-		echo "SKIP $name [$label] ${secs}s: $(grep -m 1 '^SKIP' "$out")"
-	elif [ -z "$why" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $name [$label] ${secs}s"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $name [$label] ${secs}s: $why"
-		[ -s "$LOGS/san" ] && sed 's/^/    /' "$LOGS/san"
-		grep -E -m 20 '^(not ok|FAIL)' "$out" | sed 's/^/    /'
-		echo "    the end of its output:"
-		tail -n 30 "$out" | sed 's/^/    | /'
-	fi
-	[ -n "$VERBOSE" ] && sed 's/^/    /' "$out"
+	local result
+	{
+		if [ -z "$why" ] && [ "$rc" = 77 ]; then
+			result=SKIP
+			echo "SKIP $name [$label] ${secs}s: $(grep -m 1 '^SKIP' "$out")"
+		elif [ -z "$why" ]; then
+			result=PASS
+			echo "PASS $name [$label] ${secs}s"
+		else
+			result=FAIL
+			echo "FAIL $name [$label] ${secs}s: $why"
+			[ -s "$san" ] && sed 's/^/    /' "$san"
+			grep -E -m 20 '^(not ok|FAIL)' "$out" | sed 's/^/    /'
+			echo "    the end of its output:"
+			tail -n 30 "$out" | sed 's/^/    | /'
+		fi
+		[ -n "$VERBOSE" ] && sed 's/^/    /' "$out"
+	} >"$LOGS/$id.report"
+	echo "$result" >"$LOGS/$id.result"
 	return 0
+}
+
+# reap_one - wait for one running test to end and print its report
+reap_one() {
+	local pid
+	wait -n -p pid "${!RUNNING[@]}"
+	[ -n "$pid" ] || return 0
+	cat "$LOGS/${RUNNING[$pid]}.report" 2>/dev/null
+	unset "RUNNING[$pid]"
 }
 
 for bin in "$@"; do
@@ -177,9 +199,25 @@ for bin in "$@"; do
 	*) bin=$PWD/$bin ;;
 	esac
 	for name in "${TESTS[@]}"; do
-		run_one "$name" "$bin"
+		while [ ${#RUNNING[@]} -ge "$JOBS" ]; do
+			reap_one
+		done
+		N=$((N + 1))
+		id=$(printf '%s%03d' "$RUN" "$N")
+		run_one "$id" "$name" "$bin" &
+		RUNNING[$!]=$id
 	done
 done
+while [ ${#RUNNING[@]} -gt 0 ]; do
+	reap_one
+done
+PASSED=$(cat "$LOGS"/*.result 2>/dev/null | grep -c '^PASS')
+FAILED=$(cat "$LOGS"/*.result 2>/dev/null | grep -c '^FAIL')
+SKIPPED=$(cat "$LOGS"/*.result 2>/dev/null | grep -c '^SKIP')
+[ $((PASSED + FAILED + SKIPPED)) = "$N" ] || {
+	echo "FAIL $((N - PASSED - FAILED - SKIPPED)) tests did not report"
+	FAILED=$((N - PASSED - SKIPPED))
+}
 
 # the run as a whole: nothing of it may remain
 left=$(tg_leftovers "$RUN"; state_files "$LOGS"/*/ | sed 's/^/file /')
