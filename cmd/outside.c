@@ -12,11 +12,12 @@
  * replies are dropped.
  *
  * A stream that breaks (network change, sleep, sshd restart, a dropped
- * `docker exec`) is not the end with --ssh or --via: the outside reconnects with exponential backoff. Each
- * run has a session id (128 random bits, in our HELLO). If the stream was
- * up, the session waits for --grace seconds: the NAT keeps every flow,
- * and the inside, which keeps its TUN device, takes the new stream over
- * from the inside that sshd starts (inside_resume.c). Its READY says
+ * `docker exec`) is not the end with --ssh or --via: the outside
+ * reconnects with exponential backoff. Each run has a session id (128
+ * random bits, in our HELLO). If the stream was up, the session waits for
+ * --grace seconds: the NAT keeps every flow, and the inside, which keeps
+ * its TUN device, takes the new stream over from the inside that sshd or
+ * the prefix starts (inside_resume.c). Its READY says
  * whether it resumed our session: then the NAT goes back to the oldest
  * unacknowledged byte of each connection (nat_resume) and both kernels'
  * TCP recover what the drop lost. An inside that started afresh, or a

@@ -132,9 +132,9 @@ static const char *install_pick(const struct tp_ssh_run *r, const char *mach,
 		return NULL;
 	buf[len] = '\0';
 	slash = strrchr(buf, '/');
-	if (!slash || snprintf(slash + 1, n - (size_t)(slash + 1 - buf),
-			       "tungate-%s", mach) >=
-			      (int)(n - (size_t)(slash + 1 - buf)))
+	if (!slash ||
+	    snprintf(slash + 1, n - (size_t)(slash + 1 - buf), "tungate-%s",
+		     mach) >= (int)(n - (size_t)(slash + 1 - buf)))
 		return NULL;
 	return access(buf, R_OK) == 0 ? buf : NULL;
 }
@@ -218,23 +218,25 @@ static int install_upload(struct tp_ssh_run *r, int fd, off_t size,
 	int st;
 
 	if ((st = file_sha256(fd, hex)) < 0)
-		return tp_ssh_fail(r, st, "--install: cannot read the binary: "
-					  "%s",
+		return tp_ssh_fail(r, st,
+				   "--install: cannot read the binary: "
+				   "%s",
 				   strerror(-st));
 	tp_sh_quote(q, sizeof(q), dest);
 	tg_info("%s: installing tungate %s into %s (%.1f MB)", r->label,
 		r->version, dest, (double)size / 1e6);
-	snprintf(script, sizeof(script),
-		 "p=%s; t=\"$p.tmp.$$\"\n"
-		 "mkdir -p \"${p%%/*}\" && cat >\"$t\" || "
-		 "{ rm -f \"$t\"; exit 1; }\n"
-		 "n=$(wc -c <\"$t\"); s=$(sha256sum <\"$t\" 2>/dev/null) || "
-		 "s=-\n"
-		 "echo \"TG-GOT $((n + 0)) ${s%%%% *}\"\n"
-		 "[ $((n + 0)) = %lld ] && { [ \"${s%%%% *}\" = %s ] || "
-		 "[ \"$s\" = - ]; } && chmod 0755 \"$t\" && mv -f \"$t\" \"$p\" "
-		 "&& echo TG-DONE || { rm -f \"$t\"; exit 1; }\n",
-		 q, (long long)size, hex);
+	snprintf(
+		script, sizeof(script),
+		"p=%s; t=\"$p.tmp.$$\"\n"
+		"mkdir -p \"${p%%/*}\" && cat >\"$t\" || "
+		"{ rm -f \"$t\"; exit 1; }\n"
+		"n=$(wc -c <\"$t\"); s=$(sha256sum <\"$t\" 2>/dev/null) || "
+		"s=-\n"
+		"echo \"TG-GOT $((n + 0)) ${s%%%% *}\"\n"
+		"[ $((n + 0)) = %lld ] && { [ \"${s%%%% *}\" = %s ] || "
+		"[ \"$s\" = - ]; } && chmod 0755 \"$t\" && mv -f \"$t\" \"$p\" "
+		"&& echo TG-DONE || { rm -f \"$t\"; exit 1; }\n",
+		q, (long long)size, hex);
 	st = tp_remote_script(r, script, fd, out, sizeof(out));
 	if (st < 0)
 		return st;
@@ -428,7 +430,8 @@ int tp_remote_command(struct tp_ssh_run *r)
 	else
 		snprintf(q, sizeof(q), "tungate");
 	if (r->cmd_given) {
-		r->cmd = r->path[0] ? replace_word(r, q) : strdup(r->remote_cmd);
+		r->cmd =
+			r->path[0] ? replace_word(r, q) : strdup(r->remote_cmd);
 	} else {
 		len = strlen(q) + 32;
 		if ((r->cmd = malloc(len)))

@@ -157,8 +157,9 @@ int tp_ssh_script(struct tp_ssh_run *r, const char *script, int in_fd,
 	memcpy(cmd, "/bin/sh -c ", 11);
 	tp_sh_quote(cmd + 11, len - 11, script);
 	if (in_fd >= 0 && lseek(in_fd, 0, SEEK_SET) < 0)
-		st = tp_ssh_fail(r, -errno, "--install: cannot read the "
-					    "binary: %s",
+		st = tp_ssh_fail(r, -errno,
+				 "--install: cannot read the "
+				 "binary: %s",
 				 strerror(errno));
 	else
 		st = capture_run(r, cmd, &k);

@@ -91,8 +91,8 @@ static char **argv_build(const struct tp_ssh_run *r, const char *const *extra)
 
 /* start @argv: stdin from @in (-1: /dev/null), stdout to @out (-1: a pipe
  * into c->out), stderr into c->err */
-static int child_spawn(struct tp_ssh_run *r, char *const *argv, int in,
-		       int out, struct child *c)
+static int child_spawn(struct tp_ssh_run *r, char *const *argv, int in, int out,
+		       struct child *c)
 {
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, err;
 	posix_spawn_file_actions_t fa;
@@ -133,12 +133,11 @@ static int child_spawn(struct tp_ssh_run *r, char *const *argv, int in,
 		close_fd(&pe[0]);
 		c->pid = -1;
 		if (err == -ENOENT)
-			return tp_ssh_fail(r, -ENOENT,
-					   "the prefix's command '%s' is not "
-					   "found on this machine%s",
-					   argv[0],
-					   strchr(argv[0], '/') ? ""
-								: " (PATH)");
+			return tp_ssh_fail(
+				r, -ENOENT,
+				"the prefix's command '%s' is not "
+				"found on this machine%s",
+				argv[0], strchr(argv[0], '/') ? "" : " (PATH)");
 		if (err == -EACCES || err == -ENOEXEC)
 			return tp_ssh_fail(r, -ENOENT,
 					   "cannot run the prefix's command "
@@ -240,7 +239,8 @@ int tp_via_script(struct tp_ssh_run *r, const char *script, int in_fd,
 	if (err)
 		return err;
 	/* an upload runs as long as it takes the prefix to read the file */
-	deadline = tp_ssh_now() + (uint64_t)r->timeout_ms * (in_fd >= 0 ? 10 : 1);
+	deadline =
+		tp_ssh_now() + (uint64_t)r->timeout_ms * (in_fd >= 0 ? 10 : 1);
 	r->stderr_quiet = true;
 	while (c.out >= 0 || c.err >= 0 || !child_reaped(&c)) {
 		struct pollfd p[3] = {{.fd = r->ctl, .events = POLLIN},
@@ -248,17 +248,17 @@ int tp_via_script(struct tp_ssh_run *r, const char *script, int in_fd,
 				      {.fd = c.err, .events = POLLIN}};
 
 		if (tp_ssh_now() >= deadline) {
-			err = tp_ssh_fail(r, -ETIMEDOUT,
-					  "the prefix did not finish within "
-					  "%u s%s%s",
-					  r->timeout_ms / 1000 *
-						  (in_fd >= 0 ? 10 : 1),
-					  r->last_err[0] ? ": " : "",
-					  r->last_err);
+			err = tp_ssh_fail(
+				r, -ETIMEDOUT,
+				"the prefix did not finish within "
+				"%u s%s%s",
+				r->timeout_ms / 1000 * (in_fd >= 0 ? 10 : 1),
+				r->last_err[0] ? ": " : "", r->last_err);
 			break;
 		}
 		if (poll(p, 3, SLICE_MS) < 0 && errno != EINTR) {
-			err = tp_ssh_fail(r, -errno, "poll: %s", strerror(errno));
+			err = tp_ssh_fail(r, -errno, "poll: %s",
+					  strerror(errno));
 			break;
 		}
 		if (p[0].revents) {
@@ -343,18 +343,19 @@ static void via_result(struct tp_ssh_run *r, const struct child *c)
 			    "--remote-command",
 			    r->cmd, sep, e);
 	else
-		tp_ssh_fail(r, c->status, "the command exited with status %d%s%s",
-			    c->status, sep, e);
+		tp_ssh_fail(r, c->status,
+			    "the command exited with status %d%s%s", c->status,
+			    sep, e);
 }
 
 /* until the child ends; the link closing its end (hang-up) ends it */
 static int via_wait(struct tp_ssh_run *r, struct child *c)
 {
 	for (;;) {
-		struct pollfd p[3] = {{.fd = r->ctl, .events = POLLIN},
-				      {.fd = c->err, .events = POLLIN},
-				      {.fd = c->term_at ? -1 : r->sp,
-				       .events = 0}};
+		struct pollfd p[3] = {
+			{.fd = r->ctl, .events = POLLIN},
+			{.fd = c->err, .events = POLLIN},
+			{.fd = c->term_at ? -1 : r->sp, .events = 0}};
 		uint64_t now = tp_ssh_now();
 
 		if (!child_ending(c, now) && c->err < 0)
@@ -364,7 +365,8 @@ static int via_wait(struct tp_ssh_run *r, struct child *c)
 		if (c->status >= 0 && c->term_at && now >= c->term_at)
 			close_fd(&c->err);
 		if (poll(p, 3, SLICE_MS) < 0 && errno != EINTR)
-			return tp_ssh_fail(r, -errno, "poll: %s", strerror(errno));
+			return tp_ssh_fail(r, -errno, "poll: %s",
+					   strerror(errno));
 		if (p[0].revents) {
 			child_stop(c);
 			return -ECANCELED;

@@ -115,11 +115,11 @@ int tp_sh_quote(char *dst, size_t cap, const char *s)
 {
 	size_t n = 0;
 
-#define PUT(c)                                     \
-	do {                                       \
-		if (n + 1 >= cap)                  \
-			goto full;                 \
-		dst[n++] = (c);                    \
+#define PUT(c)                     \
+	do {                       \
+		if (n + 1 >= cap)  \
+			goto full; \
+		dst[n++] = (c);    \
 	} while (0)
 	PUT('\'');
 	for (; *s; s++) {

@@ -11,7 +11,8 @@
 #      not found here; a container that is not there (the prefix's own
 #      stderr line, shown once); no tungate there and no --install; a user
 #      that is not root and has no sudo -n; a machine type we have no
-#      binary for (nothing uploaded).
+#      binary for (nothing uploaded); the real `docker` CLI, where it
+#      is installed, against a daemon that is not there.
 #   2. --install into an empty cache (size and SHA-256 checked, no sudo
 #      for root), UDP through the tunnel; a second start finds the copy.
 #   3. quoting: a prefix whose path has a space, a HOME in the container
@@ -162,6 +163,16 @@ check "1: a container that is not there: one line with the prefix's stderr" \
 check "1: ... that stderr line is shown once (debug lines aside)" \
 	test "$(grep -v ": debug: " "$OUT_LOG" |
 		grep -c "Cannot open network namespace")" = 1
+if command -v docker >/dev/null; then
+	# the real docker CLI, told of a daemon socket that is not there
+	via_outside "env DOCKER_CONFIG=$T/docker docker -H unix://$T/no.sock \
+		exec -i devc" --once
+	check "1: docker exec without a daemon: one line with docker's own" \
+		via_fails "the prefix did not run sh in the container" \
+		"Cannot connect to the Docker daemon"
+else
+	say "no docker: its error path is not checked"
+fi
 via_outside "$T/enter $RH"
 check "1: no tungate there, no --install: one line that says --install" \
 	via_fails "no tungate in the container" "--install"

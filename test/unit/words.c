@@ -45,8 +45,7 @@ static void test_split(void **state)
 		     (const char *[]){"/my dir/enter", "it's", "a b", NULL});
 	expect_words("\"a \\\"q\\\" \\\\ \\x\" '\\n'",
 		     (const char *[]){"a \"q\" \\ \\x", "\\n", NULL});
-	expect_words("x''y \"\" ''",
-		     (const char *[]){"xy", "", "", NULL});
+	expect_words("x''y \"\" ''", (const char *[]){"xy", "", "", NULL});
 	expect_words("a\\\nb \"c\\\nd\"", (const char *[]){"ab", "cd", NULL});
 	expect_words("'$HOME' \"*\" \\; a#b",
 		     (const char *[]){"$HOME", "*", ";", "a#b", NULL});
@@ -96,7 +95,9 @@ static void sh_out(const char *cmd, char *out, size_t cap)
 static void test_like_sh(void **state)
 {
 	static const char *lines[] = {
-		"a 'b c' \"d'e\" f\\ g", "\"x\\\"y\" '\\' \\\\", "'' \"\" x",
+		"a 'b c' \"d'e\" f\\ g",
+		"\"x\\\"y\" '\\' \\\\",
+		"'' \"\" x",
 		"a\\\tb \"c\\$d\"",
 	};
 
@@ -120,8 +121,9 @@ static void test_like_sh(void **state)
 /* quoted words come back out of sh as they went in */
 static void test_quote(void **state)
 {
-	static const char *words[] = {"plain", "it's", "'", "''", "a b\tc",
-				      "$HOME;`id`", "\\n", "", "x\ny"};
+	static const char *words[] = {"plain", "it's",	 "'",
+				      "''",    "a b\tc", "$HOME;`id`",
+				      "\\n",   "",	 "x\ny"};
 	char q[64];
 
 	assert_int_equal(tp_sh_quote(q, sizeof(q), "it's"), 9);
