@@ -19,7 +19,8 @@ TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
 		 transport/ssh_thread.c transport/ssh_config.c \
 		 transport/ssh_tty.c transport/ssh_hostkey.c transport/ssh_auth.c \
-		 transport/ssh_pump.c transport/ssh_install.c
+		 transport/ssh_pump.c transport/ssh_script.c transport/install.c \
+		 transport/via.c transport/words.c
 NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/nat_send.c nat/nat_log.c \
 		 nat/udp.c nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
@@ -46,7 +47,7 @@ DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 
 UNIT_LIB       := test/unit/prefix test/unit/csum
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
-		  test/unit/ssh
+		  test/unit/ssh test/unit/words
 UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
@@ -101,7 +102,7 @@ $(1)-aarch64: $(1).c $(2) $$(HDR) Makefile
 	$$(Q)$$(AARCH64_CC) $$(ALLCFLAGS) -o $$@ $$< $(2) -luv -lcmocka $(3)
 endef
 $(foreach t,$(UNIT_LIB),$(eval $(call unit_rules,$(t),$(LIB_SRC))))
-$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lpthread)))
+$(foreach t,$(UNIT_TRANSPORT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(TRANSPORT_SRC),-lssh -lcrypto -lpthread)))
 $(foreach t,$(UNIT_NAT),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(NAT_SRC) cmd/host.c)))
 $(foreach t,$(UNIT_DNS),$(eval $(call unit_rules,$(t),$(LIB_SRC) $(DNS_SRC),-lldns)))
 $(eval $(call unit_rules,test/unit/track,$(LIB_SRC) tun/track.c))

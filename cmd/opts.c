@@ -18,6 +18,7 @@
 
 #include "lib/log.h"
 #include "cmd/opts.h"
+#include "transport/words.h"
 
 enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
@@ -25,13 +26,14 @@ enum {
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
-	O_GRACE,
+	O_GRACE, O_VIA,
 };
 
 static const struct option outside_longopts[] = {
 	{ "stdio", no_argument, NULL, O_STDIO },
 	{ "exec", required_argument, NULL, O_EXEC },
 	{ "ssh", required_argument, NULL, O_SSH },
+	{ "via", required_argument, NULL, O_VIA },
 	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
 	{ "accept-new", no_argument, NULL, O_ACCEPT_NEW },
 	{ "once", no_argument, NULL, O_ONCE },
@@ -91,8 +93,8 @@ void tg_usage_main(void)
 	printf("tungate %s - make this machine the network gateway of a remote "
 	       "container\n\n"
 	       "usage:\n"
-	       "  tungate outside (--ssh DEST | --exec CMD | --stdio) "
-	       "[options]\n"
+	       "  tungate outside (--ssh DEST | --via PREFIX | --exec CMD | "
+	       "--stdio) [options]\n"
 	       "  tungate inside --stdio [options]\n"
 	       "  tungate status [NAME] [--json] [--watch]\n"
 	       "  tungate version\n\n"
@@ -103,8 +105,9 @@ void tg_usage_main(void)
 
 void tg_usage_outside(void)
 {
-	printf("usage: tungate outside (--ssh DEST | --exec CMD | --stdio) "
-	       "[options]\n\n"
+	printf("usage: tungate outside (--ssh DEST | --via PREFIX | --exec CMD "
+	       "| --stdio)\n"
+	       "                       [options]\n\n"
 	       "Runs on your machine as an ordinary user; carries the "
 	       "container's traffic\nfor the offered routes out through this "
 	       "machine's own connections.\n\n"
@@ -116,17 +119,26 @@ void tg_usage_outside(void)
 	       "Host alias of\n"
 	       "                        ~/.ssh/config) and start the inside "
 	       "there\n"
-	       "  --remote-command CMD  what --ssh runs (default: sudo -n "
-	       "tungate inside --stdio)\n"
+	       "  --via PREFIX          run `PREFIX CMD...` on this machine to "
+	       "reach the container\n"
+	       "                        (docker exec -i NAME, kubectl exec -i "
+	       "POD --); PREFIX is\n"
+	       "                        split as sh would; probe, --install, "
+	       "reconnection and\n"
+	       "                        resume as for --ssh\n"
+	       "  --remote-command CMD  what --ssh or --via runs (default: "
+	       "tungate inside --stdio,\n"
+	       "                        after sudo -n unless a probe (--via, "
+	       "--install) found root)\n"
 	       "  -F FILE               --ssh: this ssh config file instead "
 	       "of ~/.ssh/config\n"
-	       "  --once                --ssh: exit when the connection drops "
+	       "  --once                --ssh, --via: exit when the connection drops "
 	       "instead of\n"
 	       "                        reconnecting (1 s doubling to 30 s, "
 	       "with jitter)\n"
 	       "  --accept-new          --ssh: add an unknown host key to "
 	       "known_hosts without asking\n"
-	       "  --install             --ssh: upload this tungate to "
+	       "  --install             --ssh, --via: upload this tungate to "
 	       "~/.cache/tungate on the remote\n"
 	       "                        unless it has the same version, and "
 	       "run that\n"
@@ -137,7 +149,7 @@ void tg_usage_outside(void)
 	       "default: this one, or\n"
 	       "                        tungate-ARCH beside it)\n"
 	       "  --tun NAME  --table N  --pref N\n"
-	       "                        --ssh: options of the inside (see "
+	       "                        --ssh, --via: options of the inside (see "
 	       "tungate inside --help),\n"
 	       "                        added to the remote command; so are "
 	       "--timeout, --grace\n"
@@ -153,8 +165,9 @@ void tg_usage_outside(void)
 	       "repeatable\n"
 	       "  --peer ADDR           the stream's far end as the container "
 	       "sees it: never routed\n"
-	       "                        into the tunnel (--exec; --ssh finds it "
-	       "itself); repeatable\n"
+	       "                        into the tunnel (--exec, --via; --ssh "
+	       "finds it itself);\n"
+	       "                        repeatable\n"
 	       "  --mtu N               TUN MTU offered (default %d)\n"
 	       "  --tun-addr ADDR       inside's TUN address (default %s, %s)\n"
 	       "  --dns-addr ADDR       tunnel DNS address (default %s, %s)\n"
@@ -392,6 +405,23 @@ static int parse_size(struct tg_opts *o, const char *flag, const char *s)
 	return TG_PARSE_OK;
 }
 
+/* --via PREFIX: its words now, so that bad quoting is a usage error */
+static int parse_via(struct tg_opts *o, const char *flag, const char *s)
+{
+	const char *why;
+	int n = tp_words_split(s, &o->via_words, &why);
+
+	if (n == -ENOMEM)
+		return usage_error(o->inside, "%s: out of memory", flag);
+	if (n < 0)
+		return usage_error(o->inside,
+				   "%s: '%s' is split as sh would, without a "
+				   "shell: %s",
+				   flag, s, why);
+	o->via = s;
+	return TG_PARSE_OK;
+}
+
 static int parse_one(struct tg_opts *o, int c, const char *flag,
 		     const char *arg)
 {
@@ -401,16 +431,19 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_STDIO:
 	case O_EXEC:
 	case O_SSH:
+	case O_VIA:
 		if (o->transport != TG_TP_NONE)
 			return usage_error(in,
 					   "%s: only one of --stdio, --exec, "
-					   "--ssh",
+					   "--ssh, --via",
 					   flag);
-		o->transport = c == O_STDIO ? TG_TP_STDIO
-			       : c == O_EXEC ? TG_TP_EXEC : TG_TP_SSH;
+		o->transport = c == O_STDIO  ? TG_TP_STDIO
+			       : c == O_EXEC ? TG_TP_EXEC
+			       : c == O_SSH  ? TG_TP_SSH
+					     : TG_TP_VIA;
 		o->exec_cmd = c == O_EXEC ? arg : NULL;
 		o->ssh_dest = c == O_SSH ? arg : NULL;
-		return TG_PARSE_OK;
+		return c == O_VIA ? parse_via(o, flag, arg) : TG_PARSE_OK;
 	case O_REMOTE_CMD: o->remote_cmd = arg; return TG_PARSE_OK;
 	case 'F': o->ssh_config = arg; return TG_PARSE_OK;
 	case O_ACCEPT_NEW: o->accept_new = true; return TG_PARSE_OK;
@@ -471,22 +504,21 @@ static int check_complete(const struct tg_opts *o)
 	if (o->transport == TG_TP_NONE && o->inside)
 		return usage_error(true, "--stdio is required");
 	if (o->transport == TG_TP_NONE)
-		return usage_error(false,
-				   "one of --ssh, --exec or --stdio is required");
-	if (o->remote_cmd && o->transport != TG_TP_SSH)
+		return usage_error(false, "one of --ssh, --via, --exec or "
+					  "--stdio is required");
+	if ((o->remote_cmd || o->install) && !TG_TP_REMOTE(o->transport))
+		return usage_error(o->inside, "%s only goes with --ssh or --via",
+				   o->remote_cmd ? "--remote-command"
+						 : "--install");
+	if ((o->ssh_config || o->accept_new) && o->transport != TG_TP_SSH)
 		return usage_error(o->inside, "%s only goes with --ssh",
-				   "--remote-command");
-	if ((o->ssh_config || o->accept_new || o->install) &&
-	    o->transport != TG_TP_SSH)
-		return usage_error(o->inside, "%s only goes with --ssh",
-				   o->ssh_config ? "-F"
-				   : o->accept_new ? "--accept-new"
-						   : "--install");
-	if (!o->inside && o->transport != TG_TP_SSH && inside_only)
+				   o->ssh_config ? "-F" : "--accept-new");
+	if (!o->inside && !TG_TP_REMOTE(o->transport) && inside_only)
 		return usage_error(false,
 				   "%s is an option of the inside: it goes "
-				   "with --ssh; with --exec or --stdio, give it "
-				   "to `tungate inside` in its own command",
+				   "with --ssh or --via; with --exec or "
+				   "--stdio, give it to `tungate inside` in "
+				   "its own command",
 				   inside_only);
 	return TG_PARSE_OK;
 }
@@ -504,7 +536,7 @@ static size_t add_num(struct tg_opts *o, size_t i, const char *flag,
 }
 
 /*
- * outside --ssh: what the user gave of the inside's options goes on to it,
+ * outside --ssh, --via: what the user gave of the inside's options goes on,
  * so that `tungate outside --ssh box --tun t1` is what it looks like;
  * values the inside would take anyway stay off its command line
  */
@@ -578,7 +610,7 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 	if (o->log_level > TG_LOG_TRACE)
 		o->log_level = TG_LOG_TRACE;
 	r = check_complete(o);
-	if (r == TG_PARSE_OK && !inside && o->transport == TG_TP_SSH)
+	if (r == TG_PARSE_OK && !inside && TG_TP_REMOTE(o->transport))
 		set_inside_args(o);
 	return r;
 }

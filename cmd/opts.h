@@ -17,13 +17,18 @@
 /* --install-binary, one per machine type and one more */
 #define TG_INSTALL_BINARIES_MAX 8
 
-enum tg_transport { TG_TP_NONE, TG_TP_STDIO, TG_TP_EXEC, TG_TP_SSH };
+enum tg_transport { TG_TP_NONE, TG_TP_STDIO, TG_TP_EXEC, TG_TP_SSH, TG_TP_VIA };
+
+/* --ssh and --via: probe, --install, reconnection and session resume */
+#define TG_TP_REMOTE(t) ((t) == TG_TP_SSH || (t) == TG_TP_VIA)
 
 struct tg_opts {
 	bool inside;
 	enum tg_transport transport;
 	const char *exec_cmd;
 	const char *ssh_dest;
+	const char *via;		/* --via PREFIX, as given */
+	char **via_words;		/* ... split as sh would (malloc()ed) */
 	const char *remote_cmd;
 	const char *ssh_config;		/* -F FILE */
 	/* --install-binary [ARCH=]PATH..., NULL-terminated */
@@ -50,7 +55,7 @@ struct tg_opts {
 				 * session waits to resume; 0: never */
 	uint32_t table, pref;		/* 0: not given */
 	bool tun_given, timeout_given, grace_given;
-	/* outside --ssh: the inside's options that the user gave (--tun,
+	/* outside --ssh, --via: the inside's options that the user gave (--tun,
 	 * --table, --pref, --timeout, --grace, -v), as words to append to
 	 * the remote command; NULL-terminated (for tp_ssh_opts.inside_args) */
 	const char *inside_args[TG_INSIDE_ARGS_MAX];

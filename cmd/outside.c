@@ -11,12 +11,13 @@
  * -ENOBUFS, as for a full stream: TCP keeps its data and waits, UDP
  * replies are dropped.
  *
- * A stream that breaks (network change, sleep, sshd restart) is not the
- * end with --ssh: the outside reconnects with exponential backoff. Each
- * run has a session id (128 random bits, in our HELLO). If the stream was
- * up, the session waits for --grace seconds: the NAT keeps every flow,
- * and the inside, which keeps its TUN device, takes the new stream over
- * from the inside that sshd starts (inside_resume.c). Its READY says
+ * A stream that breaks (network change, sleep, sshd restart, a dropped
+ * `docker exec`) is not the end with --ssh or --via: the outside
+ * reconnects with exponential backoff. Each run has a session id (128
+ * random bits, in our HELLO). If the stream was up, the session waits for
+ * --grace seconds: the NAT keeps every flow, and the inside, which keeps
+ * its TUN device, takes the new stream over from the inside that sshd or
+ * the prefix starts (inside_resume.c). Its READY says
  * whether it resumed our session: then the NAT goes back to the oldest
  * unacknowledged byte of each connection (nat_resume) and both kernels'
  * TCP recover what the drop lost. An inside that started afresh, or a
@@ -105,7 +106,7 @@ static void status_session(struct outside *s)
 static void new_session(struct outside *s)
 {
 	memset(s->session, 0, sizeof(s->session));
-	if (s->o->grace_ms && s->o->transport == TG_TP_SSH && !s->o->once &&
+	if (s->o->grace_ms && TG_TP_REMOTE(s->o->transport) && !s->o->once &&
 	    uv_random(NULL, NULL, s->session, sizeof(s->session), 0, NULL) < 0)
 		memset(s->session, 0, sizeof(s->session));
 }
@@ -187,7 +188,7 @@ static void close_handles(struct outside *s)
  */
 static bool should_reconnect(const struct outside *s)
 {
-	if (s->o->transport != TG_TP_SSH || s->o->once || s->signalled ||
+	if (!TG_TP_REMOTE(s->o->transport) || s->o->once || s->signalled ||
 	    s->stopping || !s->exit_code)
 		return false;
 	switch (s->cause) {
@@ -343,8 +344,14 @@ static void ssh_exit_cb(struct tp_ssh *x, int status, const char *why,
 	struct outside *s = data;
 
 	/* the remote command ran and ended (not found, sudo refused, the
-	 * inside failed): that is no network trouble to retry */
-	s->cause = status < 0 ? status : 1;
+	 * inside failed): that is no network trouble to retry. A --via
+	 * prefix that ends once the stream was up is another matter: a
+	 * dropped `docker exec` ends as the inside would, and down_cb tells
+	 * them apart by the inside's goodbye */
+	if (status >= 0 && s->hello && s->o->transport == TG_TP_VIA)
+		s->cause = 0;
+	else
+		s->cause = status < 0 ? status : 1;
 	/* before the handshake every end is a failure; after it, a lost
 	 * connection is, unless we were stopping anyway */
 	if (why && (!s->hello || (status < 0 && !s->stopping)))
@@ -503,6 +510,13 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	struct outside *s = tp_link_data(l);
 
 	s->link_down = true;
+	/* --via: the stream ended without the inside's goodbye, so the
+	 * prefix was cut (or the inside killed): reconnect, maybe resume */
+	if (!err && s->o->transport == TG_TP_VIA && s->hello && !s->stopping &&
+	    !tp_link_goodbye_received(l)) {
+		err = -ECONNRESET;
+		why = "the stream ended without the inside's goodbye";
+	}
 	if (err && !s->cause)
 		s->cause = err;
 	if (s->stopping || s->ending) {
@@ -620,9 +634,11 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 		else
 			s->child_running = true;
 		return r;
-	case TG_TP_SSH: {
+	case TG_TP_SSH:
+	case TG_TP_VIA: {
 		struct tp_ssh_opts so = {
-			.dest = o->ssh_dest,
+			.dest = o->via ? o->via : o->ssh_dest,
+			.via = (const char *const *)o->via_words,
 			.config_file = o->ssh_config,
 			.remote_cmd = o->remote_cmd,
 			.accept_new = o->accept_new,
@@ -636,12 +652,13 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 
 		r = tp_ssh_open(s->loop, &so, ssh_exit_cb, s, in, out,
 				&s->ssh);
-		if (r == -EINVAL)
+		if (r == -EINVAL && !o->via)
 			tg_err("--ssh: '%s' is not [user@]host[:port] or a "
 			       "Host alias",
 			       o->ssh_dest);
 		else if (r < 0)
-			tg_err("--ssh: cannot start: %s", uv_strerror(r));
+			tg_err("%s: cannot start: %s", o->via ? "--via" : "--ssh",
+			       uv_strerror(r));
 		return r;
 	}
 	default:

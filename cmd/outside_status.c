@@ -85,6 +85,8 @@ static const char *transport_name(const struct tg_opts *o)
 	switch (o->transport) {
 	case TG_TP_SSH:
 		return "ssh";
+	case TG_TP_VIA:
+		return "via";
 	case TG_TP_EXEC:
 		return "exec";
 	case TG_TP_STDIO:
@@ -99,6 +101,8 @@ static const char *peer_name(const struct tg_opts *o)
 	switch (o->transport) {
 	case TG_TP_SSH:
 		return o->ssh_dest;
+	case TG_TP_VIA:
+		return o->via;
 	case TG_TP_EXEC:
 		return o->exec_cmd;
 	default:

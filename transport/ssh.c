@@ -36,6 +36,7 @@
 
 #include "transport/ssh.h"
 #include "transport/ssh_internal.h"
+#include "transport/words.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"
@@ -181,6 +182,26 @@ static char *strv_pack(const char *const *v)
 	return b;
 }
 
+/* @v (NULL-terminated) as an array and its strings in one block */
+static char **strv_copy(const char *const *v)
+{
+	size_t n = 0, len = 0;
+	char **c, *p;
+
+	for (; v[n]; n++)
+		len += strlen(v[n]) + 1;
+	c = malloc((n + 1) * sizeof(*c) + len);
+	if (!c)
+		return NULL;
+	p = (char *)(c + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		c[i] = p;
+		p = stpcpy(p, v[i]) + 1;
+	}
+	c[n] = NULL;
+	return c;
+}
+
 static void run_free(struct tp_ssh_run *r)
 {
 	free(r->dest);
@@ -188,8 +209,11 @@ static void run_free(struct tp_ssh_run *r)
 	free(r->remote_cmd);
 	free(r->cmd_args);
 	free(r->install_binaries);
+	free(r->inside_words);
+	free(r->via);
 	free(r->version);
 	free(r->cmd);
+	free(r->full_cmd);
 	free(r->ibuf);
 	free(r->obuf);
 }
@@ -232,9 +256,20 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	atomic_init(&r->ready, false);
 	atomic_init(&r->done, false);
 	atomic_init(&r->prompts, 0);
-	if (!o->dest || tp_ssh_dest_parse(o->dest, &r->d) < 0)
+	if (!o->dest || (!o->via && tp_ssh_dest_parse(o->dest, &r->d) < 0))
 		return -EINVAL;
 	r->dest = dup_or_null(o->dest, &oom);
+	r->via = o->via ? strv_copy(o->via) : NULL;
+	oom |= o->via && !r->via;
+	if (o->via)
+		snprintf(r->label, sizeof(r->label), "via '%s'", o->dest);
+	else
+		snprintf(r->label, sizeof(r->label), "ssh %s", o->dest);
+	r->tag = o->via ? "remote" : r->d.host;
+	r->cmd_given = o->remote_cmd != NULL;
+	r->root = -1;
+	r->inside_words = strv_pack(o->inside_args);
+	oom |= !r->inside_words;
 	r->config_file = dup_or_null(o->config_file, &oom);
 	r->remote_cmd = dup_or_null(
 		o->remote_cmd ? o->remote_cmd : TP_SSH_DEFAULT_CMD, &oom);
@@ -267,8 +302,9 @@ static int cloexec(int fd, bool nonblock)
 	return 0;
 }
 
-/* the socketpair and the stop pipe (portable: no SOCK_CLOEXEC) */
-static int make_fds(struct tp_ssh *x, int sv[2])
+/* the socketpair and the stop pipe (portable: no SOCK_CLOEXEC); --via
+ * hands the thread's end to the child as it is, so it stays blocking */
+static int make_fds(struct tp_ssh *x, int sv[2], bool via)
 {
 	int err = 0;
 
@@ -281,7 +317,7 @@ static int make_fds(struct tp_ssh *x, int sv[2])
 	if (!err)
 		err = cloexec(sv[0], false);
 	if (!err)
-		err = cloexec(sv[1], true);
+		err = cloexec(sv[1], !via); /* --via: a child's stdio */
 	if (!err)
 		err = cloexec(x->stop[0], true);
 	if (!err)
@@ -328,7 +364,7 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 	x->stop[0] = x->stop[1] = -1;
 	err = run_init(&x->r, o);
 	if (!err)
-		err = make_fds(x, sv);
+		err = make_fds(x, sv, o->via != NULL);
 	if (err) {
 		run_free(&x->r);
 		free(x);

@@ -2,6 +2,9 @@
 /*
  * ssh.h - the --ssh transport: libssh in its own thread, one stream.
  *
+ * --via PREFIX is the same transport with a child process in place of
+ * libssh: the same probe and --install, reconnection and resume (via.c).
+ *
  * tp_ssh_open() hands back one malloc()ed uv_pipe_t (read and write: the
  * same handle for @in and @out) whose far end a thread pumps to and from
  * an SSH exec channel. The thread connects, checks the host key, logs in,
@@ -22,7 +25,11 @@ struct tp_ssh;
 typedef void (*tp_ssh_ready_cb)(struct tp_ssh *s, void *data);
 
 struct tp_ssh_opts {
-	const char *dest; /* [user@]host[:port], or a Host alias */
+	const char *dest; /* [user@]host[:port], or a Host alias; with
+			   * @via: the prefix as the user gave it */
+	/* --via: the prefix's words, NULL-terminated (transport/words.h);
+	 * the session then runs `PREFIX ...` here instead of ssh (via.c) */
+	const char *const *via;
 	const char *config_file; /* -F FILE; NULL: ~/.ssh/config and
 				  * /etc/ssh/ssh_config */
 	const char *remote_cmd; /* NULL: TP_SSH_DEFAULT_CMD */
@@ -59,8 +66,11 @@ struct tp_ssh_opts {
  *		-ENXIO (host name not resolved), -ECONNREFUSED,
  *		-EHOSTUNREACH, -ETIMEDOUT (connect, login, or keepalives
  *		unanswered), -ECONNRESET (connection lost), -EACCES (host
- *		key or login refused: retrying will not help), -ENOEXEC or
- *		-EIO (--install), -ECANCELED (stopped by us; @why is NULL)
+ *		key or login refused, or no root nor sudo -n: retrying will
+ *		not help), -ENOEXEC or -EIO (--install), -ENOENT (no tungate
+ *		there without --install; --via: the prefix is not found
+ *		here), -EHOSTDOWN (--via: the prefix ran no sh in the
+ *		container), -ECANCELED (stopped by us; @why is NULL)
  * @why:	NULL, or one line that says what went wrong and what to do
  * @data:	as given to tp_ssh_open()
  *

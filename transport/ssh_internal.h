@@ -12,7 +12,9 @@
  *
  * Which thread calls what is said at each group of declarations below:
  * ssh.c is the loop side, ssh_config.c is called from both, every other
- * file runs in the SSH thread.
+ * file runs in the SSH thread. --via uses the same run and loop side; its
+ * thread runs via.c instead of libssh (r->via set), and install.c reaches
+ * the remote through whichever transport the run has.
  */
 #ifndef TP_SSH_INTERNAL_H
 #define TP_SSH_INTERNAL_H
@@ -50,10 +52,17 @@ struct tp_ssh_cfg {
 	char identity_agent[256]; /* IdentityAgent, "" when not set */
 };
 
+#define TP_INSIDE_WORDS_MAX 16
+
 struct tp_ssh_run {
 	/* settings */
 	char *dest, *config_file, *remote_cmd, *version;
 	char *install_binaries; /* NUL-separated, ended by an empty one */
+	char *inside_words; /* the inside's options, likewise (--via) */
+	char **via; /* --via: the prefix's words; NULL: --ssh */
+	char label[300]; /* "ssh DEST" or "via 'PREFIX'", for messages */
+	const char *tag; /* before each remote stderr line: host, "remote" */
+	bool cmd_given; /* --remote-command */
 	bool accept_new, install;
 	unsigned timeout_ms;
 	struct tp_ssh_dest d;
@@ -66,6 +75,9 @@ struct tp_ssh_run {
 	struct ssh_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	char *cmd; /* the remote command that runs, as messages name it */
+	char *full_cmd; /* --via: cmd with cmd_args, for sh -c */
+	char path[600]; /* the probe's tungate to run; "": not probed */
+	int root; /* the probe: 1 root, 0 sudo -n works, -1 neither */
 	char *cmd_args; /* the inside's options, quoted, to append to cmd:
 			 * " --tun 't1' -v", or "" */
 	char locked_key[256]; /* a key that needs a passphrase we could not
@@ -89,6 +101,7 @@ struct tp_ssh_run {
 	size_t elen;
 	char last_err[256]; /* the last stderr line, for the final message */
 	bool sudo_password;
+	bool stderr_quiet; /* log stderr lines at debug level: a script's */
 
 	/* the remote command's end */
 	int exit_status; /* -1: not yet */
@@ -159,7 +172,19 @@ int tp_ssh_auth(struct tp_ssh_run *r);
 int tp_ssh_pump(struct tp_ssh_run *r);
 int tp_ssh_stash_stream(struct tp_ssh_run *r);
 
-/* ssh_install.c: in the SSH thread */
-int tp_ssh_install(struct tp_ssh_run *r);
+/* ssh_script.c: in the SSH thread */
+int tp_ssh_script(struct tp_ssh_run *r, const char *script, int in_fd,
+		  char *out, size_t cap);
+
+/* via.c: in the thread of a --via session */
+int tp_via_script(struct tp_ssh_run *r, const char *script, int in_fd,
+		  char *out, size_t cap);
+int tp_via_session(struct tp_ssh_run *r);
+
+/* install.c: in the thread, for either transport */
+int tp_remote_script(struct tp_ssh_run *r, const char *script, int in_fd,
+		     char *out, size_t cap);
+int tp_remote_probe(struct tp_ssh_run *r);
+int tp_remote_command(struct tp_ssh_run *r);
 
 #endif

@@ -70,7 +70,7 @@ void tp_ssh_wipe(void *p, size_t len)
  * tp_ssh_fail() - record the session's failure: the first one wins
  * @r:		session
  * @err:	-errno, returned
- * @fmt:	the line, after "ssh DEST: "; NULL records no line
+ * @fmt:	the line, after "ssh DEST: " (r->label); NULL records no line
  *
  * Return: @err
  */
@@ -81,7 +81,7 @@ int tp_ssh_fail(struct tp_ssh_run *r, int err, const char *fmt, ...)
 
 	if (r->why[0] || !fmt)
 		return err;
-	n = snprintf(r->why, sizeof(r->why), "ssh %s: ", r->dest);
+	n = snprintf(r->why, sizeof(r->why), "%s: ", r->label);
 	if (n < 0 || (size_t)n >= sizeof(r->why))
 		return err;
 	va_start(ap, fmt);
@@ -161,7 +161,8 @@ static void stderr_line(struct tp_ssh_run *r, char *line, size_t len)
 	line[len] = '\0';
 	if (!len)
 		return;
-	tg_info("%s: %s", r->d.host, line);
+	tg_log(r->stderr_quiet ? TG_LOG_DEBUG : TG_LOG_INFO, "%s: %s", r->tag,
+	       line);
 	snprintf(r->last_err, sizeof(r->last_err), "%s", line);
 	if (strstr(line, "sudo") && strstr(line, "password"))
 		r->sudo_password = true;
@@ -467,9 +468,9 @@ static int run_session(struct tp_ssh_run *r)
 	if (!err)
 		err = tp_ssh_auth(r);
 	if (!err && r->install)
-		err = tp_ssh_install(r);
-	if (!err && !r->cmd && !(r->cmd = strdup(r->remote_cmd)))
-		err = tp_ssh_fail(r, -ENOMEM, "out of memory");
+		err = tp_remote_probe(r);
+	if (!err)
+		err = tp_remote_command(r);
 	if (!err)
 		err = exec_command(r);
 	if (!err) {
@@ -502,7 +503,7 @@ void tp_ssh_thread_main(void *arg)
 	int err;
 
 	ssh_thread_logging();
-	err = run_session(r);
+	err = r->via ? tp_via_session(r) : run_session(r);
 
 	if (err < 0)
 		r->status = err;

@@ -602,6 +602,19 @@ tg_stop_tunnel() {
 
 # --- probes -------------------------------------------------------------------
 
+# tg_last_line_has FILE TEXT... - FILE's last line is its only error line,
+# and holds every TEXT (a failure is one line, and the last)
+tg_last_line_has() {
+	local f=$1 last t
+	shift
+	last=$(tail -n 1 "$f")
+	[ "$(grep -c ': error: ' "$f")" = 1 ] || return 1
+	case $last in *": error: "*) ;; *) return 1 ;; esac
+	for t in "$@"; do
+		case $last in *"$t"*) ;; *) return 1 ;; esac
+	done
+}
+
 # tg_nsd_start ZONE:FILE... - an authoritative nsd in lan on LAN4 and LAN6
 # serving each ZONE from $T/FILE; NSD_PID is its process group. Returns
 # once it answers the first zone's SOA from local (10 s at most).
