@@ -29,18 +29,6 @@ sshd_init
 
 INSIDE_CMD="$T/tungate inside --stdio -v"
 
-# ssh_last_line_has TEXT... - the log's last line is its only error line,
-# and holds every TEXT
-ssh_last_line_has() {
-	local last t
-	last=$(tail -n 1 "$OUT_LOG")
-	[ "$(grep -c ': error: ' "$OUT_LOG")" = 1 ] || return 1
-	case $last in *": error: "*) ;; *) return 1 ;; esac
-	for t in "$@"; do
-		case $last in *"$t"*) ;; *) return 1 ;; esac
-	done
-}
-
 ssh_traffic() {
 	check "UDP echo over IPv4 through --ssh" \
 		tg_udp_echo "$NS_CS" "$LAN4" 7 1000
