@@ -12,7 +12,8 @@
  * replies are dropped.
  *
  * A stream that breaks (network change, sleep, sshd restart) is not the
- * end with --ssh: the outside reconnects with exponential backoff. Each
+ * end with --ssh: the outside reconnects with exponential backoff (a
+ * first connection that fails is the end, unless --retry). Each
  * run has a session id (128 random bits, in our HELLO). If the stream was
  * up, the session waits for --grace seconds: the NAT keeps every flow,
  * and the inside, which keeps its TUN device, takes the new stream over
@@ -70,6 +71,7 @@ struct outside {
 	bool stopping;	/* the run ends */
 	bool signalled;	/* stopped by the user: never reconnect */
 	bool outage;	/* the session waits for a stream to resume it */
+	bool was_up;	/* a stream got as far as READY, once */
 	uint64_t outage_ms;
 	unsigned attempt, drops, resumes;
 	int exit_code;
@@ -184,11 +186,17 @@ static void close_handles(struct outside *s)
  * Worth another try: the network or the far end went away, as it does
  * when a laptop sleeps or changes networks. A refused login, a changed
  * host key, a version mismatch or an inside that failed are not.
+ *
+ * Before any session was up, nothing went away: the name, the port or
+ * the network is not what the user thinks, and like ssh we say so and
+ * exit. --retry is for a service that starts before the network does.
  */
 static bool should_reconnect(const struct outside *s)
 {
-	if (s->o->transport != TG_TP_SSH || s->o->once || s->signalled ||
-	    s->stopping || !s->exit_code)
+	if (s->o->transport != TG_TP_SSH || s->signalled || s->stopping ||
+	    !s->exit_code)
+		return false;
+	if (s->was_up ? s->o->once : !s->o->retry)
 		return false;
 	switch (s->cause) {
 	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
@@ -433,7 +441,7 @@ static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 	resumed = (rd.flags & TP_READY_RESUMED) &&
 		  !tp_session_none(s->session) &&
 		  !memcmp(rd.session, s->session, TP_SESSION_LEN);
-	s->ready = true;
+	s->ready = s->was_up = true;
 	if (s->outage) {
 		s->outage = false;
 		uv_timer_stop(&s->grace_timer);
