@@ -336,8 +336,8 @@ static int check_container(char *why, size_t cap)
 	return -EPERM;
 }
 
-#define TUN_DEVICE_FIX                                                         \
-	"start it with --device /dev/net/tun (devcontainer.json: "             \
+#define TUN_DEVICE_FIX                                             \
+	"start it with --device /dev/net/tun (devcontainer.json: " \
 	"\"runArgs\": [\"--device=/dev/net/tun\"])"
 
 static int open_error(struct inside *s, int r, char *why, size_t cap)
@@ -345,13 +345,15 @@ static int open_error(struct inside *s, int r, char *why, size_t cap)
 	char what[96];
 
 	if (r == -ENOENT)
-		snprintf(why, cap, "this container has no /dev/net/tun: "
-			 TUN_DEVICE_FIX);
+		snprintf(why, cap,
+			 "this container has no /dev/net/tun: " TUN_DEVICE_FIX);
 	else if (r == -EACCES && geteuid() == 0)
-		snprintf(why, cap, "this container may not open /dev/net/tun: "
-			 TUN_DEVICE_FIX);
+		snprintf(why, cap,
+			 "this container may not open "
+			 "/dev/net/tun: " TUN_DEVICE_FIX);
 	else if (r == -ENODEV || r == -ENXIO)
-		snprintf(why, cap, "/dev/net/tun has no driver behind it: this "
+		snprintf(why, cap,
+			 "/dev/net/tun has no driver behind it: this "
 			 "kernel lacks TUN (modprobe tun on the host)");
 	else {
 		snprintf(what, sizeof(what), "cannot create TUN device %s",
