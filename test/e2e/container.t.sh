@@ -13,6 +13,9 @@
 #   - no /dev/net/tun and no CAP_MKNOD (a private mount namespace with an
 #     empty tmpfs on /dev/net): likewise, naming /dev/net/tun, --device
 #     /dev/net/tun and devcontainer.json's runArgs;
+#   - a /dev/net/tun that may not be opened (as a device cgroup refuses
+#     it; here a node of mode 0600 owned by nobody, and no
+#     CAP_DAC_OVERRIDE): likewise;
 #   - no /dev/net/tun but CAP_MKNOD: the inside makes the node, the
 #     tunnel carries traffic, and no node is left in /dev/net.
 # Over --exec (lib.sh's tunnel), with DNS on:
@@ -59,6 +62,13 @@ notun)
 mknod)
 	unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755 \\
 		tgmknod /dev/net && exec "\$@"' sh "\$@" ;;
+denied)
+	# a node this root may not open, as a device cgroup refuses it
+	unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755 \\
+		tgdenied /dev/net && mknod -m 600 /dev/net/tun c 10 200 &&
+		chown nobody /dev/net/tun && exec setpriv \\
+		--bounding-set=-dac_override,-dac_read_search \\
+		--inh-caps=-dac_override,-dac_read_search "\$@"' sh "\$@" ;;
 esac
 rc=\$?
 end=\$(date +%s%N)
@@ -116,6 +126,9 @@ check "nocap: the inside's own line says the same" \
 	"$OUT_LOG"
 
 fatal notun "/dev/net/tun" "--device /dev/net/tun" \
+	'"runArgs": ["--device=/dev/net/tun"]'
+
+fatal denied "may not open /dev/net/tun" "--device /dev/net/tun" \
 	'"runArgs": ["--device=/dev/net/tun"]'
 
 # --- no /dev/net/tun, but CAP_MKNOD: the inside makes the node ------------------
