@@ -81,6 +81,7 @@ struct outside {
 	struct tp_exec *exec;
 	struct tp_ssh *ssh;
 	bool link_down, hello, ready, child_running, ending;
+	bool inside_failed; /* its ERROR frame: the container must change */
 	int cause;	/* -errno that ended the stream, for reconnecting */
 	uint64_t bad_frames; /* of the streams closed so far */
 };
@@ -190,13 +191,16 @@ static void close_handles(struct outside *s)
  * Before any session was up, nothing went away: the name, the port or
  * the network is not what the user thinks, and like ssh we say so and
  * exit. --retry is for a service that starts before the network does.
+ * Neither retries an inside that said ERROR (no CAP_NET_ADMIN, no
+ * /dev/net/tun): whatever the transport reports after it, only a change
+ * to the container helps.
  */
 static bool should_reconnect(const struct outside *s)
 {
 	if (s->o->transport != TG_TP_SSH || s->signalled || s->stopping ||
 	    !s->exit_code)
 		return false;
-	if (s->was_up ? s->o->once : !s->o->retry)
+	if (s->inside_failed || (s->was_up ? s->o->once : !s->o->retry))
 		return false;
 	switch (s->cause) {
 	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
@@ -513,6 +517,8 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	s->link_down = true;
 	if (err && !s->cause)
 		s->cause = err;
+	if (err == -ECONNABORTED && tp_link_goodbye_received(l))
+		s->inside_failed = true;
 	if (s->stopping || s->ending) {
 		if (err)
 			tg_debug("while stopping: %s", why);
@@ -686,6 +692,7 @@ static void connect_stream(struct outside *s)
 	};
 
 	s->link_down = s->hello = s->ready = s->ending = false;
+	s->inside_failed = false;
 	s->child_running = false;
 	s->cause = 0;
 	if (open_transport(s, &in, &out) < 0) {
