@@ -235,9 +235,6 @@ int inside_errno_hint(int r, char *why, size_t cap, const char *what)
 	if (r == -EPERM || r == -EACCES)
 		hint = ": run the inside as root (sudo -n tungate inside "
 		       "--stdio)";
-	else if (r == -ENOENT)
-		hint = ": /dev/net/tun is missing (docker run --device "
-		       "/dev/net/tun --cap-add NET_ADMIN)";
 	else if (r == -EBUSY)
 		hint = ": another tungate inside is running with this device; "
 		       "give this one another --tun NAME";
@@ -311,12 +308,70 @@ static int take_over(const char *ifname, int *removed)
 	return r;
 }
 
+/*
+ * What the container itself must change gets a line of its own, naming the
+ * fix where it is made (docker run, devcontainer.json, a pod's spec), before
+ * anything is touched: the outside shows it and does not retry.
+ */
+static int check_container(char *why, size_t cap)
+{
+	int r = tun_net_admin();
+
+	if (r != 0)
+		return r < 0 ? inside_errno_hint(r, why, cap,
+						 "cannot read this process's "
+						 "capabilities")
+			     : 0;
+	if (geteuid() != 0)
+		snprintf(why, cap,
+			 "the inside must run as root, with CAP_NET_ADMIN: "
+			 "run it with sudo -n tungate inside --stdio");
+	else
+		snprintf(why, cap,
+			 "this container does not give root CAP_NET_ADMIN, "
+			 "which the TUN device and its routes need: start it "
+			 "with --cap-add NET_ADMIN (devcontainer.json: "
+			 "\"capAdd\": [\"NET_ADMIN\"]; a pod: "
+			 "securityContext.capabilities.add: [\"NET_ADMIN\"])");
+	return -EPERM;
+}
+
+#define TUN_DEVICE_FIX                                             \
+	"start it with --device /dev/net/tun (devcontainer.json: " \
+	"\"runArgs\": [\"--device=/dev/net/tun\"])"
+
+static int open_error(struct inside *s, int r, char *why, size_t cap)
+{
+	char what[96];
+
+	if (r == -ENOENT)
+		snprintf(why, cap,
+			 "this container has no /dev/net/tun: " TUN_DEVICE_FIX);
+	else if (r == -EACCES && geteuid() == 0)
+		snprintf(why, cap,
+			 "this container may not open "
+			 "/dev/net/tun: " TUN_DEVICE_FIX);
+	else if (r == -ENODEV || r == -ENXIO)
+		snprintf(why, cap,
+			 "/dev/net/tun has no driver behind it: this "
+			 "kernel lacks TUN (modprobe tun on the host)");
+	else {
+		snprintf(what, sizeof(what), "cannot create TUN device %s",
+			 s->o->tun_name);
+		return inside_errno_hint(r, why, cap, what);
+	}
+	return r;
+}
+
 static int bring_up(struct inside *s, char *why, size_t cap)
 {
 	struct tun_plan plan;
 	int removed = 0, r;
 	char what[96];
 
+	r = check_container(why, cap);
+	if (r < 0)
+		return r;
 	r = tun_recover(s->o->tun_name, &removed);
 	if (r == -EBUSY)
 		r = take_over(s->o->tun_name, &removed);
@@ -333,10 +388,8 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	if (r < 0)
 		return r;
 	r = tun_open(s->o->tun_name, s->ifname, &s->tun_fd);
-	snprintf(what, sizeof(what), "cannot create TUN device %s",
-		 s->o->tun_name);
 	if (r < 0)
-		return inside_errno_hint(r, why, cap, what);
+		return open_error(s, r, why, cap);
 	r = tun_install(&plan, warn_cb, s, &s->st);
 	snprintf(what, sizeof(what), "cannot install the routes of %s",
 		 s->ifname);

@@ -11,9 +11,13 @@
  * whether or not DNS is on: with --no-dns a crash's leftover still comes
  * back. On every exit path inside_cleanup() calls
  * inside_resolv_stop(), which writes the original back byte for byte; if
- * that fails the backup stays, and the next start restores it.
+ * that fails the backup stays, and the next start restores it. A
+ * resolv.conf the container keeps read-only (a read-only bind mount) is
+ * its owner's choice, not a reason to refuse the tunnel: one warning, and
+ * DNS is left as it was.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cmd/inside_internal.h"
@@ -46,6 +50,15 @@ int inside_resolv_start(struct inside *s, char *why, size_t cap)
 	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
 	r = tun_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
 			     s->cfg.search[0] ? s->cfg.search : NULL);
+	if (r == -EROFS || r == -EPERM || r == -EACCES) {
+		/* the container's choice (a read-only bind mount, an
+		 * immutable file): names resolve as before, the rest works */
+		tg_warn("%s is read-only (%s): left alone, so names resolve "
+			"as before; the tunnel's DNS still answers at %s and "
+			"%s (--no-dns silences this)",
+			RESOLV_CONF, strerror(-r), ns4, ns6);
+		return 0;
+	}
 	if (r < 0)
 		return inside_errno_hint(r, why, cap,
 					 "cannot point " RESOLV_CONF

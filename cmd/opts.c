@@ -26,7 +26,7 @@ enum {
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
-	O_GRACE, O_VIA,
+	O_GRACE, O_VIA, O_RETRY,
 };
 
 static const struct option outside_longopts[] = {
@@ -37,6 +37,7 @@ static const struct option outside_longopts[] = {
 	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
 	{ "accept-new", no_argument, NULL, O_ACCEPT_NEW },
 	{ "once", no_argument, NULL, O_ONCE },
+	{ "retry", no_argument, NULL, O_RETRY },
 	{ "install", no_argument, NULL, O_INSTALL },
 	{ "install-binary", required_argument, NULL, O_INSTALL_BIN },
 	{ "route", required_argument, NULL, O_ROUTE },
@@ -136,6 +137,10 @@ void tg_usage_outside(void)
 	       "instead of\n"
 	       "                        reconnecting (1 s doubling to 30 s, "
 	       "with jitter)\n"
+	       "  --retry               --ssh, --via: keep trying when the first "
+	       "connection fails\n"
+	       "                        (unreachable, refused, no such name "
+	       "yet) instead of exiting 1\n"
 	       "  --accept-new          --ssh: add an unknown host key to "
 	       "known_hosts without asking\n"
 	       "  --install             --ssh, --via: upload this tungate to "
@@ -448,6 +453,7 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case 'F': o->ssh_config = arg; return TG_PARSE_OK;
 	case O_ACCEPT_NEW: o->accept_new = true; return TG_PARSE_OK;
 	case O_ONCE: o->once = true; return TG_PARSE_OK;
+	case O_RETRY: o->retry = true; return TG_PARSE_OK;
 	case O_INSTALL: o->install = true; return TG_PARSE_OK;
 	case O_INSTALL_BIN:
 		if (o->n_install_binary == TG_INSTALL_BINARIES_MAX)
@@ -513,6 +519,9 @@ static int check_complete(const struct tg_opts *o)
 	if ((o->ssh_config || o->accept_new) && o->transport != TG_TP_SSH)
 		return usage_error(o->inside, "%s only goes with --ssh",
 				   o->ssh_config ? "-F" : "--accept-new");
+	if (o->retry && !TG_TP_REMOTE(o->transport))
+		return usage_error(o->inside,
+				   "--retry only goes with --ssh or --via");
 	if (!o->inside && !TG_TP_REMOTE(o->transport) && inside_only)
 		return usage_error(false,
 				   "%s is an option of the inside: it goes "

@@ -36,6 +36,8 @@ struct tg_opts {
 	size_t n_install_binary;
 	bool accept_new, install;	/* --accept-new, --install */
 	bool once;			/* --once: no reconnecting */
+	bool retry;			/* --retry: reconnect before the first
+					 * session too */
 
 	bool route_auto, route_default;
 	size_t n_routes, n_allow, n_keep;

@@ -13,7 +13,8 @@
  *
  * A stream that breaks (network change, sleep, sshd restart, a dropped
  * `docker exec`) is not the end with --ssh or --via: the outside
- * reconnects with exponential backoff. Each run has a session id (128
+ * reconnects with exponential backoff (a first connection that fails is
+ * the end, unless --retry). Each run has a session id (128
  * random bits, in our HELLO). If the stream was up, the session waits for
  * --grace seconds: the NAT keeps every flow, and the inside, which keeps
  * its TUN device, takes the new stream over from the inside that sshd or
@@ -71,6 +72,7 @@ struct outside {
 	bool stopping;	/* the run ends */
 	bool signalled;	/* stopped by the user: never reconnect */
 	bool outage;	/* the session waits for a stream to resume it */
+	bool was_up;	/* a stream got as far as READY, once */
 	uint64_t outage_ms;
 	unsigned attempt, drops, resumes;
 	int exit_code;
@@ -80,6 +82,7 @@ struct outside {
 	struct tp_exec *exec;
 	struct tp_ssh *ssh;
 	bool link_down, hello, ready, child_running, ending;
+	bool inside_failed; /* its ERROR frame: the container must change */
 	int cause;	/* -errno that ended the stream, for reconnecting */
 	uint64_t bad_frames; /* of the streams closed so far */
 };
@@ -185,11 +188,20 @@ static void close_handles(struct outside *s)
  * Worth another try: the network or the far end went away, as it does
  * when a laptop sleeps or changes networks. A refused login, a changed
  * host key, a version mismatch or an inside that failed are not.
+ *
+ * Before any session was up, nothing went away: the name, the port or
+ * the network is not what the user thinks, and like ssh we say so and
+ * exit. --retry is for a service that starts before the network does.
+ * Neither retries an inside that said ERROR (no CAP_NET_ADMIN, no
+ * /dev/net/tun): whatever the transport reports after it, only a change
+ * to the container helps.
  */
 static bool should_reconnect(const struct outside *s)
 {
-	if (!TG_TP_REMOTE(s->o->transport) || s->o->once || s->signalled ||
-	    s->stopping || !s->exit_code)
+	if (!TG_TP_REMOTE(s->o->transport) || s->signalled || s->stopping ||
+	    !s->exit_code)
+		return false;
+	if (s->inside_failed || (s->was_up ? s->o->once : !s->o->retry))
 		return false;
 	switch (s->cause) {
 	case -ECONNREFUSED: case -ETIMEDOUT: case -ECONNRESET: case -ENXIO:
@@ -440,7 +452,7 @@ static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 	resumed = (rd.flags & TP_READY_RESUMED) &&
 		  !tp_session_none(s->session) &&
 		  !memcmp(rd.session, s->session, TP_SESSION_LEN);
-	s->ready = true;
+	s->ready = s->was_up = true;
 	if (s->outage) {
 		s->outage = false;
 		uv_timer_stop(&s->grace_timer);
@@ -519,6 +531,8 @@ static void down_cb(struct tp_link *l, int err, const char *why)
 	}
 	if (err && !s->cause)
 		s->cause = err;
+	if (err == -ECONNABORTED && tp_link_goodbye_received(l))
+		s->inside_failed = true;
 	if (s->stopping || s->ending) {
 		if (err)
 			tg_debug("while stopping: %s", why);
@@ -695,6 +709,7 @@ static void connect_stream(struct outside *s)
 	};
 
 	s->link_down = s->hello = s->ready = s->ending = false;
+	s->inside_failed = false;
 	s->child_running = false;
 	s->cause = 0;
 	if (open_transport(s, &in, &out) < 0) {

@@ -23,11 +23,21 @@
  * @ifname:	set to the name the device got
  * @fd:		set to its file descriptor
  *
- * The device is not persistent: it vanishes when @fd is closed.
- * Return: 0 or -errno (-EPERM: not root / no CAP_NET_ADMIN;
- *	   -ENOENT: no /dev/net/tun)
+ * The device is not persistent: it vanishes when @fd is closed. A missing
+ * /dev/net/tun is created for the open (with CAP_MKNOD) and removed again.
+ * Return: 0 or -errno (-EPERM: no CAP_NET_ADMIN; -ENOENT: no /dev/net/tun
+ *	   and none could be made; -EACCES: it may not be opened here, by
+ *	   its mode or the container's device cgroup; -ENODEV: no TUN
+ *	   driver in this kernel)
  */
 int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd);
+
+/**
+ * tun_net_admin() - whether this process holds CAP_NET_ADMIN (effective),
+ * which the TUN device, its addresses and the policy routing all need
+ * Return: 1, 0, or -errno
+ */
+int tun_net_admin(void);
 
 /* what the inside installs */
 struct tun_plan {

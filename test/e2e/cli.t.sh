@@ -83,6 +83,7 @@ usage_error inside-mtu --mtu inside --mtu abc
 usage_error inside-bogus --frobnicate inside --stdio --frobnicate
 usage_error outside-route --route outside --stdio --route 300.1.2.3/8
 usage_error outside-mtu --mtu outside --stdio --mtu -5
+usage_error retry-exec --retry outside --exec true --retry
 
 run no-transport "$TG" outside
 check "'tungate outside' without a transport exits 2 (got $RC)" \

@@ -29,12 +29,6 @@ sshd_init
 
 INSIDE_CMD="$T/tungate inside --stdio -v"
 
-# ssh_last_line_has TEXT... - the log's last line is its only error line,
-# and holds every TEXT
-ssh_last_line_has() {
-	tg_last_line_has "$OUT_LOG" "$@"
-}
-
 ssh_traffic() {
 	check "UDP echo over IPv4 through --ssh" \
 		tg_udp_echo "$NS_CS" "$LAN4" 7 1000

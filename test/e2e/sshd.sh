@@ -238,6 +238,19 @@ ssh_fails() {
 	tg_wait_exit "$OUT_PID" 30 && [ "$TG_RC" = 1 ]
 }
 
+# ssh_last_line_has TEXT... - the outside's log ends in its only error line
+# (the remote's own lines, which it logs as info, do not count), holding
+# every TEXT
+ssh_last_line_has() {
+	local last t
+	last=$(tail -n 1 "$OUT_LOG")
+	[ "$(grep -c 'outside: error: ' "$OUT_LOG")" = 1 ] || return 1
+	case $last in *"outside: error: "*) ;; *) return 1 ;; esac
+	for t in "$@"; do
+		case $last in *"$t"*) ;; *) return 1 ;; esac
+	done
+}
+
 # ssh_no_inside - no inside process of this test, no TUN device in cs
 ssh_no_inside() {
 	! pgrep -f "$T/tungate inside" >/dev/null &&

@@ -99,6 +99,18 @@ static void test_rewrite(void **state)
 			   "A.example.\n");
 	check_rewrite("nameserver 10.0.0.1\n", NULL,
 		      HEAD "nameserver " NS4 "\nnameserver " NS6 "\n");
+	/* Kubernetes' file: the pod's search list first, the laptop's
+	 * domains after it, ndots:5 and every other option as they were */
+	check_rewrite("search default.svc.cluster.local svc.cluster.local "
+		      "cluster.local ec2.internal\nnameserver 10.96.0.10\n"
+		      "options ndots:5\noptions timeout:2 attempts:3 "
+		      "single-request-reopen\n",
+		      "corp.example cluster.local",
+		      HEAD "nameserver " NS4 "\nnameserver " NS6
+			   "\nsearch default.svc.cluster.local "
+			   "svc.cluster.local cluster.local ec2.internal "
+			   "corp.example\noptions ndots:5\noptions timeout:2 "
+			   "attempts:3 single-request-reopen\n");
 	/* the last of search and domain wins, as in glibc */
 	check_rewrite("search y.example z.example\ndomain x.example\n",
 		      "w.example",
