@@ -29,6 +29,13 @@
  */
 int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd);
 
+/**
+ * tun_ipv6_disabled() - is IPv6 off in this network namespace (the
+ * disable_ipv6 sysctl for all or new devices, or no IPv6 in the kernel)?
+ * A device created now would get no IPv6 address.
+ */
+bool tun_ipv6_disabled(void);
+
 /* what the inside installs */
 struct tun_plan {
 	const char *ifname;
