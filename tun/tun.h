@@ -52,6 +52,10 @@ struct tun_plan {
 	uint32_t table;			/* tunnel's routing table, default 7467 */
 	uint32_t pref;			/* rule priority of the suppress rule;
 					 * the table rule is @pref + 1 */
+	bool main_table;		/* no policy rules even where the
+					 * kernel takes them: routes in the
+					 * main table (tun_install() falls
+					 * back to that by itself) */
 };
 
 typedef void (*tun_warn_fn)(void *arg, const char *line);
