@@ -75,9 +75,9 @@ int tun_nl_route(struct tg_nl *nl, bool add, const struct tun_nl_route *rt)
 	rtm->rtm_family = rt->dst.family;
 	rtm->rtm_dst_len = rt->dst.plen;
 	rtm->rtm_table = rt->table < 256 ? (uint8_t)rt->table : RT_TABLE_UNSPEC;
-	rtm->rtm_protocol = rt->proto ? rt->proto
-			    : add    ? RTPROT_STATIC
-				     : RTPROT_UNSPEC;
+	rtm->rtm_protocol = add ? RTPROT_STATIC : RTPROT_UNSPEC;
+	if (rt->proto)
+		rtm->rtm_protocol = rt->proto;
 	rtm->rtm_scope = route_scope(add, rt);
 	rtm->rtm_type = rt->type;
 	if ((err = tg_nl_attr_put_u32(&r.n, sizeof(r), RTA_TABLE,

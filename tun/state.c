@@ -33,7 +33,8 @@
  *
  * Parsing is strict: a malformed line, or one that names something tungate
  * never installs (a route of main that is not of main-table mode, the
- * system's rules), is skipped; deleting an item that is already gone is not an error.
+ * system's rules), is skipped; deleting an item that is already gone is
+ * not an error.
  */
 #include <errno.h>
 #include <fcntl.h>
