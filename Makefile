@@ -120,7 +120,8 @@ unit-aarch64: $(UNIT_TESTS:=-aarch64)
 		echo "== $$t"; qemu-aarch64-static ./$$t || fail=1; done; \
 		exit $$fail
 
-e2e: tungate tungate-asan
+# aarch64.t.sh runs ./tungate-aarch64 as the inside, under qemu
+e2e: tungate tungate-asan tungate-aarch64
 	test/e2e/run.sh ./tungate ./tungate-asan
 
 # Installs every build and test dependency that is missing (Debian 12).
