@@ -6,9 +6,9 @@
 # routes go in the main table with protocol 116, more specific than the
 # container's default route and never over its own subnets; --route
 # default is two /1 routes a family, and the stream's peer keeps its way
-# out through the container's gateway. The basic path works, a SIGKILLed
-# inside's leftover (the peer's route) is removed by the next start, and
-# the container ends exactly as it was.
+# out through the container's gateway; a changed offer is followed. The
+# basic path works, a SIGKILLed inside's leftover (the peer's route) is
+# removed by the next start, and the container ends exactly as it was.
 #
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +40,25 @@ tg_basic_path
 check "the tunnel stops" tg_stop_tunnel
 tg_snapshot "$NS_CS" >"$T/after1"
 check "the container is as it was" diff -u "$T/before" "$T/after1"
+
+# --- an offer that changes while running (tun_update) ----------------------
+LATE4=198.19.50.0/24
+# in_main PREFIX - cs's main table routes PREFIX into the device, ours
+in_main() {
+	ip -n "$NS_CS" route show table main |
+		grep -q "^$1 dev $TUN_DEV proto 116"
+}
+TG_OUTSIDE_ARGS=(--no-dns -v --route auto)
+assert "the tunnel starts with --route auto" tg_start_tunnel
+must ip -n "$NS_LOCAL" route add "$LATE4" via "$LAN4"
+check "a route added to local reaches cs's main table" \
+	wait_for 15 in_main "$LATE4"
+must ip -n "$NS_LOCAL" route del "$LATE4" via "$LAN4"
+check "and leaves it when local drops it" wait_for 15 not in_main "$LATE4"
+check "lan stays routed" in_main "$LAN_NET4"
+check "the tunnel stops" tg_stop_tunnel
+tg_snapshot "$NS_CS" >"$T/after-update"
+check "the container is as it was" diff -u "$T/before" "$T/after-update"
 
 # --- --route default, the peer kept out, a crash ---------------------------
 TG_OUTSIDE_ARGS=(--no-dns -v --route default --peer "$PEER4")
