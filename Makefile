@@ -25,7 +25,7 @@ NAT_SRC       := nat/pkt.c nat/flow.c nat/nat.c nat/nat_send.c nat/nat_log.c \
 		 nat/udp.c nat/icmp.c nat/tcp.c nat/tcp_in.c nat/tcp_out.c nat/tcp_sock.c \
 		 nat/tcp_buf.c nat/tcp_timer.c nat/policy.c
 TUN_SRC       := tun/dev.c tun/netlink.c tun/install.c tun/state.c \
-		 tun/plan.c tun/update.c tun/conflict.c \
+		 tun/plan.c tun/update.c tun/conflict.c tun/probe.c \
 		 tun/track.c tun/resolv.c
 DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/upstream.c dns/stream.c \
@@ -121,7 +121,8 @@ unit-aarch64: $(UNIT_TESTS:=-aarch64)
 		echo "== $$t"; qemu-aarch64-static ./$$t || fail=1; done; \
 		exit $$fail
 
-e2e: tungate tungate-asan
+# aarch64.t.sh runs ./tungate-aarch64 as the inside, under qemu
+e2e: tungate tungate-asan tungate-aarch64
 	test/e2e/run.sh ./tungate ./tungate-asan
 
 # Installs every build and test dependency that is missing (Debian 12).

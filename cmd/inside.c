@@ -382,6 +382,10 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 		tg_warn("removed %d leftover item%s of an earlier run that "
 			"did not clean up",
 			removed, removed == 1 ? "" : "s");
+	if (s->no_ipv6)
+		tg_info("IPv6 is disabled in this container "
+			"(net.ipv6.conf.all.disable_ipv6=1): setting up IPv4 "
+			"only");
 	inside_keep_build(s);
 	inside_plan_fill(s, &plan);
 	r = check_addrs(&plan, why, cap);
@@ -410,6 +414,9 @@ static void on_update(struct inside *s, const uint8_t *data, size_t len)
 		tg_warn("ignoring a malformed route update from the outside");
 		return;
 	}
+	/* an outside older than the HELLO flag offers IPv6 all the same */
+	if (s->no_ipv6)
+		tp_config_v4_only(&c);
 	if (!s->st)
 		return;
 	/* --route given here wins over the offer; the stream's own path
@@ -497,6 +504,8 @@ static void on_config(struct inside *s, const uint8_t *data, size_t len)
 		return;
 	}
 	inside_apply_overrides(s->o, &s->cfg);
+	if (s->no_ipv6)
+		tp_config_v4_only(&s->cfg);
 	r = bring_up(s, why, sizeof(why));
 	if (r < 0) {
 		stop_begin(s, TG_EXIT_FAIL, why);
@@ -675,6 +684,8 @@ static void link_opts_fill(struct inside *s, struct tp_link_opts *lo)
 {
 	memset(lo, 0, sizeof(*lo));
 	lo->role = TP_ROLE_INSIDE;
+	/* the outside then offers IPv4 alone */
+	lo->hello_flags = s->no_ipv6 ? TP_HELLO_NO_IPV6 : 0;
 	lo->timeout_ms = s->o->timeout_ms;
 	lo->peer_name = "outside";
 }
@@ -802,6 +813,7 @@ int tg_inside_run(const struct tg_opts *o)
 	s.stream_conn = s.handed_conn = -1;
 	stderr_nonblocking();
 	inside_find_ssh_client(&s.ssh_client);
+	s.no_ipv6 = tun_ipv6_disabled();
 	link_opts_fill(&s, &lo);
 	/* only fds that another process can poll can be handed over */
 	s.can_hand_off = handoff_fd(STDIN_FILENO) && handoff_fd(STDOUT_FILENO);

@@ -40,6 +40,7 @@ struct inside {
 	uv_poll_t tun_poll;
 	bool poll_init, polling, configured, stopping, link_down;
 	bool resolv_applied;
+	bool no_ipv6; /* IPv6 is disabled here: IPv4 alone is set up */
 	char resolv_backup[256];
 	struct tg_prefix ssh_client; /* from SSH_CONNECTION; family 0: none */
 	size_t n_keep;

@@ -75,4 +75,5 @@ void inside_plan_fill(const struct inside *s, struct tun_plan *plan)
 	plan->n_keep = s->n_keep;
 	plan->table = s->o->table;
 	plan->pref = s->o->pref;
+	plan->main_table = s->o->main_table;
 }

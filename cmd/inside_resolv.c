@@ -35,7 +35,8 @@ static int resolv_backup_path(struct inside *s)
 /** inside_resolv_start() - see inside_internal.h */
 int inside_resolv_start(struct inside *s, char *why, size_t cap)
 {
-	char ns4[INET_ADDRSTRLEN], ns6[INET6_ADDRSTRLEN];
+	static const uint8_t zero[16];
+	char ns4[INET_ADDRSTRLEN], ns6[INET6_ADDRSTRLEN] = "";
 	int r = resolv_backup_path(s);
 
 	if (r == 0)
@@ -47,8 +48,11 @@ int inside_resolv_start(struct inside *s, char *why, size_t cap)
 	if (!s->cfg.dns)
 		return 0;
 	inet_ntop(AF_INET, s->cfg.dns4, ns4, sizeof(ns4));
-	inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
-	r = tun_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4, ns6,
+	/* no IPv6 here: an address the resolver cannot reach only slows it */
+	if (memcmp(s->cfg.dns6, zero, sizeof(zero)))
+		inet_ntop(AF_INET6, s->cfg.dns6, ns6, sizeof(ns6));
+	r = tun_resolv_apply(RESOLV_CONF, s->resolv_backup, ns4,
+			     ns6[0] ? ns6 : NULL,
 			     s->cfg.search[0] ? s->cfg.search : NULL);
 	if (r == -EROFS || r == -EPERM || r == -EACCES) {
 		/* the container's choice (a read-only bind mount, an
@@ -65,7 +69,10 @@ int inside_resolv_start(struct inside *s, char *why, size_t cap)
 					 " at the tunnel (use --no-dns to "
 					 "leave it alone)");
 	s->resolv_applied = true;
-	tg_info("%s now asks %s and %s first", RESOLV_CONF, ns4, ns6);
+	if (ns6[0])
+		tg_info("%s now asks %s and %s first", RESOLV_CONF, ns4, ns6);
+	else
+		tg_info("%s now asks %s first", RESOLV_CONF, ns4);
 	return 0;
 }
 

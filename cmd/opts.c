@@ -23,6 +23,7 @@
 enum {
 	O_STDIO = 256, O_EXEC, O_SSH, O_REMOTE_CMD, O_ROUTE, O_DNS, O_NO_DNS,
 	O_ALLOW, O_MTU, O_TIMEOUT, O_TUN_ADDR, O_DNS_ADDR, O_TUN, O_KEEP,
+	O_MAIN_TABLE,
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
@@ -83,6 +84,7 @@ static const struct option inside_longopts[] = {
 	{ "grace", required_argument, NULL, O_GRACE },
 	{ "table", required_argument, NULL, O_TABLE },
 	{ "pref", required_argument, NULL, O_PREF },
+	{ "main-table", no_argument, NULL, O_MAIN_TABLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, O_HELP },
@@ -226,6 +228,10 @@ void tg_usage_inside(void)
 	       "  --table N             routing table (default 7467)\n"
 	       "  --pref N              rule priority; N+1 is also used "
 	       "(default 7466)\n"
+	       "  --main-table          no policy rules: routes in the main "
+	       "table (by itself\n"
+	       "                        where the kernel takes no rules, "
+	       "as under qemu-user)\n"
 	       "  --timeout SEC         peer silent this long is gone "
 	       "(default %d)\n"
 	       "  --grace SEC           after the stream drops, keep the "
@@ -466,6 +472,7 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_ROUTE: return parse_route(o, arg);
 	case O_DNS: o->dns = 1; return TG_PARSE_OK;
 	case O_NO_DNS: o->dns = 0; return TG_PARSE_OK;
+	case O_MAIN_TABLE: o->main_table = true; return TG_PARSE_OK;
 	case O_ALLOW:
 		return add_prefix(in, flag, arg, o->allow, &o->n_allow);
 	case O_KEEP:

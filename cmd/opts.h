@@ -56,6 +56,7 @@ struct tg_opts {
 	unsigned grace_ms;		/* --grace: how long a dropped stream's
 				 * session waits to resume; 0: never */
 	uint32_t table, pref;		/* 0: not given */
+	bool main_table;		/* inside --main-table */
 	bool tun_given, timeout_given, grace_given;
 	/* outside --ssh, --via: the inside's options that the user gave (--tun,
 	 * --table, --pref, --timeout, --grace, -v), as words to append to

@@ -83,6 +83,7 @@ struct outside {
 	struct tp_ssh *ssh;
 	bool link_down, hello, ready, child_running, ending;
 	bool inside_failed; /* its ERROR frame: the container must change */
+	bool peer_no_ipv6; /* its HELLO says the container has no IPv6 */
 	int cause;	/* -errno that ended the stream, for reconnecting */
 	uint64_t bad_frames; /* of the streams closed so far */
 };
@@ -418,9 +419,16 @@ static void emit_commit_cb(void *arg, const uint8_t *pkt, size_t len)
 static void send_config(struct outside *s)
 {
 	static uint8_t buf[TP_FRAME_MAX];
+	static struct tp_config v4; /* large: the route array */
+	const struct tp_config *c = &s->cfg;
 	int len;
 
-	len = tp_config_encode(&s->cfg, buf, sizeof(buf));
+	if (s->peer_no_ipv6) {
+		v4 = s->cfg;
+		tp_config_v4_only(&v4);
+		c = &v4;
+	}
+	len = tp_config_encode(c, buf, sizeof(buf));
 	if (len < 0 || tp_link_send(s->link, TP_F_CONFIG, buf, (size_t)len) < 0)
 		stop_begin(s, TG_EXIT_FAIL,
 			   "too many routes to offer in one handshake: "
@@ -435,6 +443,9 @@ static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 	outside_status_hello(s->status, peer->version);
 	outside_routes_stream(s->routes);
 	s->hello = true;
+	s->peer_no_ipv6 = peer->flags & TP_HELLO_NO_IPV6;
+	if (s->peer_no_ipv6)
+		tg_info("the inside has no IPv6: offering IPv4 only");
 	send_config(s);
 }
 

@@ -286,18 +286,40 @@ static bool attr_u32(const struct rtattr *a, uint32_t *v)
 	return true;
 }
 
-static int route_oif(const struct rtattr *tb[])
+static void route_gw(const struct rtattr *a, size_t alen,
+		     struct tg_nl_route_info *ri)
+{
+	if (!a || RTA_PAYLOAD(a) != alen)
+		return;
+	memcpy(ri->gw, RTA_DATA(a), alen);
+	ri->has_gw = true;
+}
+
+/* the first nexthop: the route's own, or the first of a multipath one */
+static void route_nexthop(const struct rtattr *tb[], size_t alen,
+			  struct tg_nl_route_info *ri)
 {
 	const struct rtattr *mp = tb[RTA_MULTIPATH];
+	const struct rtattr *nt[RTA_MAX + 1];
 	struct rtnexthop nh;
 	uint32_t oif;
 
-	if (attr_u32(tb[RTA_OIF], &oif))
-		return (int)oif;
+	if (attr_u32(tb[RTA_OIF], &oif)) {
+		ri->oif = (int)oif;
+		route_gw(tb[RTA_GATEWAY], alen, ri);
+		return;
+	}
 	if (!mp || RTA_PAYLOAD(mp) < sizeof(nh))
-		return 0;
+		return;
 	memcpy(&nh, RTA_DATA(mp), sizeof(nh));
-	return nh.rtnh_ifindex;
+	ri->oif = nh.rtnh_ifindex;
+	if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > RTA_PAYLOAD(mp))
+		return;
+	tg_nl_attr_parse(nt, RTA_MAX,
+			 (const struct rtattr *)((const uint8_t *)RTA_DATA(mp) +
+						 RTNH_ALIGN(sizeof(nh))),
+			 nh.rtnh_len - RTNH_ALIGN(sizeof(nh)));
+	route_gw(nt[RTA_GATEWAY], alen, ri);
 }
 
 struct route_dump {
@@ -341,7 +363,7 @@ static int route_dump_msg(const struct nlmsghdr *h, void *arg)
 	tg_prefix_mask(&ri.dst);
 	ri.type = rtm->rtm_type;
 	ri.proto = rtm->rtm_protocol;
-	ri.oif = route_oif(tb);
+	route_nexthop(tb, alen, &ri);
 	return d->fn(&ri, d->arg);
 }
 

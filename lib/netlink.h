@@ -104,6 +104,8 @@ struct tg_nl_route_info {
 	uint8_t type;
 	uint8_t proto;
 	int oif; /* first nexthop's, 0 if none */
+	bool has_gw; /* first nexthop's gateway, in @gw */
+	uint8_t gw[16];
 };
 
 typedef int (*tg_nl_route_fn)(const struct tg_nl_route_info *ri, void *arg);

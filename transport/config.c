@@ -261,3 +261,26 @@ int tp_config_decode(struct tp_config *c, const uint8_t *buf, size_t len)
 		return -EBADMSG;
 	return 0;
 }
+
+static size_t v4_only(struct tg_prefix *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i].family == AF_INET)
+			p[k++] = p[i];
+	return k;
+}
+
+/**
+ * tp_config_v4_only() - drop everything IPv6 from @c
+ * @c:		configuration, changed in place; the order of what is left
+ *		is kept
+ */
+void tp_config_v4_only(struct tp_config *c)
+{
+	c->n_routes = v4_only(c->routes, c->n_routes);
+	c->n_keep = v4_only(c->keep, c->n_keep);
+	memset(c->tun6, 0, sizeof(c->tun6));
+	memset(c->dns6, 0, sizeof(c->dns6));
+}

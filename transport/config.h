@@ -46,4 +46,11 @@ int tp_config_encode(const struct tp_config *c, uint8_t *buf, size_t cap);
  */
 int tp_config_decode(struct tp_config *c, const uint8_t *buf, size_t len);
 
+/**
+ * tp_config_v4_only() - what an inside without IPv6 is offered: @c's IPv6
+ * routes and keep prefixes dropped, its IPv6 TUN and DNS addresses zeroed
+ * (the inside then sets up no IPv6 at all)
+ */
+void tp_config_v4_only(struct tp_config *c);
+
 #endif

@@ -104,8 +104,8 @@ static void text_copy(char *dst, size_t cap, const uint8_t *src, size_t len)
 
 /**
  * tp_hello_encode() - build a HELLO payload
- * @h:		protocol, role, version text (truncated to 63 bytes) and
- *		session id
+ * @h:		protocol, role, version text (truncated to 63 bytes),
+ *		session id and flags
  * @buf:	output
  * @cap:	bytes available at @buf
  *
@@ -114,7 +114,7 @@ static void text_copy(char *dst, size_t cap, const uint8_t *src, size_t len)
 int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
 {
 	size_t vlen = strnlen(h->version, sizeof(h->version) - 1);
-	size_t len = 3 + vlen + 1 + TP_SESSION_LEN;
+	size_t len = 3 + vlen + 1 + TP_SESSION_LEN + 1;
 
 	if (cap < len)
 		return -ENOSPC;
@@ -123,6 +123,7 @@ int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
 	memcpy(buf + 3, h->version, vlen);
 	buf[3 + vlen] = '\0';
 	memcpy(buf + 4 + vlen, h->session, TP_SESSION_LEN);
+	buf[4 + vlen + TP_SESSION_LEN] = h->flags;
 	return (int)len;
 }
 
@@ -132,7 +133,9 @@ int tp_hello_encode(const struct tp_hello *h, uint8_t *buf, size_t cap)
  *		that is not printable ASCII becomes '?' since it only ever
  *		ends up in log lines. A peer of protocol 1 sends no session
  *		id: it reads as zeros, and its version text is still shown
- *		so that the protocol mismatch can name it.
+ *		so that the protocol mismatch can name it. A peer of
+ *		0.2.0 sends no flags: they read as 0. Bytes past the
+ *		flags are a newer peer's and are skipped.
  * @buf:	payload
  * @len:	its length
  *
@@ -148,11 +151,14 @@ int tp_hello_decode(struct tp_hello *h, const uint8_t *buf, size_t len)
 	h->proto = tg_be16(buf);
 	h->role = buf[2];
 	memset(h->session, 0, sizeof(h->session));
+	h->flags = 0;
 	nul = memchr(buf + 3, '\0', len - 3);
 	vlen = nul ? (size_t)(nul - (buf + 3)) : len - 3;
 	text_copy(h->version, sizeof(h->version), buf + 3, vlen);
 	if (nul && len - 3 - vlen - 1 >= TP_SESSION_LEN)
 		memcpy(h->session, nul + 1, TP_SESSION_LEN);
+	if (nul && len - 3 - vlen - 1 > TP_SESSION_LEN)
+		h->flags = nul[1 + TP_SESSION_LEN];
 	return 0;
 }
 

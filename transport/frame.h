@@ -29,7 +29,8 @@
 
 enum tp_frame_type {
 	TP_F_HELLO = 1,	    /* u16 protocol, u8 role, software version text,
-			     * NUL, session id (the outside's; zeros inside) */
+			     * NUL, session id (the outside's; zeros inside),
+			     * u8 flags (TP_HELLO_*; absent: 0) */
 	TP_F_CONFIG = 2,    /* outside -> inside: tp_config, TLV encoded */
 	TP_F_PACKET = 3,    /* one IP packet */
 	TP_F_KEEPALIVE = 4, /* empty */
@@ -50,11 +51,16 @@ struct tp_frame {
 	size_t len;
 };
 
+/* the inside's container has IPv6 disabled: the outside offers it no
+ * IPv6 prefix or address (an older peer sends no flags: 0) */
+#define TP_HELLO_NO_IPV6 0x01
+
 struct tp_hello {
 	uint16_t proto;
 	uint8_t role;
 	char version[64]; /* software version, NUL terminated */
 	uint8_t session[TP_SESSION_LEN]; /* zeros: none */
+	uint8_t flags; /* TP_HELLO_* */
 };
 
 #define TP_READY_RESUMED 0x01 /* the inside carried on an earlier session */

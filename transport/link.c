@@ -78,6 +78,7 @@ struct tp_link {
 	const char *peer;
 	unsigned timeout_ms;
 	uint8_t session[TP_SESSION_LEN]; /* sent in our HELLO */
+	uint8_t hello_flags; /* likewise */
 	const uint8_t *rest; /* resumed: bytes read by the process before */
 	size_t rest_len;
 	bool resumed;
@@ -659,6 +660,7 @@ static void link_defaults(struct tp_link *l, const struct tp_link_opts *o)
 	l->reserved = SIZE_MAX;
 	if (o->session)
 		memcpy(l->session, o->session, TP_SESSION_LEN);
+	l->hello_flags = o->hello_flags;
 	l->resumed = o->resumed;
 	l->rest = o->rest;
 	l->rest_len = o->rest_len;
@@ -720,7 +722,7 @@ struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
 int tp_link_start(struct tp_link *l)
 {
 	struct tp_hello h = {.proto = TP_PROTO_VERSION, .role = l->role};
-	uint8_t payload[sizeof(h.version) + 4 + TP_SESSION_LEN];
+	uint8_t payload[sizeof(h.version) + 4 + TP_SESSION_LEN + 1];
 	unsigned tick = l->timeout_ms / 4 ? l->timeout_ms / 4 : 1;
 	int n, r;
 
@@ -738,6 +740,7 @@ int tp_link_start(struct tp_link *l)
 	} else {
 		snprintf(h.version, sizeof(h.version), "%s", TG_VERSION);
 		memcpy(h.session, l->session, TP_SESSION_LEN);
+		h.flags = l->hello_flags;
 		n = tp_hello_encode(&h, payload, sizeof(payload));
 		if (n < 0)
 			return n;

@@ -47,6 +47,7 @@ struct tp_link_opts {
 	const char *peer_name;	   /* for messages: "inside", "outside" */
 	const uint8_t *session;	   /* TP_SESSION_LEN bytes for our HELLO,
 				    * or NULL for none */
+	uint8_t hello_flags;	   /* TP_HELLO_* for our HELLO */
 	bool resumed;		   /* the handshake was done by the process
 				    * that passed us the stream: no magic or
 				    * HELLO; @rest is what it had read */

@@ -27,6 +27,11 @@
  * state file with every item, then the routes, then the rules - traffic
  * moves only once the table rule is in, with its table full. Removal runs
  * in reverse. If IPv6 is disabled in the container, only IPv4 is set up.
+ *
+ * Where policy rules are not to be had (qemu-user, --main-table) the
+ * routes go in the main table instead (plan.c says how), each with the
+ * protocol TUN_RTPROT, which every removal names: a route of the
+ * container's own with the same prefix is never taken out.
  */
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +70,8 @@ static int item_apply(struct tg_nl *nl, bool add, const struct tun_state *st,
 		.dst = it->dst,
 		.table = it->table,
 		.type = it->kind == TUN_ITEM_THROW ? RTN_THROW : RTN_UNICAST,
+		/* in main, only a route of ours is ever taken out */
+		.proto = it->table == RT_TABLE_MAIN ? TUN_RTPROT : 0,
 	};
 
 	if (it->kind == TUN_ITEM_RULE)
@@ -72,6 +79,10 @@ static int item_apply(struct tg_nl *nl, bool add, const struct tun_state *st,
 	if (st && it->kind == TUN_ITEM_ROUTE) {
 		rt.oif = st->ifindex;
 		rt.prefsrc = it->family == AF_INET ? st->addr4 : st->addr6;
+	}
+	if (st && it->kind == TUN_ITEM_VIA) {
+		rt.oif = it->via_oif;
+		rt.gw = it->via_has_gw ? it->via_gw : NULL;
 	}
 	return tun_nl_route(nl, add, &rt);
 }
@@ -193,6 +204,32 @@ static struct tun_state *state_new(const struct tun_plan *p)
 	return st;
 }
 
+/*
+ * Policy rules, or the main table: qemu-user (7.2) refuses RTM_NEWRULE
+ * with EOPNOTSUPP, as a kernel without CONFIG_IP_MULTIPLE_TABLES does.
+ * Asked before anything is installed, and said once.
+ */
+static int install_mode(struct tg_nl *nl, const struct install *in)
+{
+	struct tun_state *st = in->st;
+	int r = in->plan->main_table ? 0 : tun_nl_rules_work(nl);
+
+	if (r < 0)
+		return r;
+	st->main_table = r == 0;
+	if (!st->main_table || !in->warn)
+		return 0;
+	in->warn(in->arg,
+		 in->plan->main_table
+			 ? "--main-table: the tunnel's routes go in the main "
+			   "table, no policy rules"
+			 : "this kernel takes no policy rules (qemu-user does "
+			   "not emulate them): the tunnel's routes go in the "
+			   "main table, each more specific than the "
+			   "container's default route");
+	return 0;
+}
+
 /* read the main table, set up the device, turn the plan into items */
 static int install_prepare(struct tg_nl *nl, const struct install *in)
 {
@@ -208,11 +245,16 @@ static int install_prepare(struct tg_nl *nl, const struct install *in)
 	};
 	int err;
 
-	err = tun_main_routes_load(nl, &m);
+	err = install_mode(nl, in);
+	if (!err)
+		err = tun_main_routes_load(nl, &m);
 	if (!err)
 		err = dev_setup(nl, in);
 	if (!err) {
 		b.v6 = st->v6;
+		b.main_table = st->main_table;
+		if (b.main_table)
+			b.table = RT_TABLE_MAIN;
 		err = tun_build_items(&b);
 	}
 	free(m.r);

@@ -58,7 +58,7 @@ static uint8_t route_scope(bool add, const struct tun_nl_route *rt)
 {
 	if (!add)
 		return RT_SCOPE_NOWHERE; /* matches any scope */
-	if (rt->type == RTN_UNICAST && rt->oif)
+	if (rt->type == RTN_UNICAST && rt->oif && !rt->gw)
 		return RT_SCOPE_LINK; /* on-link: no gateway */
 	return RT_SCOPE_UNIVERSE;
 }
@@ -76,6 +76,8 @@ int tun_nl_route(struct tg_nl *nl, bool add, const struct tun_nl_route *rt)
 	rtm->rtm_dst_len = rt->dst.plen;
 	rtm->rtm_table = rt->table < 256 ? (uint8_t)rt->table : RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = add ? RTPROT_STATIC : RTPROT_UNSPEC;
+	if (rt->proto)
+		rtm->rtm_protocol = rt->proto;
 	rtm->rtm_scope = route_scope(add, rt);
 	rtm->rtm_type = rt->type;
 	if ((err = tg_nl_attr_put_u32(&r.n, sizeof(r), RTA_TABLE,
@@ -85,7 +87,9 @@ int tun_nl_route(struct tg_nl *nl, bool add, const struct tun_nl_route *rt)
 	    (rt->oif && (err = tg_nl_attr_put_u32(&r.n, sizeof(r), RTA_OIF,
 						   (uint32_t)rt->oif))) ||
 	    (rt->prefsrc && (err = tg_nl_attr_put(&r.n, sizeof(r), RTA_PREFSRC,
-						   rt->prefsrc, alen))))
+						   rt->prefsrc, alen))) ||
+	    (rt->gw && (err = tg_nl_attr_put(&r.n, sizeof(r), RTA_GATEWAY,
+					      rt->gw, alen))))
 		return err;
 	return tg_nl_talk(nl, &r.n);
 }
@@ -110,4 +114,27 @@ int tun_nl_rule(struct tg_nl *nl, bool add, const struct tun_nl_rule *ru)
 				       (uint32_t)ru->suppress)))
 		return err;
 	return tg_nl_talk(nl, &r.n);
+}
+
+static int rule_dump_cb(const struct nlmsghdr *h, void *arg)
+{
+	(void)h;
+	(void)arg;
+	return 0;
+}
+
+int tun_nl_rules_work(struct tg_nl *nl)
+{
+	struct tg_nl_req r;
+	struct fib_rule_hdr *frh =
+		tg_nl_req_init(&r, RTM_GETRULE, 0, sizeof(*frh));
+	int err, tries = 0;
+
+	frh->family = AF_INET;
+	do
+		err = tg_nl_dump(nl, &r.n, rule_dump_cb, NULL);
+	while (err == -EAGAIN && ++tries < 4);
+	if (err == -EOPNOTSUPP)
+		return 0;
+	return err < 0 ? err : 1;
 }

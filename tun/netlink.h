@@ -28,6 +28,8 @@ struct tun_nl_route {
 	uint8_t type; /* RTN_UNICAST, RTN_THROW; 0 on delete: any */
 	int oif; /* 0: none */
 	const uint8_t *prefsrc; /* NULL: none */
+	const uint8_t *gw; /* NULL: none (on-link) */
+	uint8_t proto; /* 0: RTPROT_STATIC on add, any on delete */
 };
 
 /**
@@ -49,5 +51,13 @@ struct tun_nl_rule {
  * Return: 0 or -errno (-EEXIST: already there; -ENOENT: not there)
  */
 int tun_nl_rule(struct tg_nl *nl, bool add, const struct tun_nl_rule *r);
+
+/**
+ * tun_nl_rules_work() - does this kernel, or what stands for it, take
+ * policy rules? Asks for a dump of the IPv4 rules, which changes nothing.
+ * Return: 1 yes, 0 no (EOPNOTSUPP: qemu-user, or a kernel built without
+ * CONFIG_IP_MULTIPLE_TABLES), or -errno
+ */
+int tun_nl_rules_work(struct tg_nl *nl);
 
 #endif

@@ -15,6 +15,15 @@
  * an offered prefix inside a keep prefix is skipped. An all-zero DNS
  * address means no DNS route.
  *
+ * Main-table mode (a kernel, or qemu-user, that takes no policy rules):
+ * the same items go in the main table, where the longest prefix wins as
+ * the suppress rule would have it: the container's own routes inside an
+ * offered prefix stay direct, and one that holds an offered prefix makes
+ * it skipped, so ours never cover the container's gateway subnet. The
+ * default is its two halves, /1 each, and a keep prefix gets a route via
+ * the container's default next hop instead of a throw route (no rules:
+ * no next rule to throw to).
+ *
  * The same code serves tun_install() and tun_update(); an update warns
  * only about prefixes that were not in the previous offer.
  */
@@ -75,7 +84,16 @@ bool tun_item_eq(const struct tun_item *a, const struct tun_item *b)
 static int main_route_cb(const struct tg_nl_route_info *ri, void *arg)
 {
 	struct tun_main_routes *m = arg;
+	int f = ri->dst.family == AF_INET6;
 
+	/* our own keep routes (main-table mode) are not the container's */
+	if (ri->proto == TUN_RTPROT)
+		return 0;
+	if (!ri->dst.plen && ri->type == RTN_UNICAST && !m->has_dflt[f] &&
+	    ri->oif != m->own_oif) {
+		m->dflt[f] = *ri;
+		m->has_dflt[f] = true;
+	}
 	switch (ri->type) {
 	case RTN_LOCAL:
 	case RTN_BROADCAST:
@@ -108,6 +126,7 @@ int tun_main_routes_load(struct tg_nl *nl, struct tun_main_routes *m)
 
 	do {
 		m->n = 0;
+		m->has_dflt[0] = m->has_dflt[1] = false;
 		err = tg_nl_route_dump_main(nl, AF_INET, main_route_cb, m);
 		if (!err)
 			err = tg_nl_route_dump_main(nl, AF_INET6,
@@ -157,11 +176,28 @@ static bool plan_route(struct tun_build *b, uint8_t kind,
 	return true;
 }
 
+/*
+ * Everything: 0.0.0.0/0 in the tunnel's table; in the main table, where
+ * the container's default route holds /0, the two halves, which beat it
+ * and lose to every other route the container has.
+ */
 static void plan_default(struct tun_build *b, int family)
 {
-	struct tg_prefix any = {.family = (uint8_t)family};
+	struct tg_prefix half = {.family = (uint8_t)family, .plen = 1};
+	bool added;
 
-	if (family_on(b, family) && plan_route(b, TUN_ITEM_ROUTE, &any))
+	if (!family_on(b, family))
+		return;
+	if (!b->main_table) {
+		half.plen = 0;
+		if (plan_route(b, TUN_ITEM_ROUTE, &half))
+			b->n_routes++;
+		return;
+	}
+	added = plan_route(b, TUN_ITEM_ROUTE, &half);
+	half.addr[0] = 0x80;
+	added |= plan_route(b, TUN_ITEM_ROUTE, &half);
+	if (added)
 		b->n_routes++;
 }
 
@@ -278,6 +314,27 @@ static void plan_dns(struct tun_build *b, int family, const uint8_t *addr)
 	plan_route(b, TUN_ITEM_ROUTE, &p);
 }
 
+/*
+ * Main-table mode has no next rule to throw to: the keep prefix gets a
+ * route of its own through the container's default next hop, which is
+ * where it went before. One of the container's own routes that holds it
+ * is more specific than ours (else ours would have been skipped), so it
+ * wins without help; without a default route it had no way out anyway.
+ */
+static void plan_keep_via(struct tun_build *b, const struct tg_prefix *k)
+{
+	const struct tg_nl_route_info *d;
+	int f = k->family == AF_INET6;
+
+	if (tun_main_within(b->main, k) || !b->main->has_dflt[f] ||
+	    !plan_route(b, TUN_ITEM_VIA, k))
+		return;
+	d = &b->main->dflt[f];
+	b->items[b->n_items - 1].via_oif = d->oif;
+	b->items[b->n_items - 1].via_has_gw = d->has_gw;
+	memcpy(b->items[b->n_items - 1].via_gw, d->gw, sizeof(d->gw));
+}
+
 /* a throw route for a keep prefix that one of our routes would catch */
 static void plan_keep(struct tun_build *b, struct tg_prefix k)
 {
@@ -290,14 +347,35 @@ static void plan_keep(struct tun_build *b, struct tg_prefix k)
 		if (b->items[i].kind == TUN_ITEM_ROUTE &&
 		    tg_prefix_contains(&b->items[i].dst, &k) &&
 		    !tg_prefix_eq(&b->items[i].dst, &k)) {
-			plan_route(b, TUN_ITEM_THROW, &k);
+			if (b->main_table)
+				plan_keep_via(b, &k);
+			else
+				plan_route(b, TUN_ITEM_THROW, &k);
 			return;
 		}
 }
 
+/* main-table mode: routes act as they go in, so the stream's own path
+ * goes in first (and comes out last) */
+static void plan_via_first(struct tun_build *b)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < b->n_items; i++) {
+		struct tun_item it = b->items[i];
+
+		if (it.kind != TUN_ITEM_VIA)
+			continue;
+		memmove(&b->items[k + 1], &b->items[k],
+			(i - k) * sizeof(b->items[0]));
+		b->items[k++] = it;
+	}
+}
+
 static void plan_rules(struct tun_build *b, int family)
 {
-	if (!family_on(b, family) || b->cap_items - b->n_items < 2)
+	if (!family_on(b, family) || b->main_table ||
+	    b->cap_items - b->n_items < 2)
 		return;
 	b->items[b->n_items++] = (struct tun_item){
 		.kind = TUN_ITEM_RULE,
@@ -319,7 +397,7 @@ int tun_build_items(struct tun_build *b)
 {
 	const struct tun_plan *plan = b->plan;
 
-	/* + 2 defaults, 2 DNS routes, 4 rules */
+	/* + 2 defaults (main-table mode: 4 halves), 2 DNS routes, 4 rules */
 	b->cap_items = plan->n_routes + plan->n_keep + 8;
 	b->items = calloc(b->cap_items, sizeof(*b->items));
 	b->n_items = b->n_routes = 0;
@@ -335,6 +413,7 @@ int tun_build_items(struct tun_build *b)
 	plan_dns(b, AF_INET6, plan->dns6);
 	for (size_t i = 0; i < plan->n_keep; i++)
 		plan_keep(b, plan->keep[i]);
+	plan_via_first(b);
 	plan_rules(b, AF_INET);
 	plan_rules(b, AF_INET6);
 	return 0;

@@ -14,7 +14,10 @@
  *
  * ("route|throw FAMILY TABLE PREFIX", "rule FAMILY PRIORITY TABLE
  * [suppress N]"; TABLE is a number or "main"). The routes vanish with the
- * device; the rules do not, and are what a crash leaves behind.
+ * device; the rules do not, and are what a crash leaves behind. In
+ * main-table mode (install.c) there are no rules, the routes are in
+ * "main", and what a crash leaves is "via FAMILY main PREFIX": the
+ * stream's own path through the container's next hop.
  *
  * The file is written to a temporary name, fsync()ed, then link()ed into
  * place, so it is complete when it appears and never replaces a file whose
@@ -29,8 +32,9 @@
  * extension: tun_state_file().
  *
  * Parsing is strict: a malformed line, or one that names something tungate
- * never installs (a route outside its own table, the system's rules), is
- * skipped; deleting an item that is already gone is not an error.
+ * never installs (a route of main that is not of main-table mode, the
+ * system's rules), is skipped; deleting an item that is already gone is
+ * not an error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,16 +87,18 @@ void tun_item_format(const struct tun_item *it, char buf[TUN_ITEM_STRLEN])
 	char fam = it->family == AF_INET6 ? '6' : '4';
 	char p[TG_PREFIX_STRLEN], table[16];
 
-	if (it->kind != TUN_ITEM_RULE) {
-		snprintf(buf, TUN_ITEM_STRLEN, "%s %c %u %s",
-			 it->kind == TUN_ITEM_THROW ? "throw" : "route", fam,
-			 it->table, tg_prefix_str(&it->dst, p));
-		return;
-	}
 	if (it->table == RT_TABLE_MAIN)
 		snprintf(table, sizeof(table), "main");
 	else
 		snprintf(table, sizeof(table), "%u", it->table);
+	if (it->kind != TUN_ITEM_RULE) {
+		snprintf(buf, TUN_ITEM_STRLEN, "%s %c %s %s",
+			 it->kind == TUN_ITEM_THROW ? "throw"
+			 : it->kind == TUN_ITEM_VIA ? "via"
+						    : "route",
+			 fam, table, tg_prefix_str(&it->dst, p));
+		return;
+	}
 	if (it->suppress >= 0)
 		snprintf(buf, TUN_ITEM_STRLEN, "rule %c %u %s suppress %d", fam,
 			 it->prio, table, it->suppress);
@@ -163,10 +169,18 @@ static bool parse_rule(char **tok, int ntok, struct tun_item *it)
 	return it->table != RT_TABLE_MAIN || it->suppress >= 0;
 }
 
+/* in main only the routes of main-table mode, whose removal names our
+ * protocol (TUN_RTPROT); "via" only there */
 static bool parse_route(char **tok, int ntok, struct tun_item *it)
 {
+	bool in_main;
+
 	if (ntok != 4 || !parse_table(tok[2], &it->table) ||
-	    it->table == RT_TABLE_MAIN || !tg_prefix_parse(tok[3], &it->dst))
+	    !tg_prefix_parse(tok[3], &it->dst))
+		return false;
+	in_main = it->table == RT_TABLE_MAIN;
+	if (it->kind == TUN_ITEM_VIA ? !in_main
+				     : it->kind == TUN_ITEM_THROW && in_main)
 		return false;
 	return it->dst.family == it->family;
 }
@@ -195,6 +209,8 @@ bool tun_item_parse(const char *line, struct tun_item *it)
 		it->kind = TUN_ITEM_ROUTE;
 	else if (!strcmp(tok[0], "throw"))
 		it->kind = TUN_ITEM_THROW;
+	else if (!strcmp(tok[0], "via"))
+		it->kind = TUN_ITEM_VIA;
 	else
 		return false;
 	return parse_route(tok, ntok, it);

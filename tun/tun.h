@@ -39,6 +39,12 @@ int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd);
  */
 int tun_net_admin(void);
 
+ * tun_ipv6_disabled() - is IPv6 off in this network namespace (the
+ * disable_ipv6 sysctl for all or new devices, or no IPv6 in the kernel)?
+ * A device created now would get no IPv6 address.
+ */
+bool tun_ipv6_disabled(void);
+
 /* what the inside installs */
 struct tun_plan {
 	const char *ifname;
@@ -55,6 +61,10 @@ struct tun_plan {
 	uint32_t table;			/* tunnel's routing table, default 7467 */
 	uint32_t pref;			/* rule priority of the suppress rule;
 					 * the table rule is @pref + 1 */
+	bool main_table;		/* no policy rules even where the
+					 * kernel takes them: routes in the
+					 * main table (tun_install() falls
+					 * back to that by itself) */
 };
 
 typedef void (*tun_warn_fn)(void *arg, const char *line);

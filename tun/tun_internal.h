@@ -17,11 +17,17 @@
 
 #define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128
+/* the rtm_protocol of our routes in the main table (main-table mode): a
+ * removal names it, so it never takes a route of the container's own;
+ * iproute2 shows it as "proto 116" (no name of rt_protos uses it) */
+#define TUN_RTPROT 116
 
 enum tun_item_kind {
 	TUN_ITEM_ROUTE = 1, /* unicast route into the device */
 	TUN_ITEM_THROW, /* throw route: lookup goes on to the next rule */
 	TUN_ITEM_RULE, /* "lookup TABLE [suppress_prefixlength N]" */
+	TUN_ITEM_VIA, /* main-table mode: a keep prefix through the
+		       * container's own default next hop */
 };
 
 /* one thing tun_install() puts into the kernel, by its own identity */
@@ -32,6 +38,10 @@ struct tun_item {
 	uint32_t prio; /* rules */
 	int suppress; /* rules: suppress_prefixlength, or -1 */
 	struct tg_prefix dst; /* routes */
+	/* TUN_ITEM_VIA, to add it (a removal needs only the identity) */
+	int via_oif;
+	bool via_has_gw;
+	uint8_t via_gw[16];
 };
 
 /* what tun_install() put in, for tun_update() and tun_uninstall() */
@@ -40,6 +50,7 @@ struct tun_state {
 	int lock_fd;
 	int ifindex;
 	bool v6;
+	bool main_table; /* no policy rules here: routes in the main table */
 	bool addr4_done, addr6_done;
 	uint8_t addr4[4], addr6[16];
 	uint8_t dns4[4], dns6[16];
@@ -56,6 +67,10 @@ struct tun_main_routes {
 	struct tg_nl_route_info *r;
 	size_t n, cap;
 	int own_oif; /* the TUN device: its routes are ours, not the main's */
+	/* the container's first default route of each family (IPv4, IPv6):
+	 * where a keep prefix goes in main-table mode */
+	struct tg_nl_route_info dflt[2];
+	bool has_dflt[2];
 };
 
 /* one plan turned into items */
@@ -64,6 +79,7 @@ struct tun_build {
 	const struct tun_main_routes *main;
 	uint32_t table, pref;
 	bool v6;
+	bool main_table; /* routes in main (table is RT_TABLE_MAIN), no rules */
 	struct tun_item *items;
 	size_t n_items, cap_items;
 	size_t n_routes;

@@ -9,9 +9,10 @@
  * state file does not name:
  *
  *	1. the state file is rewritten to list old and new items together;
- *	2. new throw routes go in, then new routes (a hole for the stream's
- *	   path exists before the route it is cut into);
- *	3. withdrawn routes come out, then withdrawn throw routes;
+ *	2. new throw routes (main-table mode: routes via the container's
+ *	   next hop) go in, then new routes (a hole for the stream's path
+ *	   exists before the route it is cut into);
+ *	3. withdrawn routes come out, then withdrawn throw (via) routes;
  *	4. the state file is rewritten to list what is installed now.
  *
  * The device, its addresses and the rules stay as they are. An item the
@@ -161,11 +162,13 @@ static int update_apply(struct update *u, size_t n_routes)
 	err = update_record_union(u);
 	if (err)
 		return err;
+	update_add(u, TUN_ITEM_VIA);
 	update_add(u, TUN_ITEM_THROW);
 	update_add(u, TUN_ITEM_ROUTE);
 	update_add(u, TUN_ITEM_RULE);
 	update_remove(u, TUN_ITEM_ROUTE);
 	update_remove(u, TUN_ITEM_THROW);
+	update_remove(u, TUN_ITEM_VIA);
 	update_remove(u, TUN_ITEM_RULE);
 	update_commit(u, n_routes);
 	return 0;
@@ -179,9 +182,10 @@ int tun_update(struct tun_state *st, const struct tun_plan *plan,
 	struct tun_build b = {
 		.plan = &p,
 		.main = &m,
-		.table = st->table,
+		.table = st->main_table ? RT_TABLE_MAIN : st->table,
 		.pref = st->pref,
 		.v6 = st->v6,
+		.main_table = st->main_table,
 		.update = true,
 		.quiet = st->offered,
 		.n_quiet = st->n_offered,

@@ -695,3 +695,32 @@ tg_has_routes() {
 		ip -n "$1" -6 route show table "$TG_TABLE" |
 		grep "^$LAN_NET6 .*dev $TUN_DEV" >/dev/null
 }
+
+# tg_http_start - a web server in lan on port 8080, IPv4 and IPv6 (one
+# dual-stack socket), serving $T/www/hello.txt ("hello from lan")
+tg_http_start() {
+	mkdir -p "$T/www" && echo "hello from lan" >"$T/www/hello.txt"
+	tg_bg http "$NS_LAN" python3 -m http.server --bind :: \
+		--directory "$T/www" 8080
+	wait_for 10 tg_tcp_listening "$NS_LAN" 8080
+}
+
+# tg_basic_path - what every tunnel carries, as checks: HTTP (after
+# tg_http_start), UDP and ping from cs to lan over IPv4 and IPv6, and a
+# name of local's hosts file resolved through the tunnel (with DNS on:
+# TG_OUTSIDE_ARGS without --no-dns)
+tg_basic_path() {
+	local a
+	for a in "$LAN4" "[$LAN6]"; do
+		check "HTTP to $a" test "$(in_ns "$NS_CS" curl -s -g -m 10 \
+			"http://$a:8080/hello.txt")" = "hello from lan"
+	done
+	check "UDP echo to $LAN4" tg_udp_echo "$NS_CS" "$LAN4" 7 1200
+	check "UDP echo to $LAN6" tg_udp_echo "$NS_CS" "$LAN6" 7 1200
+	check "ping $LAN4" in_ns "$NS_CS" ping -q -c 2 -W 2 "$LAN4"
+	check "ping -6 $LAN6" in_ns "$NS_CS" ping -6 -q -c 2 -W 2 "$LAN6"
+	check "a name resolves through the tunnel" bash -c \
+		"ip netns exec $NS_CS getent ahostsv4 lan.tungate.test | grep -q '^$LAN4 '"
+	check "HTTP by name" test "$(in_ns "$NS_CS" curl -s -m 10 \
+		http://lan.tungate.test:8080/hello.txt)" = "hello from lan"
+}

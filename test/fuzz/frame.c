@@ -40,7 +40,7 @@ static void check_magic(const uint8_t *buf, size_t len, size_t *after)
 static void check_hello(const struct tp_frame *f)
 {
 	struct tp_hello h, h2;
-	uint8_t buf[4 + sizeof(h.version) + TP_SESSION_LEN];
+	uint8_t buf[4 + sizeof(h.version) + TP_SESSION_LEN + 1];
 	int n;
 
 	if (tp_hello_decode(&h, f->data, f->len) < 0) {
@@ -56,6 +56,7 @@ static void check_hello(const struct tp_frame *f)
 	FZ_CHECK(h.proto == h2.proto && h.role == h2.role);
 	FZ_CHECK(!strcmp(h.version, h2.version));
 	FZ_CHECK(!memcmp(h.session, h2.session, TP_SESSION_LEN));
+	FZ_CHECK(h.flags == h2.flags);
 }
 
 static void check_ready(const struct tp_frame *f)

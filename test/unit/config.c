@@ -279,6 +279,29 @@ static void test_search_checked(void **state)
 	free(d);
 }
 
+/* an inside without IPv6 is offered IPv4 alone, in the same order */
+static void test_v4_only(void **state)
+{
+	struct tp_config *c = config_new();
+	static const uint8_t zero[16];
+
+	add_route(c, "198.20.0.0/15");
+	assert_true(tg_prefix_parse("fd7e:9::1/128", &c->keep[c->n_keep++]));
+	assert_true(tg_prefix_parse("198.18.1.1/32", &c->keep[c->n_keep++]));
+	tp_config_v4_only(c);
+	assert_int_equal(c->n_routes, 3);
+	for (size_t i = 0; i < c->n_routes; i++)
+		assert_int_equal(c->routes[i].family, AF_INET);
+	assert_int_equal(c->routes[2].plen, 15);
+	assert_int_equal(c->n_keep, 1);
+	assert_int_equal(c->keep[0].family, AF_INET);
+	assert_memory_equal(c->tun6, zero, 16);
+	assert_memory_equal(c->dns6, zero, 16);
+	assert_int_equal(c->tun4[0], 198);
+	assert_int_equal(c->dns4[3], 53);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_routes),
 		cmocka_unit_test(test_mtu_range),
 		cmocka_unit_test(test_search_checked),
+		cmocka_unit_test(test_v4_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

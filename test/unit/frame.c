@@ -204,23 +204,35 @@ static void test_hello_round_trip(void **state)
 	strcpy(h.version, "0.1.0-rc1");
 	for (int i = 0; i < TP_SESSION_LEN; i++)
 		h.session[i] = (uint8_t)(0xa0 + i);
+	h.flags = TP_HELLO_NO_IPV6;
 	n = tp_hello_encode(&h, buf, sizeof(buf));
-	assert_int_equal(n, 3 + 9 + 1 + TP_SESSION_LEN);
+	assert_int_equal(n, 3 + 9 + 1 + TP_SESSION_LEN + 1);
 	assert_int_equal(buf[0], 0x12);
 	assert_int_equal(buf[1], 0x34);
 	assert_int_equal(buf[2], TP_ROLE_INSIDE);
 	assert_memory_equal(buf + 3, "0.1.0-rc1", 10); /* NUL, then the id */
 	assert_memory_equal(buf + 13, h.session, TP_SESSION_LEN);
+	assert_int_equal(buf[13 + TP_SESSION_LEN], TP_HELLO_NO_IPV6);
 	memset(&d, 0xee, sizeof(d));
 	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n), 0);
 	assert_int_equal(d.proto, 0x1234);
 	assert_int_equal(d.role, TP_ROLE_INSIDE);
 	assert_string_equal(d.version, "0.1.0-rc1");
 	assert_memory_equal(d.session, h.session, TP_SESSION_LEN);
-	/* the id cut short reads as none */
+	assert_int_equal(d.flags, TP_HELLO_NO_IPV6);
+	/* a 0.2.0 peer sends no flags: 0 */
 	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n - 1), 0);
+	assert_memory_equal(d.session, h.session, TP_SESSION_LEN);
+	assert_int_equal(d.flags, 0);
+	/* a newer peer's bytes past the flags are skipped */
+	buf[n] = 0x5a;
+	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n + 1), 0);
+	assert_int_equal(d.flags, TP_HELLO_NO_IPV6);
+	/* the id cut short reads as none */
+	assert_int_equal(tp_hello_decode(&d, buf, (size_t)n - 2), 0);
 	for (int i = 0; i < TP_SESSION_LEN; i++)
 		assert_int_equal(d.session[i], 0);
+	assert_int_equal(d.flags, 0);
 }
 
 static void test_hello_empty_version(void **state)
@@ -228,9 +240,9 @@ static void test_hello_empty_version(void **state)
 	struct tp_hello h = {.proto = 1, .role = TP_ROLE_OUTSIDE}, d;
 	uint8_t buf[32];
 
+	assert_int_equal(tp_hello_encode(&h, buf, 3 + 1 + TP_SESSION_LEN + 1),
+			 3 + 1 + TP_SESSION_LEN + 1);
 	assert_int_equal(tp_hello_encode(&h, buf, 3 + 1 + TP_SESSION_LEN),
-			 3 + 1 + TP_SESSION_LEN);
-	assert_int_equal(tp_hello_encode(&h, buf, 3 + TP_SESSION_LEN),
 			 -ENOSPC);
 	assert_int_equal(tp_hello_decode(&d, buf, 3), 0);
 	assert_string_equal(d.version, "");
@@ -247,7 +259,7 @@ static void test_hello_truncation(void **state)
 	/* a version that fills the array without a NUL: 63 bytes go out */
 	memset(h.version, 'v', sizeof(h.version));
 	n = tp_hello_encode(&h, buf, sizeof(buf));
-	assert_int_equal(n, 3 + 63 + 1 + TP_SESSION_LEN);
+	assert_int_equal(n, 3 + 63 + 1 + TP_SESSION_LEN + 1);
 	assert_int_equal(tp_hello_encode(&h, buf, (size_t)n - 1), -ENOSPC);
 	assert_int_equal(tp_hello_encode(&h, buf, 2), -ENOSPC);
 

@@ -253,22 +253,26 @@ static int teardown(void **state)
 
 static void test_handshake(void **state)
 {
+	struct tp_link_opts o = {.hello_flags = TP_HELLO_NO_IPV6};
 	int fds[2];
 
 	make_pair(fds);
 	link_open(&a, fds[0], TP_ROLE_OUTSIDE, NULL);
-	link_open(&b, fds[1], TP_ROLE_INSIDE, NULL);
+	link_open(&b, fds[1], TP_ROLE_INSIDE, &o);
 	RUN_UNTIL(a.hellos && b.hellos, 2000);
 	assert_int_equal(a.peer.role, TP_ROLE_INSIDE);
 	assert_int_equal(b.peer.role, TP_ROLE_OUTSIDE);
 	assert_int_equal(a.peer.proto, TP_PROTO_VERSION);
 	assert_string_equal(a.peer.version, TG_VERSION);
+	/* the inside's flags reach the outside; the outside sent none */
+	assert_int_equal(a.peer.flags, TP_HELLO_NO_IPV6);
+	assert_int_equal(b.peer.flags, 0);
 	assert_int_equal(stats(&a).banner_bytes, 0);
 	assert_int_equal(a.downs + b.downs, 0);
 	/* the first bytes on the wire are the magic, then HELLO */
 	assert_int_equal(stats(&a).bytes_in,
 			 TP_MAGIC_LEN + TP_FRAME_HDR + 3 + strlen(TG_VERSION) +
-				 1 + TP_SESSION_LEN);
+				 1 + TP_SESSION_LEN + 1);
 	assert_int_equal(stats(&a).frames_in, 1);
 }
 
