@@ -15,7 +15,6 @@
 #include "lib/prefix.h"
 #include "tun/tun.h"
 
-#define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128
 
 enum tun_item_kind {
