@@ -3,7 +3,8 @@
  * inside.c - `tungate inside`: the container's side (Linux, root).
  *
  * Theory of operation: the stream is stdin/stdout. Nothing is touched
- * until the outside's CONFIG frame arrives: then leftovers of an earlier
+ * until the outside's CONFIG frame arrives: then the state directory is
+ * checked (root's alone, check_state_dir()), leftovers of an earlier
  * run that died are removed (state file), the TUN device is created and
  * the policy routing installed (tun/), and READY goes back. From then on
  * packets read from the TUN device are written straight into the link's
@@ -55,6 +56,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +365,40 @@ static int open_error(struct inside *s, int r, char *why, size_t cap)
 	return r;
 }
 
+/*
+ * Root writes, reads and deletes files in the state directory by name:
+ * one that another user owns or may write into, or a symbolic link to
+ * elsewhere, would let that user aim those writes at any file. Refused
+ * before anything is touched, in one line that says what to do.
+ */
+static int check_state_dir(char *why, size_t cap)
+{
+	struct stat st;
+	char what[64] = "";
+	int r = tun_state_dir(&st);
+
+	if (r == -ELOOP)
+		snprintf(what, sizeof(what), "is a symbolic link");
+	else if (r == -ENOTDIR)
+		snprintf(what, sizeof(what), "is not a directory");
+	else if (r == -EPERM)
+		snprintf(what, sizeof(what), "is owned by uid %ju, not root",
+			 (uintmax_t)st.st_uid);
+	else if (r == -EACCES)
+		snprintf(what, sizeof(what), "has mode %04o, not 0700",
+			 (unsigned)(st.st_mode & 07777));
+	else if (r < 0)
+		return inside_errno_hint(r, why, cap,
+					 "cannot make " TUN_STATE_DIR);
+	if (r < 0)
+		snprintf(why, cap,
+			 "refusing the state directory " TUN_STATE_DIR
+			 ": it %s (it must be root's, mode 0700: remove it "
+			 "and tungate makes it so)",
+			 what);
+	return r;
+}
+
 static int bring_up(struct inside *s, char *why, size_t cap)
 {
 	struct tun_plan plan;
@@ -370,6 +406,8 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 	char what[96];
 
 	r = check_container(why, cap);
+	if (r == 0)
+		r = check_state_dir(why, cap);
 	if (r < 0)
 		return r;
 	r = tun_recover(s->o->tun_name, &removed);
@@ -550,8 +588,9 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 	long pid = 0;
 	int r;
 
+	/* a state directory not root's alone: bring_up() refuses it */
 	if (!s->can_hand_off || !s->o->grace_ms ||
-	    tp_session_none(s->peer_session) ||
+	    tp_session_none(s->peer_session) || tun_state_dir(NULL) < 0 ||
 	    resume_path(s->o->tun_name, path, sizeof(path)) < 0)
 		return false;
 	r = tp_link_detach(l, &o.fd_in, &o.fd_out, &rest, &o.rest_len);

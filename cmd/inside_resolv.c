@@ -9,7 +9,9 @@
  * already there is an earlier run's that died: it is put back first, so
  * the original, not our rewrite of it, is what we keep. That happens
  * whether or not DNS is on: with --no-dns a crash's leftover still comes
- * back. On every exit path inside_cleanup() calls
+ * back. A symbolic link in place of the backup is not ours: it is refused
+ * (following it would copy any file of the container into resolv.conf),
+ * and resolv.conf is left alone. On every exit path inside_cleanup() calls
  * inside_resolv_stop(), which writes the original back byte for byte; if
  * that fails the backup stays, and the next start restores it. A
  * resolv.conf the container keeps read-only (a read-only bind mount) is
@@ -18,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cmd/inside_internal.h"
@@ -41,6 +44,15 @@ int inside_resolv_start(struct inside *s, char *why, size_t cap)
 
 	if (r == 0)
 		r = tun_resolv_restore(RESOLV_CONF, s->resolv_backup);
+	if (r == -ELOOP) {
+		/* not ours: following it would copy any file into resolv.conf */
+		snprintf(why, cap,
+			 "refusing %s: it is a symbolic link, not the backup "
+			 "of resolv.conf that tungate writes (remove it; "
+			 RESOLV_CONF " is left as it is)",
+			 s->resolv_backup);
+		return r;
+	}
 	if (r < 0)
 		return inside_errno_hint(
 			r, why, cap,

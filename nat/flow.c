@@ -4,9 +4,9 @@
  *
  * Theory of operation: all memory is allocated by nat_flow_table_init(). Slots
  * are chained three ways by index: a hash chain per bucket (lookup by the
- * full key), one doubly linked LRU list of live slots, oldest first (so
- * that expiry and eviction look only at the head, O(expired)), and a free
- * list that reuses the LRU "next" link. The hash is keyed with a random
+ * full key), two doubly linked LRU lists of live slots, oldest first (new
+ * and assured flows: expiry and eviction look only at the heads,
+ * O(expired)), and a free list that reuses the LRU "next" link. The hash is keyed with a random
  * seed, so that an inside that chooses its ports cannot aim at one bucket.
  *
  * A slot is unhashed as soon as its flow starts closing, so a new packet
@@ -61,7 +61,8 @@ int nat_flow_table_init(struct flow_table *t, uint32_t max_live,
 	t->n_slots = n_slots;
 	t->mask = nb - 1;
 	t->max_live = max_live;
-	t->lru_head = t->lru_tail = FLOW_NONE;
+	for (int l = 0; l < FLOW_LRUS; l++)
+		t->lru_head[l] = t->lru_tail[l] = FLOW_NONE;
 	for (uint32_t i = 0; i < n_slots; i++)
 		t->nodes[i].next = i + 1 < n_slots ? i + 1 : FLOW_NONE;
 	t->free_head = 0;
@@ -109,24 +110,26 @@ static void lru_unlink(struct flow_table *t, uint32_t i)
 	if (f->prev != FLOW_NONE)
 		t->nodes[f->prev].next = f->next;
 	else
-		t->lru_head = f->next;
+		t->lru_head[f->lru] = f->next;
 	if (f->next != FLOW_NONE)
 		t->nodes[f->next].prev = f->prev;
 	else
-		t->lru_tail = f->prev;
+		t->lru_tail[f->lru] = f->prev;
 }
 
+/* @i becomes the newest of its list, f->lru */
 static void lru_append(struct flow_table *t, uint32_t i)
 {
 	struct flow_node *f = &t->nodes[i];
+	uint32_t *tail = &t->lru_tail[f->lru];
 
-	f->prev = t->lru_tail;
+	f->prev = *tail;
 	f->next = FLOW_NONE;
-	if (t->lru_tail != FLOW_NONE)
-		t->nodes[t->lru_tail].next = i;
+	if (*tail != FLOW_NONE)
+		t->nodes[*tail].next = i;
 	else
-		t->lru_head = i;
-	t->lru_tail = i;
+		t->lru_head[f->lru] = i;
+	*tail = i;
 }
 
 uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
@@ -144,6 +147,7 @@ uint32_t nat_flow_alloc(struct flow_table *t, const struct flow_key *k,
 	f->last = f->created = now;
 	f->bytes_in = f->bytes_out = f->pkts_in = f->pkts_out = 0;
 	f->state = FLOW_LIVE;
+	f->lru = FLOW_LRU_NEW;
 	b = flow_hash(t, k);
 	f->hnext = t->buckets[b];
 	t->buckets[b] = i;
@@ -156,9 +160,21 @@ void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now)
 {
 	assert(t->nodes[i].state == FLOW_LIVE);
 	t->nodes[i].last = now;
-	if (t->lru_tail == i)
+	if (t->lru_tail[t->nodes[i].lru] == i)
 		return;
 	lru_unlink(t, i);
+	lru_append(t, i);
+}
+
+void nat_flow_assure(struct flow_table *t, uint32_t i)
+{
+	struct flow_node *f = &t->nodes[i];
+
+	assert(f->state == FLOW_LIVE);
+	if (f->lru == FLOW_LRU_ASSURED)
+		return;
+	lru_unlink(t, i);
+	f->lru = FLOW_LRU_ASSURED;
 	lru_append(t, i);
 }
 

@@ -4,7 +4,12 @@
  *
  * A table hands out slot numbers; each protocol keeps its own per-flow
  * state in an array indexed by the same numbers. A slot is LIVE (hashed,
- * on the LRU list), CLOSING (unhashed, its sockets still closing) or FREE.
+ * on an LRU list), CLOSING (unhashed, its sockets still closing) or FREE.
+ * A LIVE slot is on one of two LRU lists: FLOW_LRU_NEW, where every flow
+ * starts, or FLOW_LRU_ASSURED, where nat_flow_assure() moves a flow that
+ * has shown it is more than one exchange (UDP, as conntrack's ASSURED):
+ * each list is in order of last use, so each can expire with its own
+ * timeout by looking at its head alone.
  */
 #ifndef NAT_FLOW_H
 #define NAT_FLOW_H
@@ -28,6 +33,8 @@ struct flow_key {
 
 enum flow_state { FLOW_FREE = 0, FLOW_LIVE, FLOW_CLOSING };
 
+enum flow_lru { FLOW_LRU_NEW = 0, FLOW_LRU_ASSURED, FLOW_LRUS };
+
 struct flow_node {
 	struct flow_key key;
 	uint64_t last; /* time of the last packet either way, ms */
@@ -37,6 +44,7 @@ struct flow_node {
 	uint32_t hnext; /* hash chain */
 	uint32_t prev, next; /* LRU list (oldest first), or the free list */
 	uint8_t state;
+	uint8_t lru; /* enum flow_lru: the list a LIVE slot is on */
 };
 
 struct flow_table {
@@ -45,7 +53,7 @@ struct flow_table {
 	uint32_t n_slots, mask;
 	uint32_t max_live, live;
 	uint32_t free_head;
-	uint32_t lru_head, lru_tail;
+	uint32_t lru_head[FLOW_LRUS], lru_tail[FLOW_LRUS];
 	uint64_t seed;
 };
 
@@ -109,16 +117,40 @@ static inline void flow_count(struct flow_table *t, uint32_t i, bool in,
 /** nat_flow_touch() - mark a LIVE slot used at @now: it becomes newest */
 void nat_flow_touch(struct flow_table *t, uint32_t i, uint64_t now);
 
+/**
+ * nat_flow_assure() - move a LIVE slot to the FLOW_LRU_ASSURED list, as its
+ * newest; nothing if it is there already
+ */
+void nat_flow_assure(struct flow_table *t, uint32_t i);
+
+static inline bool flow_assured(const struct flow_table *t, uint32_t i)
+{
+	return t->nodes[i].lru == FLOW_LRU_ASSURED;
+}
+
 /** nat_flow_unhash() - LIVE to CLOSING: no longer found, no longer counted */
 void nat_flow_unhash(struct flow_table *t, uint32_t i);
 
 /** nat_flow_free() - back to the free list (from LIVE or CLOSING) */
 void nat_flow_free(struct flow_table *t, uint32_t i);
 
-/** flow_oldest() - the least recently used LIVE slot, or FLOW_NONE */
-static inline uint32_t flow_oldest(const struct flow_table *t)
+/** flow_oldest_in() - the least recently used LIVE slot of list @lru, or
+ * FLOW_NONE */
+static inline uint32_t flow_oldest_in(const struct flow_table *t,
+				      enum flow_lru lru)
 {
-	return t->lru_head;
+	return t->lru_head[lru];
+}
+
+/**
+ * flow_victim() - the slot to evict from a full table: the least recently
+ * used of those not assured, else of the assured ones; FLOW_NONE if empty
+ */
+static inline uint32_t flow_victim(const struct flow_table *t)
+{
+	uint32_t i = t->lru_head[FLOW_LRU_NEW];
+
+	return i != FLOW_NONE ? i : t->lru_head[FLOW_LRU_ASSURED];
 }
 
 static inline bool flow_full(const struct flow_table *t)

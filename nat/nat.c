@@ -14,8 +14,10 @@
  * the datagram flows' bookkeeping in nat_log.c.
  *
  * One timer expires idle flows. It is set for the deadline of the least
- * recently used flow of each table, and on expiry pops flows off the LRU
- * heads until one is still in use: O(expired), not O(flows).
+ * recently used flow of each LRU list (UDP has two: flows not assured
+ * expire after udp_unassured_ms, assured ones after udp_idle_ms), and on
+ * expiry pops flows off the heads until one is still in use: O(expired),
+ * not O(flows).
  *
  * Outages of the stream: emit says -ENOBUFS meanwhile. Replies of UDP
  * and ICMP flows, and ICMP errors, are dropped and counted (dropped_out),
@@ -49,6 +51,10 @@ static void nat_defaults(struct nat_opts *o)
 		o->max_buf_bytes = (size_t)256 << 20;
 	if (!o->udp_idle_ms)
 		o->udp_idle_ms = 180000;
+	if (!o->udp_unassured_ms)
+		o->udp_unassured_ms = 30000;
+	if (o->udp_unassured_ms > o->udp_idle_ms)
+		o->udp_unassured_ms = o->udp_idle_ms;
 	if (!o->icmp_idle_ms)
 		o->icmp_idle_ms = 30000;
 	if (!o->mtu)
@@ -184,21 +190,23 @@ void nat_get_stats(const struct nat *n, struct nat_stats *s)
 	s->tcp_flows = nat_tcp_live(n);
 }
 
-/* the deadline of @t's least recently used flow, or UINT64_MAX */
-static uint64_t next_deadline(const struct flow_table *t, unsigned idle_ms)
+/* the deadline of the least recently used flow of @t's list @lru, or
+ * UINT64_MAX */
+static uint64_t next_deadline(const struct flow_table *t, enum flow_lru lru,
+			      unsigned idle_ms)
 {
-	uint32_t i = flow_oldest(t);
+	uint32_t i = flow_oldest_in(t, lru);
 
 	return i == FLOW_NONE ? UINT64_MAX : t->nodes[i].last + idle_ms;
 }
 
-static void expire(struct nat *n, struct flow_table *t, unsigned idle_ms,
-		   void (*close_flow)(struct nat *, uint32_t))
+static void expire(struct nat *n, struct flow_table *t, enum flow_lru lru,
+		   unsigned idle_ms, void (*close_flow)(struct nat *, uint32_t))
 {
 	uint64_t now = uv_now(n->loop);
 	uint32_t i;
 
-	while ((i = flow_oldest(t)) != FLOW_NONE &&
+	while ((i = flow_oldest_in(t, lru)) != FLOW_NONE &&
 	       t->nodes[i].last + idle_ms <= now) {
 		nat_flow_debug(&t->nodes[i].key, "idle, closed");
 		close_flow(n, i);
@@ -209,9 +217,19 @@ static void timer_cb(uv_timer_t *timer)
 {
 	struct nat *n = nat_container_of(timer, struct nat, timer);
 
-	expire(n, &n->udp_tab, n->opts.udp_idle_ms, nat_udp_close_flow);
-	expire(n, &n->icmp_tab, n->opts.icmp_idle_ms, nat_icmp_close_flow);
+	expire(n, &n->udp_tab, FLOW_LRU_NEW, n->opts.udp_unassured_ms,
+	       nat_udp_close_flow);
+	expire(n, &n->udp_tab, FLOW_LRU_ASSURED, n->opts.udp_idle_ms,
+	       nat_udp_close_flow);
+	/* ping flows are never assured */
+	expire(n, &n->icmp_tab, FLOW_LRU_NEW, n->opts.icmp_idle_ms,
+	       nat_icmp_close_flow);
 	nat_timer_arm(n);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
 }
 
 /**
@@ -223,14 +241,16 @@ static void timer_cb(uv_timer_t *timer)
  */
 void nat_timer_arm(struct nat *n)
 {
-	uint64_t d, d2, now;
+	uint64_t d, now;
 
 	if (n->closing || uv_is_active((uv_handle_t *)&n->timer))
 		return;
-	d = next_deadline(&n->udp_tab, n->opts.udp_idle_ms);
-	d2 = next_deadline(&n->icmp_tab, n->opts.icmp_idle_ms);
-	if (d2 < d)
-		d = d2;
+	d = min_u64(next_deadline(&n->udp_tab, FLOW_LRU_NEW,
+				  n->opts.udp_unassured_ms),
+		    next_deadline(&n->udp_tab, FLOW_LRU_ASSURED,
+				  n->opts.udp_idle_ms));
+	d = min_u64(d, next_deadline(&n->icmp_tab, FLOW_LRU_NEW,
+				     n->opts.icmp_idle_ms));
 	if (d == UINT64_MAX)
 		return;
 	now = uv_now(n->loop);

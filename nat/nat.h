@@ -60,7 +60,10 @@ struct nat_opts {
 	size_t max_udp_flows;	 /* default 4096 */
 	size_t max_icmp_flows;	 /* default 1024 */
 	size_t max_tcp_flows;	 /* default 4096 */
-	unsigned udp_idle_ms;	 /* default 180000 */
+	unsigned udp_idle_ms;	 /* assured UDP flows, default 180000 */
+	/* UDP flows never answered, or of one exchange: default 30000, at
+	 * most udp_idle_ms (udp.c) */
+	unsigned udp_unassured_ms;
 	unsigned icmp_idle_ms;	 /* default 30000 */
 	/* bytes of TCP buffers across all flows, default 256 MiB (tcp_buf.c) */
 	size_t max_buf_bytes;

@@ -39,10 +39,14 @@ struct nat_ratelimit {
 	bool used;
 };
 
+/* how far a UDP flow has got toward assured (udp.c) */
+enum udp_phase { UDP_ASKED = 0, UDP_ANSWERED, UDP_ASKED_AGAIN };
+
 struct udp_flow {
 	uv_udp_t h;
 	struct nat *n;
 	uint32_t idx;
+	uint8_t phase; /* enum udp_phase */
 	uint16_t last_len;
 	uint8_t last[NAT_QUOTE_MAX];
 };
@@ -197,7 +201,8 @@ void nat_flow_debug(const struct flow_key *k, const char *what);
 
 /**
  * nat_flow_make_room() - if @t has its most live flows, close the least
- * recently used one with @close_flow and count it in @evicted
+ * recently used one not assured (or, if all are, the least recently used)
+ * with @close_flow and count it in @evicted
  */
 void nat_flow_make_room(struct nat *n, struct flow_table *t, uint64_t *evicted,
 			void (*close_flow)(struct nat *, uint32_t));

@@ -18,7 +18,7 @@
  *
  * The datagram flows of udp.c and icmp.c open, fail and end alike:
  * nat_flow_make_room() evicts the least recently used flow of a full
- * table, nat_flow_opened() arms the idle timer, and nat_flow_error() and
+ * table (one not assured first), nat_flow_opened() arms the idle timer, and nat_flow_error() and
  * nat_dgram_fail() turn a socket error into an ICMP error for the inside
  * or a counted, logged drop.
  */
@@ -203,7 +203,8 @@ void nat_flow_make_room(struct nat *n, struct flow_table *t, uint64_t *evicted,
 
 	if (t->live < t->max_live)
 		return;
-	i = flow_oldest(t);
+	/* as conntrack's early drop: a flow not assured goes first */
+	i = flow_victim(t);
 	nat_flow_debug(&t->nodes[i].key, "evicted, table full");
 	(*evicted)++;
 	close_flow(n, i);

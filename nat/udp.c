@@ -12,6 +12,16 @@
  * them. A reply that the stream refuses (full, or down for an outage) is
  * dropped and counted in dropped_out; the flow lives on until idle.
  *
+ * Lifetime, as the kernel's conntrack: a flow that was never answered, or
+ * saw one exchange (a DNS query and its answer, however many datagrams
+ * each way), is gone udp_unassured_ms (30 s) after its last datagram. A
+ * flow that the inside uses again after an answer, and that is answered
+ * again, is assured (phase ASKED -> ANSWERED -> ASKED_AGAIN -> assured,
+ * nat_flow_assure()) and lives udp_idle_ms (--udp-idle, 180 s) after its
+ * last datagram. A full table evicts flows not assured first, so a burst
+ * of one-shot queries cannot push out a long-lived flow (a VPN, a game,
+ * a media stream).
+ *
  * Errors come back two ways: a send that fails at once (the destination
  * refused an earlier datagram, or has no route), and a pending socket
  * error that the next read returns (ECONNREFUSED after an ICMP port
@@ -76,6 +86,10 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		return;
 	}
 	nat_flow_touch(&n->udp_tab, f->idx, uv_now(n->loop));
+	if (f->phase == UDP_ASKED)
+		f->phase = UDP_ANSWERED;
+	else if (f->phase == UDP_ASKED_AGAIN)
+		nat_flow_assure(&n->udp_tab, f->idx);
 	start = (uint8_t *)buf->base - hlen;
 	len = nat_pkt_build_udp(start, k->family, k->dst, k->dport, k->src,
 				k->sport, (size_t)nread);
@@ -106,6 +120,7 @@ static int udp_open(struct nat *n, const struct flow_key *k, uint32_t *idx)
 	f = &n->udp[i];
 	f->n = n;
 	f->idx = i;
+	f->phase = UDP_ASKED;
 	f->last_len = 0;
 	r = uv_udp_init_ex(n->loop, &f->h, k->family);
 	if (r) {
@@ -210,6 +225,8 @@ void nat_udp_from_tun(struct nat *n, const struct pkt_info *pi)
 		return;
 	}
 	flow_count(&n->udp_tab, i, true, pi->data_len);
+	if (f->phase == UDP_ANSWERED)
+		f->phase = UDP_ASKED_AGAIN;
 	f->last_len = (uint16_t)(pi->ip_len < NAT_QUOTE_MAX ? pi->ip_len
 							    : NAT_QUOTE_MAX);
 	memcpy(f->last, pi->ip, f->last_len);

@@ -14,15 +14,16 @@
  * In a container resolv.conf is often a bind mount or a symlink, so the
  * new contents are written through the existing inode (truncate, write,
  * fsync), never renamed over it. Before that the original bytes go to
- * the backup file, written beside it and renamed into place, then the
- * directory synced: a backup is either whole or absent, so after a
- * crash at any point the next start's tun_resolv_restore() gives the
- * original back. Restoring writes the backup's bytes through the inode
- * the same way, then removes the backup.
+ * the backup file, written under a fresh name beside it (O_EXCL |
+ * O_NOFOLLOW) and renamed into place, then the directory synced: a backup
+ * is either whole or absent, so after a crash at any point the next
+ * start's tun_resolv_restore() gives the original back. Restoring reads
+ * the backup without following a symbolic link (-ELOOP: someone else put
+ * it there), writes its bytes through the inode the same way, then
+ * removes the backup.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,44 +100,6 @@ static int replace_contents(int fd, const char *buf, size_t len)
 	return rc;
 }
 
-static void sync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd;
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	fsync(fd);
-	close(fd);
-}
-
-/* the backup appears whole or not at all: written aside, renamed */
-static int write_backup(const char *backup, const char *buf, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, rc;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", backup) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = tg_write_all(fd, buf, len);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && rename(tmp, backup) < 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	else
-		sync_dir(backup);
-	return rc;
-}
-
 static int apply_fd(int fd, const char *backup, const char *ns4,
 		    const char *ns6, const char *search, char *orig, char *out)
 {
@@ -149,14 +112,15 @@ static int apply_fd(int fd, const char *backup, const char *ns4,
 			       2 * TG_RC_MAX);
 	if (n < 0)
 		return n;
-	rc = write_backup(backup, orig, (size_t)len);
+	/* whole or absent: written aside under a fresh name, renamed */
+	rc = tg_write_file_atomic(backup, orig, (size_t)len, 0600);
 	if (rc)
 		return rc;
 	rc = replace_contents(fd, out, (size_t)n);
 	/* put the original back; keep the backup if even that fails */
 	if (rc && !replace_contents(fd, orig, (size_t)len)) {
 		unlink(backup);
-		sync_dir(backup);
+		tg_sync_dir(backup);
 	}
 	return rc;
 }
@@ -201,7 +165,8 @@ int tun_resolv_apply(const char *path, const char *backup, const char *ns4,
  * @path:	resolv.conf (created if it was removed meanwhile)
  * @backup:	the backup from tun_resolv_apply()
  *
- * Return: 0 (also if there is no backup) or -errno
+ * Return: 0 (also if there is no backup), -ELOOP if @backup is a symbolic
+ *	   link (refused, left alone), or -errno
  */
 int tun_resolv_restore(const char *path, const char *backup)
 {
@@ -211,7 +176,8 @@ int tun_resolv_restore(const char *path, const char *backup)
 
 	if (!buf)
 		return -ENOMEM;
-	len = tg_read_file(backup, buf, TG_RC_MAX);
+	/* ours alone: a symbolic link there is refused, never followed */
+	len = tg_read_file_nofollow(backup, buf, TG_RC_MAX);
 	if (len < 0) {
 		free(buf);
 		return len == -ENOENT ? 0 : (int)len;
@@ -225,6 +191,6 @@ int tun_resolv_restore(const char *path, const char *backup)
 		return rc;
 	if (unlink(backup) < 0 && errno != ENOENT)
 		return -errno;
-	sync_dir(backup);
+	tg_sync_dir(backup);
 	return 0;
 }

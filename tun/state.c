@@ -19,6 +19,12 @@
  * "main", and what a crash leaves is "via FAMILY main PREFIX": the
  * stream's own path through the container's next hop.
  *
+ * The state directory must be root's own, mode 0700 (tun_state_dir():
+ * created so if absent, anything else refused), since root writes,
+ * reads and deletes there by name. Every file in it is written to a fresh
+ * random name with O_EXCL|O_NOFOLLOW (tg_tmp_create()) and read with
+ * O_NOFOLLOW.
+ *
  * The file is written to a temporary name, fsync()ed, then link()ed into
  * place, so it is complete when it appears and never replaces a file whose
  * leftovers were not cleaned up. When the routes change (tun_update()) a
@@ -49,6 +55,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "tun/tun.h"
 #include "tun/tun_internal.h"
 
@@ -216,17 +223,33 @@ bool tun_item_parse(const char *line, struct tun_item *it)
 	return parse_route(tok, ntok, it);
 }
 
-static int state_dir(void)
+/**
+ * tun_state_dir() - see tun.h
+ */
+int tun_state_dir(struct stat *st)
 {
-	struct stat st;
+	struct stat own;
 
-	if (mkdir(TUN_STATE_DIR, 0700) == 0)
-		return 0;
-	if (errno != EEXIST)
+	if (!st)
+		st = &own;
+	if (mkdir(TUN_STATE_DIR, 0700) == 0) {
+		/* the umask may have taken bits off: exactly 0700 */
+		if (chmod(TUN_STATE_DIR, 0700) < 0)
+			return -errno;
+	} else if (errno != EEXIST) {
 		return -errno;
-	if (lstat(TUN_STATE_DIR, &st) < 0)
+	}
+	if (lstat(TUN_STATE_DIR, st) < 0)
 		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (!S_ISDIR(st->st_mode))
+		return -ENOTDIR;
+	if (st->st_uid != geteuid())
+		return -EPERM;
+	if ((st->st_mode & 07777) != 0700)
+		return -EACCES;
+	return 0;
 }
 
 static int state_write(int fd, const struct tun_item *items, size_t n)
@@ -261,14 +284,11 @@ static void state_dir_sync(void)
 static int state_tmp(const char *path, const struct tun_item *items, size_t n,
 		     char tmp[PATH_MAX], int *fd)
 {
-	int err, len;
+	int err;
 
-	len = snprintf(tmp, PATH_MAX, "%s.XXXXXX", path);
-	if (len < 0 || len >= PATH_MAX)
-		return -ENAMETOOLONG;
-	*fd = mkostemp(tmp, O_CLOEXEC);
+	*fd = tg_tmp_create(path, 0600, tmp, PATH_MAX);
 	if (*fd < 0)
-		return -errno;
+		return *fd;
 	err = flock(*fd, LOCK_EX) < 0 ? -errno : state_write(*fd, items, n);
 	if (err) {
 		unlink(tmp);
@@ -285,7 +305,7 @@ int tun_state_create(const char *path, const struct tun_item *items, size_t n,
 	int fd, err;
 
 	*lock_fd = -1;
-	err = state_dir();
+	err = tun_state_dir(NULL);
 	if (!err)
 		err = state_tmp(path, items, n, tmp, &fd);
 	if (err)
@@ -395,7 +415,7 @@ static bool state_same(const char *path, int fd)
 {
 	struct stat a, b;
 
-	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -460,14 +480,20 @@ int tun_state_owner(const char *ifname, long *pid)
 	char path[PATH_MAX], line[128];
 	const char *p;
 	FILE *f;
-	int err;
+	int fd, err;
 
 	err = tun_state_path(ifname, path, sizeof(path));
 	if (err)
 		return err;
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
 		return -errno;
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	err = -EBADMSG;
 	if (fgets(line, sizeof(line), f) && (p = strstr(line, ", pid ")) &&
 	    sscanf(p, ", pid %ld", pid) == 1 && *pid > 1)

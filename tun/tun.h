@@ -39,6 +39,7 @@ int tun_open(const char *name, char ifname[IFNAMSIZ], int *fd);
  */
 int tun_net_admin(void);
 
+/**
  * tun_ipv6_disabled() - is IPv6 off in this network namespace (the
  * disable_ipv6 sysctl for all or new devices, or no IPv6 in the kernel)?
  * A device created now would get no IPv6 address.
@@ -70,6 +71,23 @@ struct tun_plan {
 typedef void (*tun_warn_fn)(void *arg, const char *line);
 
 struct tun_state;
+
+/* where the inside keeps its state files: root's alone (tun_state_dir()) */
+#define TUN_STATE_DIR "/run/tungate"
+
+struct stat;
+
+/**
+ * tun_state_dir() - make sure TUN_STATE_DIR is a directory of this user's
+ * (root's), mode 0700: created so if absent, else checked, never changed
+ * @st:		set to what lstat() found there, for a message; may be NULL
+ *
+ * Whoever else owns it, or may write into it, could point the files that
+ * root writes and reads there at any file of the container.
+ * Return: 0; -ELOOP a symbolic link; -ENOTDIR not a directory; -EPERM
+ *	   another user's; -EACCES another mode than 0700; or -errno
+ */
+int tun_state_dir(struct stat *st);
 
 /**
  * tun_state_path() - the state file for this network namespace and device:

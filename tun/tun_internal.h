@@ -15,7 +15,6 @@
 #include "lib/prefix.h"
 #include "tun/tun.h"
 
-#define TUN_STATE_DIR "/run/tungate"
 #define TUN_ITEM_STRLEN 128
 /* the rtm_protocol of our routes in the main table (main-table mode): a
  * removal names it, so it never takes a route of the container's own;

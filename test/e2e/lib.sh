@@ -122,8 +122,11 @@ assert() {
 	check "$@" || exit 1
 }
 
-# fail DESC - record a failure with a reason, go on
+# fail DESC - record a failure with a reason, go on; silent while
+# TG_EXPECT_FAIL=1 (a test that expects tg_start_tunnel to fail)
+TG_EXPECT_FAIL=0
 fail() {
+	[ "$TG_EXPECT_FAIL" = 1 ] && return 0
 	echo "not ok - $*" >&2
 	TG_FAILED=1
 }
@@ -667,6 +670,17 @@ tg_state_files() {
 	local ino
 	ino=$(stat -L -c %i "/run/netns/$1") || return 1
 	ls /run/tungate/"$ino"-*.state 2>/dev/null
+}
+
+# tg_fds PID - how many descriptors PID holds
+tg_fds() {
+	find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l
+}
+
+# tg_status_json NAME - `tungate status NAME --json` as the outside's user
+tg_status_json() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env XDG_RUNTIME_DIR="$T/xdg" "$T/tungate" status "$1" --json
 }
 
 # tg_counter NS DEV rx|tx - packets the device has seen

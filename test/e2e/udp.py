@@ -5,11 +5,16 @@
   udp.py serve PORT                    echo every datagram on PORT, v4 and v6
   udp.py check HOST PORT SIZE TIMEOUT  send a unique SIZE-byte payload, exit 0
                                        if exactly it comes back in time
+  udp.py again HOST PORT GOFILE WAIT   two exchanges on one socket (a flow
+                                       the NAT assures), print its port, then
+                                       once GOFILE exists (WAIT s at most) a
+                                       third; exit 0 if each was answered
 """
 import os
 import select
 import socket
 import sys
+import time
 
 
 def serve(port):
@@ -60,12 +65,48 @@ def check(host, port, size, timeout):
     return 0
 
 
+def exchange(s, what):
+    sent = payload(32)
+    s.send(sent)
+    try:
+        got = s.recv(65535)
+    except (socket.timeout, OSError) as e:
+        print(f"udp again: {what}: no answer ({e})", file=sys.stderr)
+        return False
+    if got != sent:
+        print(f"udp again: {what}: a different answer", file=sys.stderr)
+        return False
+    return True
+
+
+def again(host, port, gofile, wait):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.connect((host, port))
+    if not exchange(s, "first") or not exchange(s, "second"):
+        return 1
+    print(f"port {s.getsockname()[1]}", flush=True)
+    deadline = time.monotonic() + wait
+    while not os.path.exists(gofile):
+        if time.monotonic() > deadline:
+            print(f"udp again: no {gofile} within {wait} s", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    if not exchange(s, "third"):
+        return 1
+    print("third answered", flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "serve":
         serve(int(argv[2]))
         return 0
     if len(argv) == 6 and argv[1] == "check":
         return check(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
+    if len(argv) == 6 and argv[1] == "again":
+        return again(argv[2], int(argv[3]), argv[4], float(argv[5]))
     print(__doc__, file=sys.stderr)
     return 2
 

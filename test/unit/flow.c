@@ -94,7 +94,7 @@ static void test_basic(void **state)
 	nat_flow_free(&t, ib);
 	assert_int_equal(nat_flow_lookup(&t, &b), FLOW_NONE);
 	assert_int_equal(t.live, 0);
-	assert_int_equal(flow_oldest(&t), FLOW_NONE);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), FLOW_NONE);
 	nat_flow_table_free(&t);
 }
 
@@ -138,24 +138,59 @@ static void test_lru(void **state)
 
 	assert_int_equal(nat_flow_table_init(&t, 4, 4, 0), 0);
 	fill(&t, s, 4, 100);
-	assert_int_equal(flow_oldest(&t), s[0]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[0]);
 	nat_flow_touch(&t, s[0], 200);
-	assert_int_equal(flow_oldest(&t), s[1]);
-	assert_int_equal(t.lru_tail, s[0]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[1]);
+	assert_int_equal(t.lru_tail[FLOW_LRU_NEW], s[0]);
 	assert_int_equal(t.nodes[s[0]].last, 200);
 	nat_flow_touch(&t, s[0], 201); /* already newest */
-	assert_int_equal(t.lru_tail, s[0]);
+	assert_int_equal(t.lru_tail[FLOW_LRU_NEW], s[0]);
 	nat_flow_touch(&t, s[2], 202);
 	nat_flow_unhash(&t, s[1]);
-	assert_int_equal(flow_oldest(&t), s[3]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[3]);
 	nat_flow_unhash(&t, s[3]);
-	assert_int_equal(flow_oldest(&t), s[0]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[0]);
 	nat_flow_unhash(&t, s[0]);
-	assert_int_equal(flow_oldest(&t), s[2]);
-	assert_int_equal(t.lru_tail, s[2]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[2]);
+	assert_int_equal(t.lru_tail[FLOW_LRU_NEW], s[2]);
 	nat_flow_unhash(&t, s[2]);
-	assert_int_equal(flow_oldest(&t), FLOW_NONE);
-	assert_int_equal(t.lru_tail, FLOW_NONE);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), FLOW_NONE);
+	assert_int_equal(t.lru_tail[FLOW_LRU_NEW], FLOW_NONE);
+	nat_flow_table_free(&t);
+}
+
+/* two LRU lists: an assured slot leaves the new list, is evicted last */
+static void test_assured_lru(void **state)
+{
+	struct flow_table t;
+	uint32_t s[4];
+
+	assert_int_equal(nat_flow_table_init(&t, 4, 4, 0), 0);
+	fill(&t, s, 4, 100);
+	assert_int_equal(flow_victim(&t), s[0]);
+	nat_flow_assure(&t, s[0]);
+	assert_true(flow_assured(&t, s[0]));
+	assert_false(flow_assured(&t, s[1]));
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[1]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_ASSURED), s[0]);
+	assert_int_equal(flow_victim(&t), s[1]);
+	nat_flow_assure(&t, s[0]); /* already: nothing changes */
+	assert_int_equal(t.lru_tail[FLOW_LRU_ASSURED], s[0]);
+	nat_flow_assure(&t, s[2]);
+	nat_flow_touch(&t, s[0], 300); /* stays assured, becomes newest */
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_ASSURED), s[2]);
+	assert_int_equal(t.lru_tail[FLOW_LRU_ASSURED], s[0]);
+	nat_flow_free(&t, s[1]);
+	nat_flow_free(&t, s[3]);
+	/* only assured slots left: the least recently used of them */
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), FLOW_NONE);
+	assert_int_equal(flow_victim(&t), s[2]);
+	nat_flow_free(&t, s[2]);
+	nat_flow_free(&t, s[0]);
+	assert_int_equal(flow_victim(&t), FLOW_NONE);
+	/* a slot used again starts new */
+	fill(&t, s, 1, 400);
+	assert_false(flow_assured(&t, s[0]));
 	nat_flow_table_free(&t);
 }
 
@@ -182,7 +217,7 @@ static void many(uint32_t buckets)
 				 i % 2 ? s[i] : FLOW_NONE);
 	}
 	/* LRU order survived: the oldest is the first odd one */
-	assert_int_equal(flow_oldest(&t), s[1]);
+	assert_int_equal(flow_oldest_in(&t, FLOW_LRU_NEW), s[1]);
 	for (unsigned i = 0; i < N; i += 2) {
 		key_n(&k, i);
 		assert_int_not_equal(nat_flow_alloc(&t, &k, N + i), FLOW_NONE);
@@ -315,7 +350,8 @@ static struct nat_opts base_opts(struct tg_prefix *allow)
 	return o;
 }
 
-static int setup(void **state)
+/* the echo servers and a NAT of 3 UDP flows with these timeouts */
+static int setup_with(void **state, unsigned idle_ms, unsigned unassured_ms)
 {
 	static struct ctx c;
 	struct tg_prefix allow[2];
@@ -326,12 +362,31 @@ static int setup(void **state)
 	assert_int_equal(uv_loop_init(&c.loop), 0);
 	c.port4 = bind_echo(&c.loop, &c.echo4, "127.0.0.1");
 	c.port6 = bind_echo(&c.loop, &c.echo6, "::1");
-	o.udp_idle_ms = 200;
+	o.udp_idle_ms = idle_ms;
+	o.udp_unassured_ms = unassured_ms;
 	o.max_udp_flows = 3;
 	c.nat = nat_new(&c.loop, &o, emit_cb, &c);
 	assert_non_null(c.nat);
 	*state = &c;
 	return 0;
+}
+
+/* every flow expires after 200 ms (unassured: the default, capped) */
+static int setup(void **state)
+{
+	return setup_with(state, 200, 0);
+}
+
+/* assured flows 2.5 s, the others 600 ms (margin for a loaded machine) */
+static int setup_assured(void **state)
+{
+	return setup_with(state, 2500, 600);
+}
+
+/* no flow expires while the test runs */
+static int setup_long(void **state)
+{
+	return setup_with(state, 60000, 30000);
 }
 
 static int teardown(void **state)
@@ -511,6 +566,65 @@ static void test_udp_evict(void **state)
 	assert_int_equal(st.udp_flows, 3);
 }
 
+/*
+ * A single exchange, and a query sent twice before its two answers, expire
+ * at the short timeout; a flow used again after its answer, and answered
+ * again, is assured and lives the long one.
+ */
+static void test_udp_assured_expiry(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+	uint8_t p[200];
+	size_t n;
+
+	send4(c, 30, "once");
+	n = t_udp(p, AF_INET, T_IN4, 31, T_LO4, c->port4, "retry", 5);
+	nat_from_tun(c->nat, p, n);
+	nat_from_tun(c->nat, p, n);
+	run_until(c, c->n_emit + 2, 2000);
+	send4(c, 32, "one");
+	send4(c, 32, "two");
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_flows, 3);
+	run_until(c, 1000, 1100);
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_flows, 1); /* 32, assured */
+	send4(c, 32, "three"); /* the same flow: nothing was evicted */
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_flows, 1);
+	assert_int_equal(st.udp_evicted, 0);
+	run_until(c, 1000, 3000);
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_flows, 0);
+}
+
+/* a full table evicts the least recently used flow not assured, even
+ * when an assured one is older */
+static void test_udp_evict_unassured_first(void **state)
+{
+	struct ctx *c = *state;
+	struct nat_stats st;
+
+	send4(c, 21, "b");
+	send4(c, 21, "b2"); /* assured, and the oldest */
+	send4(c, 22, "a");
+	send4(c, 23, "d");
+	send4(c, 24, "e"); /* evicts 22, not 21 */
+	send4(c, 25, "f"); /* evicts 23 */
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_flows, 3);
+	assert_int_equal(st.udp_evicted, 2);
+	send4(c, 21, "b3"); /* still there */
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_evicted, 2);
+	send4(c, 26, "g"); /* evicts 24 */
+	send4(c, 21, "b4");
+	nat_get_stats(c->nat, &st);
+	assert_int_equal(st.udp_evicted, 3);
+	assert_int_equal(st.udp_flows, 3);
+}
+
 static void test_emit_full(void **state)
 {
 	struct ctx *c = *state;
@@ -590,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_assured_lru),
 		cmocka_unit_test(test_many_collisions),
 		cmocka_unit_test_setup_teardown(test_udp_echo4, setup,
 						teardown),
@@ -601,6 +716,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_evict, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_assured_expiry,
+						setup_assured, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_evict_unassured_first,
+						setup_long, teardown),
 		cmocka_unit_test_setup_teardown(test_emit_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo, setup,

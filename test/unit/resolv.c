@@ -235,6 +235,49 @@ static void test_crash_recovery(void **state)
 	assert_memory_equal(buf, o, n);
 }
 
+/*
+ * A symbolic link someone else planted in the state directory: in place
+ * of the backup it is refused (never read through: that would copy any
+ * file into resolv.conf) and left alone; at the temporary name the old
+ * code used it is never opened (a fresh name is used), so its target is
+ * not written.
+ */
+static void test_planted_symlinks(void **state)
+{
+	static char buf[TG_RC_MAX];
+	const char *o = "nameserver 10.1.1.1\n", *secret = "secret\n";
+	char victim[160], tmp[160];
+	size_t n;
+
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	put_str(victim, secret);
+	put_str(path, o);
+	assert_int_equal(symlink(victim, backup), 0);
+	assert_int_equal(tun_resolv_restore(path, backup), -ELOOP);
+	n = get_file(path, buf, sizeof(buf));
+	assert_int_equal(n, strlen(o));
+	assert_memory_equal(buf, o, n);
+	n = get_file(victim, buf, sizeof(buf));
+	assert_int_equal(n, strlen(secret));
+	assert_int_equal(access(backup, F_OK), 0); /* still the link */
+	/* apply never takes over an existing backup, link or not */
+	assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6, NULL),
+			 -EEXIST);
+	unlink(backup);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", backup);
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(tun_resolv_apply(path, backup, NS4, NS6, NULL), 0);
+	n = get_file(victim, buf, sizeof(buf));
+	assert_int_equal(n, strlen(secret));
+	assert_memory_equal(buf, secret, n);
+	n = get_file(backup, buf, sizeof(buf));
+	assert_int_equal(n, strlen(o));
+	assert_int_equal(tun_resolv_restore(path, backup), 0);
+	n = get_file(path, buf, sizeof(buf));
+	assert_memory_equal(buf, o, n);
+}
+
 static void test_apply_errors(void **state)
 {
 	char missing[160];
@@ -327,6 +370,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_planted_symlinks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_apply_errors, setup,
 						teardown),
