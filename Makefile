@@ -31,7 +31,8 @@ DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/resolved.c
 CMD_SRC       := cmd/main.c cmd/nss.c cmd/host.c cmd/host_linux.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
 		 cmd/inside.c cmd/inside_resume.c cmd/inside_proc.c cmd/inside_keep.c \
-		 cmd/inside_opts.c cmd/inside_resolv.c cmd/outside_routes.c
+		 cmd/inside_opts.c cmd/inside_resolv.c cmd/outside_routes.c \
+		 cmd/outside_addrs.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
 		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
