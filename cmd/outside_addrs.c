@@ -12,7 +12,10 @@
  * (nat_set_own(), which also ends the flows that would now reach this
  * machine) and logs the change in one line. The watch starts before the
  * first read, so no change can fall between the two. A set that cannot
- * be read leaves the last one in place.
+ * be read leaves the last one in place. Loopback and link-local addresses
+ * are left out: the policy refuses their whole ranges anyway, and every
+ * veth a container engine makes brings a link-local address that would
+ * otherwise be logged as a change.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +75,17 @@ static void log_change(const struct outside_addrs *a,
 		line, tail);
 }
 
+/* leave out what tg_prefix_special() covers; Return: how many are left */
+static size_t drop_special(struct tg_prefix *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!tg_prefix_special(&p[i]))
+			p[k++] = p[i];
+	return k;
+}
+
 /* read the set again; hand it to the NAT if it changed */
 static void refresh(struct outside_addrs *a, bool first)
 {
@@ -89,6 +103,7 @@ static void refresh(struct outside_addrs *a, bool first)
 		return;
 	}
 	a->read_warned = false;
+	n = drop_special(now, n);
 	if (!first && tg_prefix_same_set(now, n, a->cur, a->n_cur)) {
 		free(now);
 		return;
@@ -100,7 +115,9 @@ static void refresh(struct outside_addrs *a, bool first)
 		return;
 	}
 	if (first)
-		tg_debug("this machine has %zu own addresses, refused", n);
+		tg_debug("this machine has %zu own addresses (beyond "
+			 "loopback and link-local), refused",
+			 n);
 	else
 		log_change(a, now, n, r);
 	free(a->cur);
