@@ -28,6 +28,7 @@
 #include "lib/netlink.h"
 
 #define DISCOVER_TRIES 4 /* a dump cut short by a route change is redone */
+#define DRAIN_MAX 64 /* notifications read per wakeup */
 
 struct discover {
 	struct tg_prefix *out;
@@ -97,11 +98,13 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 	struct tg_host_watch *w = h->data;
 	uint8_t buf[4096];
 	ssize_t r;
+	int left = DRAIN_MAX;
 
-	/* ENOBUFS (notifications lost) and errors alike: read them again */
+	/* ENOBUFS (notifications lost) and errors alike: read them again;
+	 * what is still queued wakes the loop once more */
 	do
 		r = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	while (r >= 0 || errno == EINTR || errno == ENOBUFS);
+	while (--left && (r >= 0 || errno == EINTR || errno == ENOBUFS));
 	w->cb(w->arg);
 }
 
