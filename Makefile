@@ -32,7 +32,8 @@ DNS_SRC       := dns/proxy.c dns/msg.c dns/cache.c dns/rec.c dns/addr.c \
 		 dns/resolved.c
 CMD_SRC       := cmd/main.c cmd/nss.c cmd/host.c cmd/host_linux.c cmd/opts.c cmd/outside.c cmd/outside_dns.c \
 		 cmd/inside.c cmd/inside_resume.c cmd/inside_proc.c cmd/inside_keep.c \
-		 cmd/inside_opts.c cmd/inside_resolv.c cmd/outside_routes.c
+		 cmd/inside_opts.c cmd/inside_resolv.c cmd/outside_routes.c \
+		 cmd/outside_addrs.c
 # tungate status, its control socket, --pcap, systemd notification
 CMD_SRC       += cmd/json.c cmd/control.c cmd/status.c cmd/status_text.c \
 		 cmd/pcap.c cmd/notify.c cmd/outside_status.c
@@ -56,8 +57,9 @@ UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
 UNIT_TUN       := test/unit/track test/unit/resolv
 UNIT_NSS       := test/unit/nss
+UNIT_HOST      := test/unit/host test/unit/host_poll
 UNIT_TESTS := $(UNIT_LIB) $(UNIT_TRANSPORT) $(UNIT_NAT) $(UNIT_DNS) \
-	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME) $(UNIT_NSS)
+	      $(UNIT_CMD) $(UNIT_TUN) $(UNIT_RESUME) $(UNIT_NSS) $(UNIT_HOST)
 
 all: tungate
 
@@ -109,6 +111,8 @@ $(eval $(call unit_rules,test/unit/track,$(LIB_SRC) tun/track.c))
 $(eval $(call unit_rules,test/unit/resolv,$(LIB_SRC) tun/resolv.c))
 $(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_resume.c)))
 $(foreach t,$(UNIT_NSS),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/nss.c,-lcrypto)))
+$(eval $(call unit_rules,test/unit/host,$(LIB_SRC) cmd/host.c cmd/host_linux.c))
+$(eval $(call unit_rules,test/unit/host_poll,$(LIB_SRC) cmd/host.c cmd/host_poll.c))
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)

@@ -4,14 +4,17 @@
  * its own addresses, its resolver.
  *
  * One interface, one back end per platform (host_linux.c; host.c holds
- * what is portable), the way wireguard-tools keeps ipc-linux.h beside
- * ipc.c: another platform adds a file, its callers stay as they are.
+ * what is portable, host_poll.c the address watcher of a platform that
+ * has no change notifications), the way wireguard-tools keeps
+ * ipc-linux.h beside ipc.c: another platform adds a file, its callers
+ * stay as they are.
  * Everything here is the outside's; the inside's plumbing is tun/.
  */
 #ifndef TG_HOST_H
 #define TG_HOST_H
 
 #include <stddef.h>
+#include <uv.h>
 
 #include "lib/prefix.h"
 
@@ -29,13 +32,42 @@
 int tg_host_routes(struct tg_prefix *out, size_t cap, size_t *n);
 
 /**
- * tg_host_addrs() - this machine's own addresses, as host prefixes
- * @out:	set to an array the caller frees
+ * tg_host_addrs() - this machine's own addresses, as host prefixes: every
+ * address of every interface, whatever the interface's state (down, no
+ * carrier: the kernel still delivers to its addresses), each once
+ * @out:	set to an array the caller frees (NULL if there are none)
  * @n:		set to its length
  *
  * Return: 0 or -errno
  */
 int tg_host_addrs(struct tg_prefix **out, size_t *n);
+
+struct tg_host_watch;
+
+/* this machine's addresses may have changed: read them again */
+typedef void (*tg_host_watch_cb)(void *arg);
+
+/**
+ * tg_host_watch_addrs() - call @cb soon after any address of this machine
+ * is added or removed
+ * @loop:	event loop
+ * @cb:		called on the loop, at most once per loop turn (also, now
+ *		and then, when nothing changed)
+ * @arg:	for @cb
+ * @out:	set to the watcher
+ *
+ * Linux: rtnetlink's address notifications (host_linux.c), at once.
+ * Elsewhere: getifaddrs() every TG_HOST_POLL_MS (host_poll.c).
+ *
+ * Return: 0 or -errno (nothing to close then)
+ */
+int tg_host_watch_addrs(uv_loop_t *loop, tg_host_watch_cb cb, void *arg,
+			struct tg_host_watch **out);
+
+#define TG_HOST_POLL_MS 500
+
+/** tg_host_watch_close() - stop; frees @w once libuv is done (may be NULL) */
+void tg_host_watch_close(struct tg_host_watch *w);
 
 /* Where this machine's resolver is configured. */
 struct tg_host_resolver {

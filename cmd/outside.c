@@ -45,6 +45,7 @@
 #include "lib/log.h"
 #include "lib/resolvconf.h"
 #include "nat/nat.h"
+#include "cmd/outside_addrs.h"
 #include "cmd/outside_dns.h"
 #include "cmd/outside_status.h"
 #include "cmd/notify.h"
@@ -64,6 +65,7 @@ struct outside {
 	struct nat *nat;
 	struct outside_dns *dns;
 	struct outside_routes *routes;
+	struct outside_addrs *addrs;
 	struct outside_status *status;
 	uv_signal_t sig[3];
 	uv_timer_t child_timer, retry_timer, grace_timer;
@@ -148,6 +150,8 @@ static void stop_begin(struct outside *s, int code, const char *why)
 		ls.bad_frames += s->bad_frames;
 		if (ns.pkts_in || ns.pkts_out || ls.bad_frames)
 			log_summary(&ns, ls.bad_frames);
+		outside_addrs_close(s->addrs);
+		s->addrs = NULL;
 		nat_close(s->nat);
 		s->nat = NULL;
 	}
@@ -595,7 +599,6 @@ static int build_config(struct outside *s)
 static struct nat *start_nat(struct outside *s)
 {
 	const struct tg_opts *o = s->o;
-	struct tg_prefix *own = NULL;
 	struct nat_opts no = {
 		.max_udp_flows = o->max_udp,
 		.max_icmp_flows = o->max_icmp,
@@ -624,14 +627,14 @@ static struct nat *start_nat(struct outside *s)
 		if (!s->dns)
 			return NULL;
 	}
-	if (tg_host_addrs(&own, &no.n_own) < 0)
-		tg_warn("cannot read this machine's own addresses: the "
-			"container may reach services listening on them");
-	no.own = own;
 	n = nat_new(s->loop, &no, emit_cb, s);
-	free(own);
 	if (n && s->dns)
 		outside_dns_attach(s->dns, n);
+	/* before the loop runs: no packet sees the NAT without them */
+	if (n && !(s->addrs = outside_addrs_new(s->loop, n))) {
+		nat_close(n);
+		return NULL;
+	}
 	return n;
 }
 

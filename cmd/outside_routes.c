@@ -53,15 +53,6 @@ struct outside_routes {
 	struct tg_prefix scratch[TP_CONFIG_MAX_ROUTES];
 };
 
-static bool in_list(const struct tg_prefix *l, size_t n,
-		    const struct tg_prefix *p)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tg_prefix_eq(&l[i], p))
-			return true;
-	return false;
-}
-
 /* " a b c" into @line; Return: how many did not fit */
 static size_t list_str(char *line, size_t cap, const struct tg_prefix *l,
 		       size_t n)
@@ -115,10 +106,10 @@ static void offer_build(struct outside_routes *r)
 
 	c->route_default = o->route_default;
 	for (size_t i = 0; i < o->n_routes && n < TP_CONFIG_MAX_ROUTES; i++)
-		if (!in_list(c->routes, n, &o->routes[i]))
+		if (!tg_prefix_in(c->routes, n, &o->routes[i]))
 			c->routes[n++] = o->routes[i];
 	for (size_t i = 0; i < r->n_found && n < TP_CONFIG_MAX_ROUTES; i++)
-		if (!in_list(c->routes, n, &r->found[i]))
+		if (!tg_prefix_in(c->routes, n, &r->found[i]))
 			c->routes[n++] = r->found[i];
 	c->n_routes = n;
 }
@@ -137,18 +128,6 @@ static int discover(struct outside_routes *r, struct tg_prefix *out, size_t *n)
 	return err == -ENOBUFS ? 0 : err;
 }
 
-/* the same set, whatever the order */
-static bool same_set(const struct tg_prefix *a, size_t na,
-		     const struct tg_prefix *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (!in_list(b, nb, &a[i]))
-			return false;
-	return true;
-}
-
 static void log_change(struct outside_routes *r, const struct tg_prefix *now,
 		       size_t n)
 {
@@ -156,9 +135,9 @@ static void log_change(struct outside_routes *r, const struct tg_prefix *now,
 	char why[80];
 
 	for (size_t i = 0; i < n; i++)
-		added += !in_list(r->found, r->n_found, &now[i]);
+		added += !tg_prefix_in(r->found, r->n_found, &now[i]);
 	for (size_t i = 0; i < r->n_found; i++)
-		gone += !in_list(now, n, &r->found[i]);
+		gone += !tg_prefix_in(now, n, &r->found[i]);
 	snprintf(why, sizeof(why),
 		 "routes changed (%zu new, %zu gone): ", added, gone);
 	memcpy(r->found, now, n * sizeof(*now));
@@ -177,7 +156,7 @@ static bool rediscover(struct outside_routes *r)
 		tg_debug("reading this machine's routes: %s", strerror(-err));
 		return false;
 	}
-	if (same_set(r->scratch, n, r->found, r->n_found))
+	if (tg_prefix_same_set(r->scratch, n, r->found, r->n_found))
 		return false;
 	log_change(r, r->scratch, n);
 	return true;
@@ -252,7 +231,8 @@ static bool sock_prefix(const struct sockaddr_storage *ss, struct tg_prefix *p)
 
 static void keep_add(struct tp_config *c, const struct tg_prefix *p)
 {
-	if (c->n_keep < TP_CONFIG_MAX_KEEP && !in_list(c->keep, c->n_keep, p))
+	if (c->n_keep < TP_CONFIG_MAX_KEEP &&
+	    !tg_prefix_in(c->keep, c->n_keep, p))
 		c->keep[c->n_keep++] = *p;
 }
 

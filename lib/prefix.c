@@ -106,6 +106,26 @@ bool tg_prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b)
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+bool tg_prefix_in(const struct tg_prefix *list, size_t n,
+		  const struct tg_prefix *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tg_prefix_eq(&list[i], p))
+			return true;
+	return false;
+}
+
+bool tg_prefix_same_set(const struct tg_prefix *a, size_t na,
+			const struct tg_prefix *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!tg_prefix_in(b, nb, &a[i]))
+			return false;
+	return true;
+}
+
 void tg_prefix_mask(struct tg_prefix *p)
 {
 	for (unsigned i = 0, left = p->plen; i < sizeof(p->addr); i++) {

@@ -69,6 +69,15 @@ void tg_prefix_host(struct tg_prefix *p, int family, const uint8_t *addr);
 /** tg_prefix_eq() - the same family, length and address? */
 bool tg_prefix_eq(const struct tg_prefix *a, const struct tg_prefix *b);
 
+/** tg_prefix_in() - is @p one of the @n prefixes of @list? */
+bool tg_prefix_in(const struct tg_prefix *list, size_t n,
+		  const struct tg_prefix *p);
+
+/** tg_prefix_same_set() - @a and @b hold the same prefixes, in any order
+ * (neither holds one twice) */
+bool tg_prefix_same_set(const struct tg_prefix *a, size_t na,
+			const struct tg_prefix *b, size_t nb);
+
 /** tg_prefix_mask() - clear the host bits of @p */
 void tg_prefix_mask(struct tg_prefix *p);
 

@@ -327,6 +327,42 @@ int nat_set_routes(struct nat *n, bool route_default,
 	return 0;
 }
 
+/* close the live flows of @t whose destination @n's policy now refuses */
+static int close_refused(struct nat *n, struct flow_table *t,
+			 void (*close_flow)(struct nat *, uint32_t))
+{
+	int k = 0;
+
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		const struct flow_key *key = &t->nodes[i].key;
+
+		if (t->nodes[i].state != FLOW_LIVE ||
+		    nat_policy_check(&n->policy, key->family, key->dst) ==
+			    POLICY_ALLOW)
+			continue;
+		nat_flow_debug(key, "closed: the destination is refused now");
+		close_flow(n, i);
+		k++;
+	}
+	return k;
+}
+
+int nat_set_own(struct nat *n, const struct tg_prefix *own, size_t n_own)
+{
+	int r;
+
+	if (n->closing)
+		return 0;
+	r = nat_policy_set_own(&n->policy, own, n_own);
+	if (r)
+		return r;
+	/* a connected UDP socket would send the next datagram to a service
+	 * of this machine; a ping socket would be answered by its kernel */
+	r = close_refused(n, &n->udp_tab, nat_udp_close_flow);
+	r += close_refused(n, &n->icmp_tab, nat_icmp_close_flow);
+	return r + (int)nat_tcp_reset_refused(n);
+}
+
 /* the live slots of @t; @tcp: their state is the TCP table's */
 static void foreach_in(const struct nat *n, const struct flow_table *t,
 		       bool tcp,

@@ -73,7 +73,8 @@ struct nat_opts {
 	size_t n_routes;
 	const struct tg_prefix *allow;	/* permitted despite the default refusal */
 	size_t n_allow;
-	const struct tg_prefix *own;	/* this machine's addresses (host.h) */
+	const struct tg_prefix *own;	/* this machine's addresses, until
+					 * nat_set_own() */
 	size_t n_own;
 	struct nat_service services[NAT_MAX_SERVICES];
 	size_t n_services;
@@ -228,5 +229,18 @@ void nat_close(struct nat *n);
  */
 int nat_set_routes(struct nat *n, bool route_default,
 		   const struct tg_prefix *routes, size_t n_routes);
+
+/**
+ * nat_set_own() - this machine's own addresses changed: they are refused
+ * from now on, and every open flow whose destination is now refused ends
+ * at once (a UDP or ping flow's socket is closed; a TCP connection is
+ * reset both ways), since its socket would now reach this machine itself
+ * @n:		NAT
+ * @own:	host prefixes, every address of every interface (copied)
+ * @n_own:	their number
+ *
+ * Return: the number of flows ended, or -ENOMEM (the old set stays)
+ */
+int nat_set_own(struct nat *n, const struct tg_prefix *own, size_t n_own);
 
 #endif

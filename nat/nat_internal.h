@@ -259,5 +259,11 @@ void nat_tcp_out_ready(struct nat *n);
 void nat_tcp_resume(struct nat *n);
 /** nat_tcp_reset() - reset every flow, silently; Return: their number */
 size_t nat_tcp_reset(struct nat *n);
+/**
+ * nat_tcp_reset_refused() - reset both ends of every connection whose
+ * destination the policy now refuses (services are not checked)
+ * Return: their number
+ */
+size_t nat_tcp_reset_refused(struct nat *n);
 
 #endif

@@ -28,7 +28,7 @@ enum policy_verdict {
 struct nat_policy {
 	bool route_default;
 	struct tg_prefix *routes, *allow, *own;
-	size_t n_routes, n_allow, n_own, cap_own;
+	size_t n_routes, n_allow, n_own;
 };
 
 /**
@@ -44,10 +44,15 @@ int nat_policy_init(struct nat_policy *p, const struct nat_opts *o);
 void nat_policy_free(struct nat_policy *p);
 
 /**
- * nat_policy_add_own() - count @addr among this machine's own addresses
- * Return: 0 or -ENOMEM
+ * nat_policy_set_own() - replace this machine's own addresses
+ * @p:		policy
+ * @own:	host prefixes (copied)
+ * @n:		their number
+ *
+ * Return: 0, or -ENOMEM (the old ones stay)
  */
-int nat_policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
+int nat_policy_set_own(struct nat_policy *p, const struct tg_prefix *own,
+		       size_t n);
 
 /**
  * nat_policy_check() - may the NAT send to @addr?
@@ -55,7 +60,9 @@ int nat_policy_add_own(struct nat_policy *p, int family, const uint8_t *addr);
  * @family:	AF_INET or AF_INET6
  * @addr:	4 or 16 bytes
  *
- * The allow list wins over every refusal.
+ * The allow list wins over every refusal. An IPv6 address that embeds
+ * an IPv4 one (mapped, compatible, NAT64, 6to4) is refused as that
+ * IPv4 address is when it is loopback, link-local or own.
  *
  * Return: POLICY_ALLOW or the reason for refusing
  */

@@ -528,6 +528,24 @@ size_t nat_tcp_reset(struct nat *n)
 	return k;
 }
 
+size_t nat_tcp_reset_refused(struct nat *n)
+{
+	struct nat_tcp *t = n->tcp;
+	size_t k = 0;
+
+	for (uint32_t i = 0; i < t->tab.n_slots; i++) {
+		const struct flow_key *key = &t->tab.nodes[i].key;
+
+		if (t->tab.nodes[i].state != FLOW_LIVE || t->f[i].service ||
+		    nat_policy_check(&n->policy, key->family, key->dst) ==
+			    POLICY_ALLOW)
+			continue;
+		nat_tcp_abort(&t->f[i], "the destination is refused now");
+		k++;
+	}
+	return k;
+}
+
 uint32_t nat_tcp_live(const struct nat *n)
 {
 	return n->tcp->tab.live;

@@ -11,7 +11,9 @@
  * from a destination; bytes, a shutdown, a reset or a pause in reading
  * from a TCP far end; a failure of the next socket call; time passing;
  * the stream to the inside filling up and draining; a reply from the
- * in-process UDP service.
+ * in-process UDP service; this machine's own addresses changing (to a
+ * destination the inside talks to, to any address, to none), which ends
+ * the flows to them whatever their state.
  *
  * Properties: every packet emitted parses, has valid checksums and fits
  * the MTU; flow counts stay within their limits; at the end nat_close()
@@ -50,6 +52,7 @@ enum op {
 	OP_SERVICE_REPLY,
 	OP_SERVICE_REFUSE,
 	OP_FAR_PAUSE,
+	OP_OWN,
 	N_OPS,
 };
 
@@ -206,6 +209,31 @@ static void tcp_answer(struct fz *in)
 		nat_from_tun(nat, seg_buf, n);
 }
 
+/* the own addresses become one destination the inside used, any, or none */
+static void own(struct fz *in, uint8_t i)
+{
+	struct tg_prefix h;
+	uint8_t a[16] = {0};
+	size_t got;
+	int r;
+
+	if (!i) {
+		FZ_CHECK(nat_set_own(nat, NULL, 0) >= 0);
+		return;
+	}
+	if ((i & 1) && ring_n) {
+		const struct seg *sg =
+			&ring[(i >> 1) % (ring_n < RING ? ring_n : RING)];
+
+		tg_prefix_host(&h, sg->family, sg->src);
+	} else {
+		memcpy(a, fz_take(in, i & 2 ? 16 : 4, &got), got);
+		tg_prefix_host(&h, i & 2 ? AF_INET6 : AF_INET, a);
+	}
+	r = nat_set_own(nat, &h, 1);
+	FZ_CHECK(r >= 0 && r <= 3 * MAX_FLOWS);
+}
+
 static void one_op(struct fz *in)
 {
 	uint8_t op = fz_u8(in) % N_OPS, i = fz_u8(in);
@@ -267,6 +295,9 @@ static void one_op(struct fz *in)
 		break;
 	case OP_FAR_PAUSE:
 		fake_far_pause(i, fz_u8(in) & 1);
+		break;
+	case OP_OWN:
+		own(in, i);
 		break;
 	}
 }

@@ -2,7 +2,9 @@
 /*
  * policy.c - unit tests for nat/policy.c, and what the NAT does with a
  * refused or unsupported packet: ICMP administratively prohibited, a RST
- * for TCP, silence for multicast, and the right counter.
+ * for TCP, silence for multicast, and the right counter; the IPv6
+ * spellings of IPv4 addresses; own addresses that change while flows to
+ * them are open.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -40,8 +42,12 @@ static void check_policy(const struct nat_opts *o, const uint8_t *own,
 	struct nat_policy p;
 
 	assert_int_equal(nat_policy_init(&p, o), 0);
-	if (own)
-		assert_int_equal(nat_policy_add_own(&p, AF_INET, own), 0);
+	if (own) {
+		struct tg_prefix h;
+
+		tg_prefix_host(&h, AF_INET, own);
+		assert_int_equal(nat_policy_set_own(&p, &h, 1), 0);
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum policy_verdict v = check(&p, w[i].ip);
 
@@ -189,6 +195,110 @@ static void test_own_addresses(void **state)
 	nat_policy_free(&p);
 	if (!seen)
 		skip();
+}
+
+/* IPv6 spellings of an IPv4 address count as that address */
+static void test_embedded(void **state)
+{
+	const struct want want[] = {
+		/* mapped: refused in any case, by the telling reason */
+		{"::ffff:127.0.0.1", POLICY_LOOPBACK},
+		{"::ffff:198.18.5.5", POLICY_OWN},
+		{"::ffff:169.254.169.254", POLICY_LINK_LOCAL},
+		{"::ffff:198.18.7.7", POLICY_MAPPED},
+		/* compatible (::/96), but :: and ::1 are IPv6's own */
+		{"::127.0.0.1", POLICY_LOOPBACK},
+		{"::7f00:2", POLICY_LOOPBACK},
+		{"::198.18.5.5", POLICY_OWN},
+		{"::198.18.7.7", POLICY_ALLOW},
+		{"::", POLICY_UNSPECIFIED},
+		{"::1", POLICY_LOOPBACK},
+		{"::2", POLICY_ALLOW},
+		/* NAT64, RFC 6052's well-known prefix, and only that /96 */
+		{"64:ff9b::127.0.0.1", POLICY_LOOPBACK},
+		{"64:ff9b::7f00:1", POLICY_LOOPBACK},
+		{"64:ff9b::198.18.5.5", POLICY_OWN},
+		{"64:ff9b::c612:505", POLICY_OWN},
+		{"64:ff9b::a9fe:a9fe", POLICY_LINK_LOCAL},
+		{"64:ff9b::198.18.7.7", POLICY_ALLOW},
+		{"64:ff9b:1::198.18.5.5", POLICY_ALLOW},
+		{"64:ff9b:0:0:1::c612:505", POLICY_ALLOW},
+		/* 6to4: the whole /48 of the address */
+		{"2002:7f00:1::", POLICY_LOOPBACK},
+		{"2002:7f00:1:ffff::1", POLICY_LOOPBACK},
+		{"2002:c612:505::1", POLICY_OWN},
+		{"2002:c612:505:99:1:2:3:4", POLICY_OWN},
+		{"2002:c612:505::c612:707", POLICY_OWN},
+		{"2002:c612:707::1", POLICY_ALLOW},
+		{"2003:c612:505::1", POLICY_ALLOW},
+		{"2002::1", POLICY_ALLOW}, /* 6to4 of 0.0.0.0: not this host */
+	};
+	struct nat_opts o = {.route_default = true};
+	uint8_t own[4] = {198, 18, 5, 5};
+
+	check_policy(&o, own, want, N_OF(want));
+}
+
+/* --allow names the IPv4 address, or the IPv6 spelling itself */
+static void test_embedded_allow(void **state)
+{
+	const struct want want[] = {
+		{"64:ff9b::198.18.5.5", POLICY_ALLOW},
+		{"2002:c612:505::1", POLICY_ALLOW},
+		{"::198.18.5.5", POLICY_ALLOW},
+		{"64:ff9b::127.0.0.1", POLICY_ALLOW},
+		/* mapped stays refused: it is IPv4 in disguise */
+		{"::ffff:198.18.5.5", POLICY_MAPPED},
+		{"::ffff:127.0.0.1", POLICY_MAPPED},
+		{"64:ff9b::127.0.0.2", POLICY_LOOPBACK},
+		{"2002:7f00:1::1", POLICY_ALLOW},
+		{"2002:7f00:2::1", POLICY_LOOPBACK},
+		/* an allowed IPv6 prefix wins over what it embeds */
+		{"2002:c0a8:1::1", POLICY_ALLOW},
+		{"64:ff9b::a9fe:a9fe", POLICY_LINK_LOCAL},
+	};
+	const char *allow_s[] = {"198.18.5.5/32", "127.0.0.1/32",
+				 "2002:c0a8:1::/48"};
+	struct tg_prefix allow[3];
+	struct nat_opts o = {.route_default = true,
+			     .allow = allow,
+			     .n_allow = 3};
+	uint8_t own[4] = {198, 18, 5, 5};
+	const struct want own_mine[] = {
+		{"2002:c0a8:1::1", POLICY_ALLOW},
+	};
+	uint8_t own2[4] = {192, 168, 0, 1};
+
+	parse_list(allow, allow_s, 3);
+	check_policy(&o, own, want, N_OF(want));
+	check_policy(&o, own2, own_mine, N_OF(own_mine));
+}
+
+/* the own set is replaced whole, as often as the caller likes */
+static void test_set_own(void **state)
+{
+	const char *a_s[] = {"198.18.6.6/32", "fd7e::6/128"};
+	struct tg_prefix a[2], five;
+	struct nat_opts o = {.route_default = true};
+	uint8_t v5[4] = {198, 18, 5, 5};
+	struct nat_policy p;
+
+	parse_list(a, a_s, 2);
+	tg_prefix_host(&five, AF_INET, v5);
+	o.own = &five;
+	o.n_own = 1;
+	assert_int_equal(nat_policy_init(&p, &o), 0);
+	assert_int_equal(check(&p, "198.18.5.5"), POLICY_OWN);
+	assert_int_equal(check(&p, "198.18.6.6"), POLICY_ALLOW);
+	assert_int_equal(nat_policy_set_own(&p, a, 2), 0);
+	assert_int_equal(check(&p, "198.18.5.5"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "198.18.6.6"), POLICY_OWN);
+	assert_int_equal(check(&p, "fd7e::6"), POLICY_OWN);
+	assert_int_equal(check(&p, "64:ff9b::198.18.6.6"), POLICY_OWN);
+	assert_int_equal(nat_policy_set_own(&p, NULL, 0), 0);
+	assert_int_equal(check(&p, "198.18.6.6"), POLICY_ALLOW);
+	assert_int_equal(check(&p, "fd7e::6"), POLICY_ALLOW);
+	nat_policy_free(&p);
 }
 
 static void test_reasons(void **state)
@@ -405,6 +515,180 @@ static void test_nat_junk(void **state)
 	assert_int_equal(c->n_emit, 0);
 }
 
+/* ---- own addresses that change under open flows ---- */
+
+/* an IPv4 address of this machine that is neither loopback nor link-local */
+static bool host_addr4(uint8_t out[4])
+{
+	struct tg_prefix *own;
+	size_t n;
+	bool found = false;
+
+	assert_int_equal(tg_host_addrs(&own, &n), 0);
+	for (size_t i = 0; i < n && !found; i++) {
+		if (own[i].family != AF_INET || own[i].addr[0] == 127 ||
+		    (own[i].addr[0] == 169 && own[i].addr[1] == 254))
+			continue;
+		memcpy(out, own[i].addr, 4);
+		found = true;
+	}
+	free(own);
+	return found;
+}
+
+struct live {
+	struct ctx *c;
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	uint16_t uport, tport;
+	unsigned got;
+	bool accepted;
+};
+
+static void live_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	static char buf[256];
+
+	*b = uv_buf_init(buf, sizeof(buf));
+}
+
+static void live_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
+		      const struct sockaddr *a, unsigned flags)
+{
+	struct live *l = h->data;
+
+	if (n > 0)
+		l->got++;
+}
+
+static void live_conn(uv_stream_t *srv, int status)
+{
+	((struct live *)srv->data)->accepted = true;
+}
+
+/* run @c's loop until *@v changes from @old, for at most 2 s */
+static void live_run(struct ctx *c, const unsigned *v, unsigned old)
+{
+	uint64_t end = uv_now(&c->loop) + 2000;
+
+	while (*v == old && uv_now(&c->loop) < end) {
+		uv_run(&c->loop, UV_RUN_NOWAIT);
+		uv_sleep(1);
+		uv_update_time(&c->loop);
+	}
+}
+
+static void live_addr(struct sockaddr_storage *ss, const uint8_t *a4)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	memcpy(&sin->sin_addr, a4, 4);
+}
+
+static void live_send(struct live *l, const uint8_t *a4)
+{
+	uint8_t p[200];
+	size_t n = t_udp(p, AF_INET, T_IN4, 5000, a4, l->uport, "hi", 2);
+
+	nat_from_tun(l->c->nat, p, n);
+}
+
+/*
+ * A UDP flow and a TCP connection to one of this machine's addresses,
+ * opened while it was not among the NAT's own: once it is, both end at
+ * once (the inside gets a RST), and the next datagram is refused.
+ */
+static void test_nat_own_live(void **state)
+{
+	static struct ctx c;
+	struct nat_opts o = {.route_default = true};
+	struct live l = {.c = &c};
+	struct sockaddr_storage ss;
+	struct nat_stats st;
+	struct tg_prefix h;
+	struct pkt_info pi;
+	uint8_t a4[4], p[200];
+	int len = sizeof(ss);
+	size_t n;
+
+	if (!host_addr4(a4))
+		skip();
+	memset(&c, 0, sizeof(c));
+	tg_log_init(TG_LOG_ERR, "test");
+	assert_int_equal(uv_loop_init(&c.loop), 0);
+	c.nat = nat_new(&c.loop, &o, emit_cb, &c);
+	assert_non_null(c.nat);
+	live_addr(&ss, a4);
+	assert_int_equal(uv_udp_init(&c.loop, &l.udp), 0);
+	assert_int_equal(uv_udp_bind(&l.udp, (struct sockaddr *)&ss, 0), 0);
+	assert_int_equal(uv_udp_getsockname(&l.udp, (struct sockaddr *)&ss,
+					    &len),
+			 0);
+	l.uport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	l.udp.data = &l;
+	assert_int_equal(uv_udp_recv_start(&l.udp, live_alloc, live_recv), 0);
+	live_addr(&ss, a4);
+	assert_int_equal(uv_tcp_init(&c.loop, &l.tcp), 0);
+	assert_int_equal(uv_tcp_bind(&l.tcp, (struct sockaddr *)&ss, 0), 0);
+	len = sizeof(ss);
+	assert_int_equal(uv_tcp_getsockname(&l.tcp, (struct sockaddr *)&ss,
+					    &len),
+			 0);
+	l.tport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	l.tcp.data = &l;
+	assert_int_equal(uv_listen((uv_stream_t *)&l.tcp, 8, live_conn), 0);
+
+	/* not own yet: both get through */
+	live_send(&l, a4);
+	live_run(&c, &l.got, 0);
+	assert_int_equal(l.got, 1);
+	n = t_tcp(p, AF_INET, T_IN4, 40000, a4, l.tport, 100, 0, PKT_TCP_SYN,
+		  NULL, 0, "", 0);
+	nat_from_tun(c.nat, p, n);
+	live_run(&c, &c.n_emit, 0);
+	assert_int_equal(nat_pkt_parse(c.pkt, c.len, &pi), 0);
+	assert_int_equal(pi.tcp_flags, PKT_TCP_SYN | PKT_TCP_ACK);
+	nat_get_stats(c.nat, &st);
+	assert_int_equal(st.udp_flows, 1);
+	assert_int_equal(st.tcp_flows, 1);
+
+	/* own now: both flows end at once, the inside hears of the TCP one */
+	tg_prefix_host(&h, AF_INET, a4);
+	assert_int_equal(nat_set_own(c.nat, &h, 1), 2);
+	assert_int_equal(c.n_emit, 2);
+	assert_int_equal(nat_pkt_parse(c.pkt, c.len, &pi), 0);
+	assert_int_equal(pi.tcp_flags & PKT_TCP_RST, PKT_TCP_RST);
+	assert_int_equal(pi.sport, l.tport);
+	nat_get_stats(c.nat, &st);
+	assert_int_equal(st.udp_flows, 0);
+	assert_int_equal(st.tcp_flows, 0);
+	/* the set is the same again: nothing more to end */
+	assert_int_equal(nat_set_own(c.nat, &h, 1), 0);
+
+	/* the next datagram is refused, and never reaches the socket */
+	live_send(&l, a4);
+	assert_int_equal(c.n_emit, 3);
+	assert_int_equal(nat_pkt_parse(c.pkt, c.len, &pi), 0);
+	assert_int_equal(pi.icmp_type, 3);
+	assert_int_equal(pi.icmp_code, 13);
+	uv_run(&c.loop, UV_RUN_NOWAIT);
+	assert_int_equal(l.got, 1);
+
+	/* gone again: reached again */
+	assert_int_equal(nat_set_own(c.nat, NULL, 0), 0);
+	live_send(&l, a4);
+	live_run(&c, &l.got, 1);
+	assert_int_equal(l.got, 2);
+
+	nat_close(c.nat);
+	uv_close((uv_handle_t *)&l.udp, NULL);
+	uv_close((uv_handle_t *)&l.tcp, NULL);
+	assert_int_equal(uv_run(&c.loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&c.loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,7 +696,11 @@ int main(void)
 		cmocka_unit_test(test_not_offered),
 		cmocka_unit_test(test_allow),
 		cmocka_unit_test(test_own_addresses),
+		cmocka_unit_test(test_embedded),
+		cmocka_unit_test(test_embedded_allow),
+		cmocka_unit_test(test_set_own),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_nat_own_live),
 		cmocka_unit_test_setup_teardown(test_nat_refuse_udp, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_nat_refuse_echo, setup,

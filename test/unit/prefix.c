@@ -103,6 +103,25 @@ static void test_match_host(void **state)
 	assert_true(tg_prefix_contains(&b, &h));
 }
 
+static void test_sets(void **state)
+{
+	struct tg_prefix a[3] = {P("198.19.2.0/24"), P("fd7e::1/128"),
+				 P("198.19.2.1/32")};
+	struct tg_prefix b[3] = {P("198.19.2.1/32"), P("198.19.2.0/24"),
+				 P("fd7e::1/128")};
+	struct tg_prefix c = P("198.19.2.0/25");
+
+	(void)state;
+	assert_true(tg_prefix_in(a, 3, &b[0]));
+	assert_false(tg_prefix_in(a, 3, &c));
+	assert_false(tg_prefix_in(NULL, 0, &c));
+	assert_true(tg_prefix_same_set(a, 3, b, 3));
+	assert_false(tg_prefix_same_set(a, 3, b, 2));
+	assert_true(tg_prefix_same_set(NULL, 0, NULL, 0));
+	b[2] = c;
+	assert_false(tg_prefix_same_set(a, 3, b, 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +130,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_contains_overlaps),
 		cmocka_unit_test(test_match_host),
+		cmocka_unit_test(test_sets),
 	};
 
 	return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
