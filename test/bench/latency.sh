@@ -8,7 +8,9 @@
 # into $T and starts its TCP and UDP echo servers in lan; bench_pingpong
 # NAME (from bench_all, while the path is idle) measures BENCH_PP one-byte
 # round trips of each through whatever contender is up, into R[NAME.tcprr]
-# and R[NAME.udprr] (average, ms) and R[NAME.tcprr99] / R[NAME.udprr99].
+# and R[NAME.udprr] (average, ms), R[NAME.tcprr50] / R[NAME.udprr50]
+# (median: what a loaded machine disturbs least) and R[NAME.tcprr99] /
+# R[NAME.udprr99].
 #
 # bench_delay MS puts test/bench/delay.py in front of sshd (in cs, on
 # DELAY_PORT, holding each chunk MS/2 each way: this kernel has no netem)
@@ -36,15 +38,16 @@ bench_pingpong_servers() {
 # bench_pingpong NAME - BENCH_PP TCP and UDP one-byte round trips from cs
 bench_pingpong() {
 	local name=$1 proto out
-	local re='^avg ([0-9.]+) min [0-9.]+ p50 [0-9.]+ p99 ([0-9.]+) lost ([0-9]+)'
+	local re='^avg ([0-9.]+) min [0-9.]+ p50 ([0-9.]+) p99 ([0-9.]+) lost ([0-9]+)'
 	for proto in tcp udp; do
 		out=$(in_ns "$NS_CS" timeout $((BENCH_PP + 20)) "$T/pingpong" \
 			ping "$proto" "$LAN4" "$PP_PORT" "$BENCH_PP" 2>&1)
 		if [[ $out =~ $re ]]; then
 			R[$name.${proto}rr]=${BASH_REMATCH[1]}
-			R[$name.${proto}rr99]=${BASH_REMATCH[2]}
-			[ "${BASH_REMATCH[3]}" != 0 ] &&
-				say "$name: $proto ping-pong lost ${BASH_REMATCH[3]}"
+			R[$name.${proto}rr50]=${BASH_REMATCH[2]}
+			R[$name.${proto}rr99]=${BASH_REMATCH[3]}
+			[ "${BASH_REMATCH[4]}" != 0 ] &&
+				say "$name: $proto ping-pong lost ${BASH_REMATCH[4]}"
 		else
 			say "$name: $proto ping-pong failed: $out"
 		fi

@@ -90,8 +90,10 @@ bench_report() {
 	row "ping RTT avg, ms" ping ping
 	row "ping RTT min, ms" pingmin ping
 	row "TCP 1-byte RTT avg, ms" tcprr ping
+	row "TCP 1-byte RTT p50, ms" tcprr50 ping
 	row "TCP 1-byte RTT p99, ms" tcprr99 ping
 	row "UDP 1-byte RTT avg, ms" udprr ping
+	row "UDP 1-byte RTT p50, ms" udprr50 ping
 	row "UDP 1-byte RTT p99, ms" udprr99 ping
 	row "outside CPU s per GB" cpuout plain
 	row "inside CPU s per GB" cpuin plain
@@ -154,11 +156,11 @@ target_r() {
 # its channel, and what the pipe must keep
 bench_targets20() {
 	local m lbl
-	for m in ping tcprr udprr; do
+	for m in ping tcprr50 udprr50; do
 		case $m in
 		ping) lbl="ICMP echo" ;;
-		tcprr) lbl="TCP 1-byte" ;;
-		*) lbl="UDP 1-byte" ;;
+		tcprr50) lbl="TCP 1-byte p50" ;;
+		*) lbl="UDP 1-byte p50" ;;
 		esac
 		target "pipe $lbl added / pasta's" "$(ratio \
 			"$(added pipe $m)" "$(added pasta $m)")" "<=" 1
