@@ -180,7 +180,7 @@ demo: deps tungate
 	test/demo.sh ./tungate
 
 # measurements, not a test: tungate beside kernel forwarding and ssh -w
-# (test/bench/bench.sh; about 3 minutes, as root)
+# (test/bench/bench.sh; about 5 minutes, as root)
 bench: deps tungate
 	test/bench/bench.sh ./tungate
 

@@ -302,20 +302,31 @@ static int cloexec(int fd, bool nonblock)
 	return 0;
 }
 
-/* the socketpair and the stop pipe (portable: no SOCK_CLOEXEC); --via
- * hands the thread's end to the child as it is, so it stays blocking */
-static int make_fds(struct tp_ssh *x, int sv[2], bool via)
+/*
+ * The socketpair, the loop's end twice, and the stop pipe (portable: no
+ * SOCK_CLOEXEC); --via hands the thread's end to the child as it is, so it
+ * stays blocking. The loop reads its end through one fd and writes through
+ * a dup() of it: one uv_pipe_t that did both would have libuv change its
+ * epoll interest (an epoll_ctl) after every write, one syscall more per
+ * packet sent; a write-only handle is only ever polled when a write
+ * blocks.
+ */
+static int make_fds(struct tp_ssh *x, int sv[3], bool via)
 {
 	int err = 0;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -errno;
-	if (pipe(x->stop) < 0) {
+	if ((sv[2] = dup(sv[0])) < 0)
+		err = -errno;
+	if (!err && pipe(x->stop) < 0) {
 		err = -errno;
 		x->stop[0] = x->stop[1] = -1;
 	}
 	if (!err)
 		err = cloexec(sv[0], false);
+	if (!err)
+		err = cloexec(sv[2], false);
 	if (!err)
 		err = cloexec(sv[1], !via); /* --via: a child's stdio */
 	if (!err)
@@ -325,6 +336,7 @@ static int make_fds(struct tp_ssh *x, int sv[2], bool via)
 	if (err) {
 		close_fd(&sv[0]);
 		close_fd(&sv[1]);
+		close_fd(&sv[2]);
 		close_fd(&x->stop[0]);
 		close_fd(&x->stop[1]);
 	}
@@ -342,8 +354,8 @@ static void pipe_free_cb(uv_handle_t *h)
  * @o:		settings; strings are copied
  * @cb:		told the result once the session is over
  * @data:	for @cb
- * @in:		set to the stream (malloc()ed, for the link)
- * @out:	set to the same stream
+ * @in:		set to the stream to read (malloc()ed, for the link)
+ * @out:	set to the stream to write (likewise; the same socket)
  * @sp:		set to the handle, for tp_ssh_close()
  *
  * Return: 0, or -errno (-EINVAL: @o->dest is not [user@]host[:port])
@@ -353,12 +365,13 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 		struct tp_ssh **sp)
 {
 	struct tp_ssh *x = calloc(1, sizeof(*x));
-	uv_pipe_t *p = malloc(sizeof(*p));
-	int sv[2] = {-1, -1}, err;
+	uv_pipe_t *p = malloc(sizeof(*p)), *q = malloc(sizeof(*q));
+	int sv[3] = {-1, -1, -1}, err;
 
-	if (!x || !p) {
+	if (!x || !p || !q) {
 		free(x);
 		free(p);
+		free(q);
 		return -ENOMEM;
 	}
 	x->stop[0] = x->stop[1] = -1;
@@ -369,6 +382,7 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 		run_free(&x->r);
 		free(x);
 		free(p);
+		free(q);
 		return err;
 	}
 	x->cb = cb;
@@ -381,9 +395,14 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 	x->r.ctl = x->stop[0];
 	uv_once(&ssh_once, ssh_init_once);
 	uv_pipe_init(loop, p, 0);
+	uv_pipe_init(loop, q, 0);
 	err = uv_pipe_open(p, sv[0]);
 	if (err)
-		close(sv[0]); /* not adopted by libuv */
+		close_fd(&sv[0]); /* not adopted by libuv */
+	if (!err)
+		err = uv_pipe_open(q, sv[2]);
+	if (err)
+		close_fd(&sv[2]);
 	if (!err) {
 		err = uv_async_init(loop, &x->async, async_cb);
 		x->async.data = x;
@@ -395,16 +414,19 @@ int tp_ssh_open(uv_loop_t *loop, const struct tp_ssh_opts *o, tp_ssh_exit_cb cb,
 		run_free(&x->r);
 		free(x);
 		uv_close((uv_handle_t *)p, pipe_free_cb);
+		uv_close((uv_handle_t *)q, pipe_free_cb);
 		return err;
 	}
 	err = uv_thread_create(&x->thread, tp_ssh_thread_main, &x->r);
 	if (err) {
 		tp_ssh_close(x);
 		uv_close((uv_handle_t *)p, pipe_free_cb);
+		uv_close((uv_handle_t *)q, pipe_free_cb);
 		return err;
 	}
 	x->started = true;
-	*in = *out = (uv_stream_t *)p;
+	*in = (uv_stream_t *)p;
+	*out = (uv_stream_t *)q;
 	*sp = x;
 	return 0;
 }

@@ -5,11 +5,11 @@
  * --via PREFIX is the same transport with a child process in place of
  * libssh: the same probe and --install, reconnection and resume (via.c).
  *
- * tp_ssh_open() hands back one malloc()ed uv_pipe_t (read and write: the
- * same handle for @in and @out) whose far end a thread pumps to and from
- * an SSH exec channel. The thread connects, checks the host key, logs in,
- * optionally installs tungate on the peer, runs the remote command and
- * pumps until either side ends; then the loop is told the result once,
+ * tp_ssh_open() hands back two malloc()ed uv_pipe_t, @in to read and @out
+ * to write, over one end of a socketpair (two fds: see ssh.c) whose far
+ * end a thread pumps to and from an SSH exec channel. The thread connects,
+ * checks the host key, logs in, optionally installs tungate on the peer,
+ * runs the remote command and pumps until either side ends; then the loop is told the result once,
  * through exit_cb. Bytes the link writes before the channel is open wait
  * in the socketpair, so the link can start at once.
  */
@@ -86,8 +86,8 @@ typedef void (*tp_ssh_exit_cb)(struct tp_ssh *s, int status, const char *why,
  * @o:		settings; strings are copied
  * @cb:		told the result once the session is over
  * @data:	for @cb
- * @in:		set to the stream (malloc()ed, for the link)
- * @out:	set to the same stream
+ * @in:		set to the stream to read (malloc()ed, for the link)
+ * @out:	set to the stream to write: the same socket, another fd
  * @s:		set to the handle, for tp_ssh_close()
  *
  * Callable again after an earlier session was closed (reconnection).

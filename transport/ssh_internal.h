@@ -91,6 +91,8 @@ struct tp_ssh_run {
 	uint8_t *ibuf;
 	size_t ioff, ilen;
 	bool sp_eof; /* the loop shut its side: EOF to send */
+	bool sp_idle; /* the last read drained the socketpair: no read
+		       * until poll() says it is readable again */
 	bool canceled; /* a question was cut short by a stop */
 	/* channel -> stream */
 	uint8_t *obuf;

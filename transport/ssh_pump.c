@@ -16,7 +16,16 @@
  * output (SSH_WRITE_PENDING): then we wait for the socket to be writable
  * and let libssh flush. libssh's buffers never grow beyond one ibuf.
  *
- * The remote's stderr is logged line by line, prefixed with the host.
+ * The remote's stderr is logged line by line, prefixed with the host, from
+ * libssh's data callback (ssh_thread.c).
+ *
+ * Latency: a wake-up for one direction does not touch the other. The
+ * channel is not read when poll() saw no SSH data and libssh counted no
+ * packet since it was read dry; the socketpair is not read after a short
+ * read until poll() says so; POLLOUT is asked for only while libssh holds
+ * unwritten output; and the window is topped up once per WINDOW_SLACK,
+ * not after every packet (fill_ask()). One small packet each way then
+ * costs the thread one poll() wake-up, one read and one write or send.
  *
  * Liveness: after ServerAliveInterval (default 15 s) without a packet
  * from the server (libssh's own counter, since it reads the socket in
@@ -41,6 +50,8 @@
 #include "transport/ssh_internal.h"
 
 #define ROUNDS 16 /* reads per direction per wake-up */
+#define WINDOW_SLACK (128u * 1024) /* window used before we top it up */
+#define SOCK_READ 4096 /* libssh's read off its socket (MAX_BUF_SIZE) */
 #define EXIT_WAIT_MS 2000 /* remote EOF -> its exit status */
 #define EOF_WAIT_MS 3000 /* our EOF -> the remote exits, before TERM */
 #define TERM_WAIT_MS 2000 /* TERM -> the remote exits */
@@ -49,7 +60,13 @@
 
 struct pump {
 	struct ssh_counter_struct rx; /* what libssh read, wherever */
+	struct ssh_counter_struct sock; /* bytes libssh read off the socket */
 	uint64_t rx_packets;	     /* rx.in_packets when last looked */
+	uint64_t rx_drained;	     /* rx.in_packets when the channel was
+				      * last read dry */
+	uint32_t grant;		     /* what the server may still send, as
+				      * far as we know (see fill_out) */
+	bool ssh_ready;		     /* poll() saw the SSH socket readable */
 	uint64_t last_rx, last_ka;
 	uint64_t ka_ms, dead_ms;
 	uint64_t chan_eof_at, eof_sent_at;
@@ -74,6 +91,8 @@ int tp_ssh_stash_stream(struct tp_ssh_run *r)
 		return 0;
 	n = read(r->sp, r->ibuf + r->ilen, TP_SSH_BUF - r->ilen);
 	if (n > 0) {
+		/* a stream socket's short read took all there was */
+		r->sp_idle = (size_t)n < TP_SSH_BUF - r->ilen;
 		r->ilen += (size_t)n;
 		return (int)n;
 	}
@@ -81,7 +100,11 @@ int tp_ssh_stash_stream(struct tp_ssh_run *r)
 		r->sp_eof = true;
 		return 0;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		r->sp_idle = true;
+		return 0;
+	}
+	if (errno == EINTR)
 		return 0;
 	r->sp_eof = r->sp_dead = true;
 	return -errno;
@@ -113,68 +136,126 @@ static bool flush_out(struct tp_ssh_run *r)
 	return true;
 }
 
-static bool ssh_readable(struct tp_ssh_run *r)
+/*
+ * How much to ask ssh_channel_read_timeout() for. libssh grows the
+ * channel's window to the count asked whenever that is more than the
+ * server may still send, with a WINDOW_ADJUST each time: asking for all
+ * of obuf on every call sent one adjust per packet received, an encrypted
+ * packet more each way and an sshd wake-up in front of every reply. So
+ * ask for no more than the grant left until WINDOW_SLACK of it has been
+ * used, then for all of obuf's room: one adjust per WINDOW_SLACK bytes,
+ * as OpenSSH's channel_check_window() does, and the window stays within
+ * WINDOW_SLACK of 2 MiB, which is what a long round trip needs.
+ */
+static uint32_t fill_ask(const struct tp_ssh_run *r, const struct pump *p)
 {
-	struct pollfd f = {.fd = ssh_get_fd(r->sess), .events = POLLIN};
+	uint32_t room = (uint32_t)(TP_SSH_OBUF - r->olen);
 
-	return poll(&f, 1, 0) > 0;
+	if (p->grant + WINDOW_SLACK > TP_SSH_OBUF && room > p->grant)
+		return p->grant;
+	return room;
+}
+
+/*
+ * The channel has nothing more for us until the socket brings more: a
+ * read call polls the socket once and reads it at most once, SOCK_READ
+ * bytes, so fewer bytes read off it (@before: the count before the call)
+ * means it was dry. If libssh ever reads otherwise, the level-triggered
+ * poll() that follows wakes at once: a wake-up more, never a stall.
+ */
+static bool fill_drained(struct tp_ssh_run *r, const struct pump *p,
+			 uint64_t before)
+{
+	return !ssh_channel_is_eof(r->chan) && !ssh_channel_is_closed(r->chan) &&
+	       p->sock.in_bytes - before < SOCK_READ;
 }
 
 /*
  * Fill obuf from the channel. libssh reads its socket 4 KiB per call and
  * returns nothing until a whole packet (up to 32 KiB) is in: keep calling
  * while the socket has more, so that one wake-up moves many packets and
- * the socketpair gets few large writes. ssh_channel_read_timeout() with
- * no timeout is the non-blocking read that also grows the window to what
- * we ask for: 2 MiB, not libssh's 1.25 MiB, which halves the throughput
- * from the server.
+ * the socketpair gets few large writes. One call hands over every whole
+ * packet libssh has, so a short read with the socket dry ends the round
+ * without another call (each is a poll()). ssh_channel_read_timeout()
+ * with no timeout is the non-blocking read that also grows the window
+ * (fill_ask()): to 2 MiB, not libssh's 1.25 MiB, which halves the
+ * throughput from the server.
+ *
+ * Return: 0 (*@dry: the channel is read dry) or -errno
  */
-static int fill_out(struct tp_ssh_run *r, struct pump *p)
+static int fill_out(struct tp_ssh_run *r, struct pump *p, bool *dry)
 {
+	*dry = false;
 	while (r->olen < TP_SSH_OBUF && !p->chan_eof) {
-		int n = ssh_channel_read_timeout(
-			r->chan, r->obuf + r->olen,
-			(uint32_t)(TP_SSH_OBUF - r->olen), 0, 0);
+		uint32_t ask = fill_ask(r, p);
+		uint64_t before = p->sock.in_bytes;
+		int n = ssh_channel_read_timeout(r->chan, r->obuf + r->olen,
+						 ask, 0, 0);
 
+		if (ask > p->grant)
+			p->grant = ask;
 		if (n > 0) {
 			r->olen += (size_t)n;
+			p->grant -= (uint32_t)n;
+			if ((uint32_t)n < ask && fill_drained(r, p, before))
+				*dry = true;
 		} else if ((n == 0 && ssh_channel_is_eof(r->chan)) ||
 			   (n == SSH_ERROR && ssh_channel_is_closed(r->chan))) {
 			p->chan_eof = true;
 			p->chan_eof_at = tp_ssh_now();
 		} else if (n == SSH_ERROR) {
 			return pump_lost(r);
-		} else if (!ssh_readable(r)) {
-			break;
+		} else if (fill_drained(r, p, before)) {
+			*dry = true;
 		}
+		if (*dry)
+			break;
 	}
+	if (*dry)
+		p->rx_drained = p->rx.in_packets;
 	return 0;
 }
 
-/* channel stdout -> socketpair; stderr -> the log */
+/*
+ * Nothing can have come for the channel since it was read dry: poll()
+ * did not see the socket readable and libssh (which reads it inside
+ * writes too) counted no packet since. Saves the calls (each a poll())
+ * of a wake-up for the other direction.
+ */
+static bool out_idle(const struct tp_ssh_run *r, const struct pump *p)
+{
+	return !p->ssh_ready && p->rx.in_packets == p->rx_drained &&
+	       r->ooff == r->olen;
+}
+
+/* channel stdout -> socketpair (stderr goes to the log from libssh's
+ * callback, ssh_thread.c) */
 static int pump_out(struct tp_ssh_run *r, struct pump *p)
 {
-	char ebuf[4096];
+	bool dry = false;
 	int n;
 
+	if (out_idle(r, p))
+		return 0;
 	for (int i = 0; i < ROUNDS && flush_out(r) && !p->chan_eof; i++) {
-		n = fill_out(r, p);
+		n = fill_out(r, p, &dry);
 		if (n < 0)
 			return n;
-		if (!r->olen)
+		if (!r->olen || dry)
 			break;
 	}
 	flush_out(r);
-	for (int i = 0; i < ROUNDS; i++) {
-		n = ssh_channel_read_nonblocking(r->chan, ebuf, sizeof(ebuf),
-						 1);
-		if (n == SSH_ERROR)
-			return pump_lost(r);
-		if (n <= 0)
-			break;
-		tp_ssh_log_stderr(r, ebuf, (size_t)n, false);
-	}
 	return 0;
+}
+
+/*
+ * libssh holds output it could not write. Not ssh_get_poll_flags(): it
+ * asks for POLLOUT after every write, written out or not, so a poll() on
+ * it returned at once after each packet sent, for nothing.
+ */
+static bool write_pending(struct tp_ssh_run *r)
+{
+	return ssh_get_status(r->sess) & SSH_WRITE_PENDING;
 }
 
 /* socketpair -> channel, within the peer's window */
@@ -185,9 +266,10 @@ static int pump_in(struct tp_ssh_run *r, struct pump *p)
 		size_t len;
 		int n;
 
-		if (r->ioff == r->ilen && tp_ssh_stash_stream(r) <= 0)
+		if (r->ioff == r->ilen &&
+		    (r->sp_idle || tp_ssh_stash_stream(r) <= 0))
 			break;
-		if (ssh_get_poll_flags(r->sess) & SSH_WRITE_PENDING)
+		if (write_pending(r))
 			break;
 		win = ssh_channel_window_size(r->chan);
 		if (!win)
@@ -292,7 +374,7 @@ static int pump_timeout(const struct pump *p)
 static int pump_poll(struct tp_ssh_run *r, struct pump *p)
 {
 	bool out_pending = r->ooff < r->olen && !r->sp_dead;
-	bool wpend = ssh_get_poll_flags(r->sess) & SSH_WRITE_PENDING;
+	bool wpend = write_pending(r);
 	struct pollfd f[3] = {
 		{.fd = r->ctl, .events = POLLIN},
 		{.fd = ssh_get_fd(r->sess),
@@ -312,7 +394,10 @@ static int pump_poll(struct tp_ssh_run *r, struct pump *p)
 		return tp_ssh_fail(r, -errno, "poll: %s", strerror(errno));
 	if (f[0].revents)
 		return -ECANCELED;
-	if (f[1].revents & (POLLIN | POLLHUP | POLLERR) || out_pending)
+	p->ssh_ready = f[1].revents & (POLLIN | POLLHUP | POLLERR);
+	if (f[2].revents & (POLLIN | POLLHUP | POLLERR))
+		r->sp_idle = false;
+	if (p->ssh_ready || out_pending)
 		p->last_rx = tp_ssh_now();
 	if (f[1].revents & POLLOUT)
 		ssh_blocking_flush(r->sess, 0);
@@ -374,7 +459,9 @@ int tp_ssh_pump(struct tp_ssh_run *r)
 	int err = 0;
 
 	p.last_rx = p.last_ka = tp_ssh_now();
-	ssh_set_counters(r->sess, NULL, &p.rx);
+	p.ssh_ready = true; /* read at once: what came with the exec reply */
+	r->sp_idle = false;
+	ssh_set_counters(r->sess, &p.sock, &p.rx);
 	p.ka_ms = (uint64_t)(a < 0 ? ALIVE_DEFAULT_S : a) * 1000;
 	p.dead_ms = p.ka_ms * (uint64_t)(n < 0 ? ALIVE_COUNT_DEFAULT : n);
 	while (!err) {

@@ -233,6 +233,22 @@ static void exit_signal_cb(ssh_session s, ssh_channel c, const char *sig,
 			r->exit_signal = sig_names[i].num;
 }
 
+/*
+ * The remote's stderr, logged as libssh decrypts it, so that the pump
+ * needs no read call (a poll() each) per wake-up to look for it; stdout
+ * stays in the channel's buffer for ssh_channel_read_timeout().
+ */
+static int data_cb(ssh_session s, ssh_channel c, void *data, uint32_t len,
+		   int is_stderr, void *userdata)
+{
+	(void)s;
+	(void)c;
+	if (!is_stderr)
+		return 0;
+	tp_ssh_log_stderr(userdata, data, len, false);
+	return (int)len;
+}
+
 /**
  * tp_ssh_exec() - open a session channel and run @cmd in it
  * @r:		session
@@ -256,6 +272,7 @@ int tp_ssh_exec(struct tp_ssh_run *r, ssh_channel *chan, const char *cmd)
 	r->ccb.userdata = r;
 	r->ccb.channel_exit_status_function = exit_status_cb;
 	r->ccb.channel_exit_signal_function = exit_signal_cb;
+	r->ccb.channel_data_function = data_cb;
 	ssh_set_channel_callbacks(c, &r->ccb);
 	r->deadline = tp_ssh_now() + r->timeout_ms;
 	SSH_UNTIL(rc, r, SSH_AGAIN, ssh_channel_open_session(c),

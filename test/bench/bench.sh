@@ -27,18 +27,28 @@
 # port, temp keys) with the same cipher, $BENCH_CIPHER (the only one that
 # sshd offers): libssh with tungate's own client, the others with OpenSSH's.
 # Metrics: iperf3 TCP upload and download, new connections per second (wrk,
-# Connection: close), a 100 MB download with curl, ping round trip, the
+# Connection: close), a 100 MB download with curl, ping round trip, one-byte
+# TCP and UDP request/response round trips (pingpong.c, latency.sh), the
 # outside's (and inside's, and under the ssh contender the OpenSSH
 # client's) CPU seconds per GB carried during the iperf3 runs, and DNS: dnsperf at full load (queries/s) and at a light fixed rate
 # (latency percentiles, from dnsperf -v), against nsd directly and against
 # the tunnel's DNS address (cached names). Every load is bounded in time;
 # lib.sh's trap removes everything. One table, with ratios to direct, then
-# the targets of issues 4, 5 and 7 with pass/miss. A miss does not fail the
+# the targets of issues 4, 5, 7 and 20 with pass/miss. Then the SSH
+# contenders again behind a relay that adds a round trip (BENCH_DELAYS,
+# default "20 80" ms; latency.sh): raw channel, ssh -w, tungate --ssh. The
+# table and the targets go to stdout, every number also to BENCH_JSON
+# (default bench.json in the current directory). A miss does not fail the
 # run: this is a measurement, not a test. Exit status 1 only when the world
 # cannot be built or the exec tunnel does not start (lib.sh's fail).
 #
 # Environment: BENCH_T (seconds per iperf3/wrk/dnsperf run, default 5),
 # BENCH_MB (curl download, default 100), BENCH_RAW_MB (raw channel, 2048),
+# BENCH_PP (ping-pong round trips, 1000), BENCH_DELAYS, BENCH_DELAY_MB
+# (raw channel behind the relay, 128), BENCH_ONLY="direct libssh delay"
+# (only these contenders; names as in the list above, sshw for ssh -w,
+# raw, delay), BENCH_SHORT=1 (a quick try: 2 s runs, small downloads,
+# 200 round trips, one delay of 20 ms; not numbers to quote),
 # BENCH_PERF=DIR (perf record the outside during the exec and libssh
 # iperf3 runs into DIR/perf-{exec,libssh}-{up,down}.data), TG_VERBOSE=1.
 #
@@ -54,9 +64,22 @@ fi
 # shellcheck source=measure.sh
 . "$HERE/measure.sh"
 
+if [ -n "${BENCH_SHORT:-}" ]; then
+	BENCH_T=${BENCH_T:-2} BENCH_MB=${BENCH_MB:-20}
+	BENCH_RAW_MB=${BENCH_RAW_MB:-256} BENCH_PP=${BENCH_PP:-200}
+	BENCH_PINGS=${BENCH_PINGS:-10} BENCH_DELAYS=${BENCH_DELAYS:-20}
+	BENCH_DELAY_MB=${BENCH_DELAY_MB:-32}
+fi
 BENCH_T=${BENCH_T:-5}
 BENCH_MB=${BENCH_MB:-100}
 BENCH_RAW_MB=${BENCH_RAW_MB:-2048}
+BENCH_DELAYS=${BENCH_DELAYS:-20 80}
+BENCH_JSON=${BENCH_JSON:-$PWD/bench.json}
+
+# want NAME - true when contender NAME is to be measured (BENCH_ONLY)
+want() {
+	[ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]
+}
 BENCH_CIPHER=aes128-gcm@openssh.com
 HTTP=8080 IPERF=5201 SSH_PORT=2222
 DNS_TUN=198.18.0.53
@@ -85,63 +108,85 @@ for ns in "$NS_CS" "$NS_LOCAL"; do
 	tg_sysctl "$ns" net.ipv4.ip_local_port_range="10000 65000"
 done
 
-bench_servers # measure.sh: iperf3, nginx, nsd in lan
-bench_sshd    # measure.sh: sshd in cs, keys, the client's options
+bench_servers          # measure.sh: iperf3, nginx, nsd in lan
+bench_pingpong_servers # latency.sh: one-byte echo, TCP and UDP, in lan
+bench_sshd             # measure.sh: sshd in cs, keys, the client's options
 
 # --- the contenders -------------------------------------------------------
 
-say "direct: local forwards (ip_forward=1)"
-tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=1
-if wait_for 5 in_ns "$NS_CS" ping -c 1 -W 1 "$LAN4"; then
-	bench_all direct "$LAN4"
-else
-	say "direct: cs cannot reach lan through local; skipped"
-fi
-tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=0
-
-say "tungate over --exec (socat, 256 KiB buffers, nodelay)"
-bench_socat_shim
-OLDPATH=$PATH
-export PATH=$T/bin:$PATH
-if tg_start_tunnel; then
-	BENCH_OUT_PID=$TG_OUTSIDE_PID BENCH_IN_PID=$TG_INSIDE_PID
-	bench_all exec "$DNS_TUN"
-	tg_stop_tunnel
-fi
-export PATH=$OLDPATH
-
-say "tungate over a pipe (no relay; the outside as root, to enter cs)"
-if bench_start_cmd_tunnel pipe \
-	"ip netns exec $NS_CS $T/tungate inside --stdio"; then
-	bench_all pipe "$DNS_TUN"
-	bench_stop_cmd_tunnel
+if want direct; then
+	say "direct: local forwards (ip_forward=1)"
+	tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=1
+	if wait_for 5 in_ns "$NS_CS" ping -c 1 -W 1 "$LAN4"; then
+		bench_all direct "$LAN4"
+	else
+		say "direct: cs cannot reach lan through local; skipped"
+	fi
+	tg_sysctl "$NS_LOCAL" net.ipv4.ip_forward=0
 fi
 
-say "tungate over ssh ($BENCH_CIPHER)"
-if bench_start_cmd_tunnel ssh "$SSH_CMD $T/tungate inside --stdio" \
-	setpriv --reuid=nobody --regid=nogroup --clear-groups; then
-	bench_all ssh "$DNS_TUN"
-	bench_stop_cmd_tunnel
+if want exec; then
+	say "tungate over --exec (socat, 256 KiB buffers, nodelay)"
+	bench_socat_shim
+	OLDPATH=$PATH
+	export PATH=$T/bin:$PATH
+	if tg_start_tunnel; then
+		BENCH_OUT_PID=$TG_OUTSIDE_PID BENCH_IN_PID=$TG_INSIDE_PID
+		bench_all exec "$DNS_TUN"
+		tg_stop_tunnel
+	fi
+	export PATH=$OLDPATH
 fi
 
-say "tungate over --ssh, libssh ($BENCH_CIPHER)"
-if bench_start_outside libssh \
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-	--ssh cs -F "$LIBSSH_CFG" --once \
-	--remote-command "$T/tungate inside --stdio"; then
-	bench_all libssh "$DNS_TUN"
-	bench_stop_cmd_tunnel
+if want pipe; then
+	say "tungate over a pipe (no relay; the outside as root, to enter cs)"
+	if bench_start_cmd_tunnel pipe \
+		"ip netns exec $NS_CS $T/tungate inside --stdio"; then
+		bench_all pipe "$DNS_TUN"
+		bench_stop_cmd_tunnel
+	fi
 fi
 
-say "ssh -w (OpenSSH tun tunnel, $BENCH_CIPHER)"
-if bench_start_sshw; then
-	bench_all sshw ""
-	bench_stop_sshw
+if want ssh; then
+	say "tungate over ssh ($BENCH_CIPHER)"
+	if bench_start_cmd_tunnel ssh "$SSH_CMD $T/tungate inside --stdio" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups; then
+		bench_all ssh "$DNS_TUN"
+		bench_stop_cmd_tunnel
+	fi
 fi
 
-say "raw ssh channel ($BENCH_CIPHER)"
-bench_raw_ssh
+if want libssh; then
+	say "tungate over --ssh, libssh ($BENCH_CIPHER)"
+	if bench_start_outside libssh \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		--ssh cs -F "$LIBSSH_CFG" --once \
+		--remote-command "$T/tungate inside --stdio"; then
+		bench_all libssh "$DNS_TUN"
+		bench_stop_cmd_tunnel
+	fi
+fi
+
+if want sshw; then
+	say "ssh -w (OpenSSH tun tunnel, $BENCH_CIPHER)"
+	if bench_start_sshw; then
+		bench_all sshw ""
+		bench_stop_sshw
+	fi
+fi
+
+if want raw; then
+	say "raw ssh channel ($BENCH_CIPHER)"
+	bench_raw_ssh
+fi
+
+if want delay; then
+	for ms in $BENCH_DELAYS; do
+		bench_delay "$ms"
+	done
+fi
 
 bench_report
+bench_json "$BENCH_JSON" && say "every number in $BENCH_JSON"
 say "done in $((SECONDS - START)) s"
 tg_done

@@ -1,4 +1,4 @@
-# shellcheck shell=bash source-path=SCRIPTDIR disable=SC2034,SC2154
+# shellcheck shell=bash source-path=SCRIPTDIR disable=SC2034,SC2154,SC2153
 # SPDX-License-Identifier: MIT
 #
 # measure.sh - the servers, contenders and measurements of bench.sh.
@@ -279,10 +279,10 @@ bench_curl() {
 	fi
 }
 
-# bench_ping NAME - round trip of 20 pings, ms: average and minimum
+# bench_ping NAME - round trip of BENCH_PINGS pings, ms: average, minimum
 bench_ping() {
 	local rtt
-	rtt=$(in_ns "$NS_CS" ping -q -c 20 -i 0.2 -W 2 "$LAN4" |
+	rtt=$(in_ns "$NS_CS" ping -q -c "${BENCH_PINGS:-20}" -i 0.2 -W 2 "$LAN4" |
 		awk -F'[/ ]' '/^rtt/ { print $8, $7 }')
 	if [ -n "$rtt" ]; then
 		R[$1.ping]=${rtt% *} R[$1.pingmin]=${rtt#* }
@@ -341,6 +341,7 @@ bench_all() {
 	local name=$1 dns=$2 o0 i0 c0 b0 o1 i1 c1 b1 b
 	# first, while the path is idle: the latency a tunnel adds at rest
 	bench_ping "$name"
+	bench_pingpong "$name"
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
 		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") b0=$(tun_bytes)
@@ -470,10 +471,11 @@ ms_now() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# bench_raw_ssh - BENCH_RAW_MB through one SSH channel each way, from
-# local as nobody, less the time of a bare `ssh true` (connection setup)
+# bench_raw_ssh [NAME] - BENCH_RAW_MB through one SSH channel each way,
+# from local as nobody, less the time of a bare `ssh true` (connection
+# setup); into R[NAME.up|down], NAME raw by default
 bench_raw_ssh() {
-	local t0 t1 setup mb=$BENCH_RAW_MB
+	local t0 t1 setup mb=$BENCH_RAW_MB n=${1:-raw}
 	bench_run_sshd
 	t0=$(ms_now)
 	# shellcheck disable=SC2086
@@ -487,13 +489,13 @@ bench_raw_ssh() {
 	# shellcheck disable=SC2086
 	as_user timeout 60 sh -c "dd if=/dev/zero bs=1M count=$mb 2>/dev/null |
 		$SSH_CMD 'cat >/dev/null'" && t1=$(ms_now) &&
-		R[raw.up]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+		R[$n.up]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
 	t0=$(ms_now)
 	# shellcheck disable=SC2086
 	as_user timeout 60 $SSH_CMD "dd if=/dev/zero bs=1M count=$mb 2>/dev/null" \
 		>/dev/null && t1=$(ms_now) &&
-		R[raw.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
-	say "raw ssh: up ${R[raw.up]:--} down ${R[raw.down]:--} Gbit/s" \
+		R[$n.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+	say "$n ssh: up ${R[$n.up]:--} down ${R[$n.down]:--} Gbit/s" \
 		"(connection setup $setup ms, subtracted)"
 }
 
@@ -503,5 +505,7 @@ raw_gbps() {
 		if (ms < 1) ms = 1; printf "%.3f", mb * 1048576 * 8 / (ms / 1000) / 1e9 }'
 }
 
+# shellcheck source=latency.sh
+. "$HERE/latency.sh"
 # shellcheck source=report.sh
 . "$HERE/report.sh"

@@ -7,8 +7,10 @@
 # cell is the value and, beside it, the ratio to direct as "how much of
 # direct's performance" (value/direct for rates, direct/value for times),
 # or for the ping the round trip added to direct's. Then each target of
-# issues 4, 5 and 7 with the measured ratio and pass/miss. Pure awk
-# arithmetic; a missing value prints "-" and its target "n/a".
+# issues 4, 5, 7 and 20 with the measured ratio and pass/miss, and the
+# table of the runs behind an added round trip. Pure awk arithmetic; a
+# missing value prints "-" and its target "n/a". bench_json writes all of
+# R as one JSON object.
 
 COLS=(direct exec pipe ssh libssh sshw raw)
 HEADS=("direct" "tungate exec" "tungate pipe" "tungate ssh" "tungate libssh"
@@ -87,6 +89,12 @@ bench_report() {
 	row "${BENCH_MB} MB download (curl), s" curl time
 	row "ping RTT avg, ms" ping ping
 	row "ping RTT min, ms" pingmin ping
+	row "TCP 1-byte RTT avg, ms" tcprr ping
+	row "TCP 1-byte RTT p50, ms" tcprr50 ping
+	row "TCP 1-byte RTT p99, ms" tcprr99 ping
+	row "UDP 1-byte RTT avg, ms" udprr ping
+	row "UDP 1-byte RTT p50, ms" udprr50 ping
+	row "UDP 1-byte RTT p99, ms" udprr99 ping
 	row "outside CPU s per GB" cpuout plain
 	row "inside CPU s per GB" cpuin plain
 	row "ssh client CPU s per GB" cpucli plain
@@ -127,5 +135,100 @@ bench_report() {
 	target "DNS cached queries/s / direct (nsd)" \
 		"$(ratio "${R[exec.dnsqps]:-}" "${R[direct.dnsqps]:-}")" ">=" 0.5
 	target "DNS cached median latency, ms" "${R[exec.dns50]:-}" "<" 1
+	bench_targets20
 	echo
+	bench_delay_table
+}
+
+# added NAME METRIC - what NAME adds to direct's METRIC (ms), or empty
+added() {
+	local v=${R[$1.$2]:-} d=${R[direct.$2]:-}
+	[ -n "$v" ] && [ -n "$d" ] || return 0
+	awk -v a="$v" -v b="$d" 'BEGIN { printf "%.3f", a - b }'
+}
+
+# target_r DESC A B OP LIMIT - target on the ratio R[A] / R[B]
+target_r() {
+	target "$1" "$(ratio "${R[$2]:-}" "${R[$3]:-}")" "$4" "$5"
+}
+
+# issue 20: round trips against the peers of the same kind, SSH against
+# its channel, and what the pipe must keep
+bench_targets20() {
+	local m lbl
+	for m in ping tcprr50 udprr50; do
+		case $m in
+		ping) lbl="ICMP echo" ;;
+		tcprr50) lbl="TCP 1-byte p50" ;;
+		*) lbl="UDP 1-byte p50" ;;
+		esac
+		target "pipe $lbl added / pasta's" "$(ratio \
+			"$(added pipe $m)" "$(added pasta $m)")" "<=" 1
+		target "libssh $lbl added / ssh -w's" "$(ratio \
+			"$(added libssh $m)" "$(added sshw $m)")" "<=" 1
+	done
+	target_r "libssh upload / raw ssh channel" libssh.up raw.up ">=" 0.9
+	target_r "libssh download / raw ssh channel" libssh.down raw.down \
+		">=" 0.9
+	for m in $BENCH_DELAYS; do
+		target_r "libssh upload / raw channel, $m ms" \
+			"libssh$m.up" "raw$m.up" ">=" 2
+		target_r "libssh download / raw channel, $m ms" \
+			"libssh$m.down" "raw$m.down" ">=" 2
+	done
+	target_r "pipe upload / direct" pipe.up direct.up ">=" 0.6
+	target_r "pipe download / direct" pipe.down direct.down ">=" 0.7
+	target_r "pipe new connections/s / direct" pipe.conns direct.conns \
+		">=" 1
+	target_r "pipe ${BENCH_MB} MB download, direct's time / pipe's" \
+		direct.curl pipe.curl ">=" 0.77
+}
+
+# the SSH contenders behind the delay relay: Gbit/s, and the ratio to
+# the raw channel at the same round trip
+bench_delay_table() {
+	local ms c v r line
+	[ -n "$BENCH_DELAYS" ] || return 0
+	echo "behind a relay adding a round trip (Gbit/s; (Nx) = of the raw" \
+		"channel at that round trip)"
+	echo
+	printf '| %-12s | %-16s | %-16s | %-16s | %-16s | %-16s | %-16s |\n' \
+		"added RTT" "raw ssh up" "raw ssh down" "ssh -w up" \
+		"ssh -w down" "tungate up" "tungate down"
+	printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..14})" \
+		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})" \
+		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})" \
+		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})"
+	for ms in $BENCH_DELAYS; do
+		line=$(printf '| %-12s' "$ms ms")
+		for c in raw.up raw.down sshw.up sshw.down libssh.up libssh.down; do
+			v=${R[${c%.*}$ms.${c#*.}]:-}
+			r=''
+			[ -n "$v" ] && [ "${c%.*}" != raw ] &&
+				r=$(ratio "$v" "${R[raw$ms.${c#*.}]:-}") &&
+				r=${r:+ (${r}x)}
+			line+=$(printf ' | %-16s' "${v:--}$r")
+		done
+		echo "$line |"
+	done
+	echo
+}
+
+# bench_json FILE - R as one JSON object, with when and where
+bench_json() {
+	local k first=1
+	{
+		printf '{\n  "date": "%s",\n  "cores": %s,\n' \
+			"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)"
+		printf '  "kernel": "%s",\n  "load_before": "%s",\n' \
+			"$(uname -r)" "${LOAD:-}"
+		printf '  "short": %s,\n  "results": {' \
+			"$([ -n "${BENCH_SHORT:-}" ] && echo true || echo false)"
+		for k in $(printf '%s\n' "${!R[@]}" | sort); do
+			[ $first = 1 ] || printf ','
+			first=0
+			printf '\n    "%s": %s' "$k" "${R[$k]}"
+		done
+		printf '\n  }\n}\n'
+	} >"$1"
 }
