@@ -180,17 +180,32 @@ run_one() {
 		fi
 		[ -n "$VERBOSE" ] && sed 's/^/    /' "$out"
 	} >"$LOGS/$id.report"
-	echo "$result" >"$LOGS/$id.result"
+	echo "$result" >"$LOGS/$id.result.tmp" &&
+		mv "$LOGS/$id.result.tmp" "$LOGS/$id.result"
 	return 0
 }
 
-# reap_one - wait for one running test to end and print its report
+# reap_one - wait for one running test to end and print its report. A
+# test has ended when its result file is there (renamed into place last);
+# `wait -n` only wakes us, as bash may hand it a job that ended earlier.
 reap_one() {
-	local pid
-	wait -n -p pid "${!RUNNING[@]}"
-	[ -n "$pid" ] || return 0
-	cat "$LOGS/${RUNNING[$pid]}.report" 2>/dev/null
-	unset "RUNNING[$pid]"
+	local pid id
+	while :; do
+		for pid in "${!RUNNING[@]}"; do
+			id=${RUNNING[$pid]}
+			if [ -e "$LOGS/$id.result" ]; then
+				wait "$pid" 2>/dev/null
+			elif kill -0 "$pid" 2>/dev/null; then
+				continue
+			fi
+			# ended, with or without its result (then counted as
+			# not reporting at the end)
+			cat "$LOGS/$id.report" 2>/dev/null
+			unset "RUNNING[$pid]"
+			return 0
+		done
+		wait -n "${!RUNNING[@]}" 2>/dev/null || sleep 0.2
+	done
 }
 
 for bin in "$@"; do
