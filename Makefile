@@ -44,7 +44,7 @@ STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
 		$(LIBDIR)/libssl.a $(LIBDIR)/libcrypto.a $(LIBDIR)/libz.a
 DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 
-UNIT_LIB       := test/unit/prefix test/unit/csum
+UNIT_LIB       := test/unit/prefix test/unit/csum test/unit/log
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 		  test/unit/ssh
 UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \
