@@ -16,7 +16,8 @@
  * output (SSH_WRITE_PENDING): then we wait for the socket to be writable
  * and let libssh flush. libssh's buffers never grow beyond one ibuf.
  *
- * The remote's stderr is logged line by line, prefixed with the host.
+ * The remote's stderr is logged line by line, prefixed with the host,
+ * through a rate limiter (ssh_thread.c): a flood of it is counted.
  *
  * Liveness: after ServerAliveInterval (default 15 s) without a packet
  * from the server (libssh's own counter, since it reads the socket in
