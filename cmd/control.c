@@ -341,8 +341,9 @@ static void write_cb(uv_write_t *w, int status)
 
 /*
  * The status document, rendered into the one scratch buffer; its length.
- * Clients that ask in the same turn of the loop share one rendering: the
- * state has not moved on, and a crowd asking at once costs one.
+ * Clients that ask at the same uv_now() (one turn of the loop, mostly)
+ * share one rendering: the state has hardly moved on, and a crowd asking
+ * at once costs one.
  */
 static int render_doc(struct tg_control *c)
 {

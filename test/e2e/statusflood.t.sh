@@ -6,15 +6,22 @@
 # a socket buffer, so that a write to a client that does not read cannot
 # complete), 64 clients connect to the control socket, ask and never read,
 # and 16 more connect and never ask: `tungate status --json` still answers
-# within 1 s, whole, again and again; the silent clients are dropped
-# within their deadlines (2 s to ask, 5 s to take the answer).
+# within 1 s (2 s under ASan), whole, again and again; the outside drops
+# the silent clients within their deadlines (2 s to ask, 5 s to take the
+# answer) and the tunnel carries traffic.
 #
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 tg_setup
 
-NAME=sf FLOWS=3000 ASKERS=64 MUTES=16 HOLD_S=9
+NAME=sf FLOWS=3000 ASKERS=64 MUTES=16 HOLD_S=14
 SOCK=$T/xdg/tungate/$NAME.sock
+# the answer within 1 s; the sanitizers make rendering 3000 rows about
+# five times slower (measured 180-390 ms under ASan, 15-90 ms without)
+case $TUNGATE in
+*asan*) answer_ms=2000 ;;
+*) answer_ms=1000 ;;
+esac
 TG_OUTSIDE_ARGS+=(--name "$NAME")
 assert "the tunnel starts" tg_start_tunnel
 
@@ -37,6 +44,9 @@ size=$(stat -c %s "$T/before.json")
 check "$flows flows open, a document of $size bytes" \
 	test "$flows" -ge $((FLOWS * 9 / 10)) -a "$size" -gt $((512 << 10))
 
+fds_of() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }
+base_fds=$(fds_of "$TG_OUTSIDE_PID")
+
 # the silent clients: as the outside's user (it answers no one else)
 cat >"$T/silent.py" <<'EOF'
 import os, socket, sys, time
@@ -50,7 +60,10 @@ for i in range(int(nask) + int(nmute)):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     if i < int(nask):
-        s.send(b"status\n")
+        try:
+            s.send(b"status\n")
+        except OSError:  # refused at once (too many clients)
+            pass
     socks.append(s)
 print("ready", flush=True)
 time.sleep(float(hold))
@@ -76,7 +89,7 @@ wait_for 20 grep -q ready "$T/silent.out"
 check "$ASKERS clients ask and never read, $MUTES never ask" \
 	grep -q ready "$T/silent.out"
 
-# ask_timed N - `status --json` N times; each must answer within 1 s, whole
+# ask_timed N - `status --json` N times; each must answer in time, whole
 ask_timed() {
 	local i t0 ms rc
 	for ((i = 1; i <= $1; i++)); do
@@ -88,7 +101,7 @@ ask_timed() {
 		rc=$?
 		ms=$((($(date +%s%N) - t0) / 1000000))
 		check "status --json #$i answers in $ms ms (rc $rc$(head -c 100 "$T/during.$i.err"))" \
-			test "$rc" = 0 -a "$ms" -lt 1000
+			test "$rc" = 0 -a "$ms" -lt "$answer_ms"
 		check "... with every flow ($(total_of "$T/during.$i.json"))" \
 			test "$(total_of "$T/during.$i.json")" -ge "$((flows * 9 / 10))"
 		sleep 0.3
@@ -96,6 +109,10 @@ ask_timed() {
 }
 ask_timed 5
 
+# while they still hold their end: the outside has let go of its own
+back() { [ "$(fds_of "$TG_OUTSIDE_PID")" -le "$base_fds" ]; }
+wait_for 8 back
+check "the outside closed its side of every silent client ($(fds_of "$TG_OUTSIDE_PID") fds, $base_fds before)" back
 wait "$silent_pid"
 check "the silent clients were dropped within $HOLD_S s ($(tail -n 1 "$T/silent.out"))" \
 	grep -q "^$((ASKERS + MUTES)) of $((ASKERS + MUTES)) dropped" "$T/silent.out"
