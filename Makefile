@@ -13,7 +13,7 @@ ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
+LIB_SRC       := lib/log.c lib/ratelimit.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
 		 lib/netlink.c lib/resolvconf.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \

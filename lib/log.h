@@ -10,7 +10,7 @@
  * the remote's stderr) goes through a rate limiter, struct tg_ratelimit:
  * the first few of an interval are shown, the rest are counted and said
  * in one "N more like this suppressed" line when the next interval
- * begins (or when the source ends: tg_ratelimit_flush()).
+ * begins (or when the source ends: tg_ratelimit_flush()); ratelimit.c.
  */
 #ifndef TG_LOG_H
 #define TG_LOG_H
