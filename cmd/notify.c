@@ -143,7 +143,7 @@ static void send_msg(const char *msg, size_t len)
 }
 
 /* @msg carries a status: it is the newest, and starts the second */
-static void status_sent(void)
+static void mark_status_sent(void)
 {
 	ntf.status_sent = true;
 	ntf.status_ms = now_ms();
@@ -177,7 +177,7 @@ void tg_notify_send(const char *fmt, ...)
 		return;
 	send_msg(msg, len);
 	if (strstr(msg, "STATUS="))
-		status_sent();
+		mark_status_sent();
 }
 
 void tg_notify_status(const char *fmt, ...)
@@ -200,7 +200,7 @@ void tg_notify_flush(void)
 	if (ntf.status_sent && now_ms() - ntf.status_ms < NOTIFY_STATUS_MS)
 		return;
 	send_msg(ntf.held, ntf.held_len);
-	status_sent();
+	mark_status_sent();
 }
 
 static void watchdog_cb(uv_timer_t *t)
