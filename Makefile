@@ -13,7 +13,7 @@ ALLCFLAGS := $(BASEFLAGS) -D_FORTIFY_SOURCE=2 $(CFLAGS)
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-LIB_SRC       := lib/log.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
+LIB_SRC       := lib/log.c lib/ratelimit.c lib/prefix.c lib/csum.c lib/wire.c lib/io.c \
 		 lib/netlink.c lib/resolvconf.c
 TRANSPORT_SRC := transport/frame.c transport/config.c transport/link.c \
 		 transport/stdio.c transport/exec.c transport/ssh.c \
@@ -46,7 +46,7 @@ STATIC_LIBS  := $(LIBDIR)/libuv_a.a $(LIBDIR)/libssh.a $(LIBDIR)/libldns.a \
 		$(LIBDIR)/libssl.a $(LIBDIR)/libcrypto.a $(LIBDIR)/libz.a
 DYNAMIC_LIBS := -luv -lssh -lldns -lssl -lcrypto -lz
 
-UNIT_LIB       := test/unit/prefix test/unit/csum
+UNIT_LIB       := test/unit/prefix test/unit/csum test/unit/log
 UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 		  test/unit/ssh test/unit/words
 UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \

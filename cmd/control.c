@@ -9,10 +9,18 @@
  * credentials are checked as well (SO_PEERCRED, or getpeereid() where
  * that is what the system has): root, whom no mode stops, is refused too.
  *
- * A connection is answered at once: the document is rendered into one
- * buffer of at most TG_CONTROL_DOC_MAX bytes, written, and the connection
- * closed; the client reads to EOF. At most CTL_CONNS connections are
- * served at a time; more are closed unanswered.
+ * A client sends one line, "status", and reads the document to EOF. The
+ * loop never waits for a client: each has a deadline for what it must do
+ * now (CTL_REQUEST_MS to send its request, then CTL_ANSWER_MS to take the
+ * whole answer) and is dropped when it passes. The answer is rendered
+ * into one scratch buffer of TG_CONTROL_DOC_MAX bytes and copied out at
+ * its size, so a client that does not read holds only its own document;
+ * all answers not yet taken together hold at most CTL_OUT_MAX, and the
+ * oldest are dropped to make room. At most CTL_CONNS clients are served
+ * at a time: a new one replaces the oldest. A client that connects and
+ * closes (`tungate status` looking for outsides) costs no rendering, and
+ * `tungate status --watch` asks afresh each second like any client, so a
+ * stuck watcher or a crowd of silent clients never delays anyone else.
  *
  * A socket file whose outside is gone (connect() is refused) is removed
  * and replaced; one that answers belongs to a running outside, and the
@@ -34,22 +42,36 @@
 #include "cmd/control.h"
 #include "lib/log.h"
 
-#define CTL_CONNS 8
+#define CTL_CONNS 128 /* clients at a time; the oldest goes for a new one */
+#define CTL_REQUEST_MS 2000 /* to send the request */
+#define CTL_ANSWER_MS 5000 /* to take the answer */
+#define CTL_BACKLOG 64
+#define CTL_OUT_MAX (4 * TG_CONTROL_DOC_MAX) /* answers not yet taken */
 
 struct ctl_conn {
 	uv_pipe_t pipe;
+	uv_timer_t timer; /* the deadline of what the client must do now */
 	uv_write_t wr;
 	struct tg_control *c;
-	char *buf;
-	struct ctl_conn *next, **pprev;
+	char req[64]; /* the request line */
+	size_t req_len;
+	char *out; /* the answer, once asked */
+	size_t out_len;
+	unsigned handles; /* still to be closed */
+	bool listed;
+	struct ctl_conn *next, *prev; /* newer, older */
 };
 
 struct tg_control {
 	uv_pipe_t listener;
 	tg_control_render_fn render;
 	void *arg;
-	struct ctl_conn *conns;
+	struct ctl_conn *oldest, *newest;
 	unsigned n_conns;
+	size_t out_bytes; /* of the answers not yet taken */
+	char *scratch; /* TG_CONTROL_DOC_MAX bytes, where documents render */
+	size_t scratch_len; /* the document in it (0: none) */
+	uint64_t scratch_ms; /* rendered in the loop turn of this uv_now() */
 	unsigned pending; /* uv_close() calls not yet called back */
 	bool closing;
 	ino_t ino;
@@ -202,7 +224,7 @@ static int bind_listen(struct tg_control *c)
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, CTL_CONNS) < 0 || lstat(c->path, &st) < 0) {
+	if (r < 0 || listen(fd, CTL_BACKLOG) < 0 || lstat(c->path, &st) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -231,6 +253,12 @@ static int open_in(struct tg_control *c, unsigned i, const char *name)
 	if (r < 0)
 		return r;
 	return bind_listen(c);
+}
+
+static void control_free(struct tg_control *c)
+{
+	free(c->scratch);
+	free(c);
 }
 
 /* the peer's user, or -errno */
@@ -263,25 +291,42 @@ static void conn_free_cb(uv_handle_t *h)
 	struct ctl_conn *k = h->data;
 	struct tg_control *c = k->c;
 
-	free(k->buf);
+	if (--k->handles)
+		return;
+	free(k->out);
 	free(k);
 	c->pending--;
 	if (c->closing && !c->pending)
-		free(c);
+		control_free(c);
 }
 
 static void conn_close(struct ctl_conn *k)
 {
+	struct tg_control *c = k->c;
+
 	if (uv_is_closing((uv_handle_t *)&k->pipe))
 		return;
-	if (k->pprev) {
-		*k->pprev = k->next;
-		if (k->next)
-			k->next->pprev = k->pprev;
-		k->pprev = NULL;
-		k->c->n_conns--;
+	if (k->listed) {
+		*(k->prev ? &k->prev->next : &c->oldest) = k->next;
+		*(k->next ? &k->next->prev : &c->newest) = k->prev;
+		k->listed = false;
+		c->n_conns--;
 	}
+	c->out_bytes -= k->out_len;
+	k->out_len = 0;
 	uv_close((uv_handle_t *)&k->pipe, conn_free_cb);
+	uv_close((uv_handle_t *)&k->timer, conn_free_cb);
+}
+
+/* a client that did not ask, or did not take its answer, in time */
+static void deadline_cb(uv_timer_t *t)
+{
+	struct ctl_conn *k = t->data;
+
+	tg_debug("control socket: a client did not %s within %u s; dropped",
+		 k->out ? "take its answer" : "ask",
+		 (k->out ? CTL_ANSWER_MS : CTL_REQUEST_MS) / 1000);
+	conn_close(k);
 }
 
 static void write_cb(uv_write_t *w, int status)
@@ -294,32 +339,117 @@ static void write_cb(uv_write_t *w, int status)
 	conn_close(k);
 }
 
-static void serve(struct ctl_conn *k)
+/*
+ * The status document, rendered into the one scratch buffer; its length.
+ * Clients that ask at the same uv_now() (one turn of the loop, mostly)
+ * share one rendering: the state has hardly moved on, and a crowd asking
+ * at once costs one.
+ */
+static int render_doc(struct tg_control *c)
 {
-	struct tg_control *c = k->c;
+	uint64_t now = uv_now(c->listener.loop);
 	struct tg_json j;
-	uv_buf_t b;
 	int n;
 
-	k->buf = malloc(TG_CONTROL_DOC_MAX);
-	if (!k->buf) {
-		conn_close(k);
-		return;
-	}
-	tg_json_init(&j, k->buf, TG_CONTROL_DOC_MAX);
+	if (!c->scratch && !(c->scratch = malloc(TG_CONTROL_DOC_MAX)))
+		return -ENOMEM;
+	if (c->scratch_len && c->scratch_ms == now)
+		return (int)c->scratch_len;
+	tg_json_init(&j, c->scratch, TG_CONTROL_DOC_MAX);
 	c->render(c->arg, &j);
 	n = tg_json_finish(&j);
 	if (n < 0) {
-		tg_json_init(&j, k->buf, TG_CONTROL_DOC_MAX);
+		tg_json_init(&j, c->scratch, TG_CONTROL_DOC_MAX);
 		tg_json_obj(&j, NULL);
 		tg_json_str(&j, "error", "the status does not fit");
 		tg_json_obj_end(&j);
 		n = tg_json_finish(&j);
 	}
-	b = uv_buf_init(k->buf, (unsigned)n);
+	c->scratch_len = n > 0 ? (size_t)n : 0;
+	c->scratch_ms = now;
+	return n;
+}
+
+/*
+ * Room for @len more bytes of answers: the oldest answers still unread
+ * are dropped first (their clients are the slowest).
+ */
+static void make_room(struct tg_control *c, struct ctl_conn *self, size_t len)
+{
+	struct ctl_conn *k = c->oldest, *next;
+
+	for (; k && c->out_bytes + len > CTL_OUT_MAX; k = next) {
+		next = k->next;
+		if (k != self && k->out) {
+			tg_debug("control socket: answers waiting exceed %u "
+				 "MiB; dropping the oldest",
+				 CTL_OUT_MAX >> 20);
+			conn_close(k);
+		}
+	}
+}
+
+static void serve(struct ctl_conn *k)
+{
+	struct tg_control *c = k->c;
+	uv_buf_t b;
+	int n = render_doc(c);
+
+	if (n < 0) {
+		conn_close(k);
+		return;
+	}
+	make_room(c, k, (size_t)n);
+	k->out = malloc((size_t)n);
+	if (!k->out) {
+		conn_close(k);
+		return;
+	}
+	memcpy(k->out, c->scratch, (size_t)n);
+	k->out_len = (size_t)n;
+	c->out_bytes += k->out_len;
+	uv_timer_start(&k->timer, deadline_cb, CTL_ANSWER_MS, 0);
+	b = uv_buf_init(k->out, (unsigned)n);
 	k->wr.data = k;
 	if (uv_write(&k->wr, (uv_stream_t *)&k->pipe, &b, 1, write_cb) < 0)
 		conn_close(k);
+}
+
+static void req_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct ctl_conn *k = h->data;
+
+	*buf = uv_buf_init(k->req + k->req_len,
+			   (unsigned)(sizeof(k->req) - k->req_len));
+}
+
+/* the request is one line, "status"; its answer is the document */
+static void req_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_conn *k = s->data;
+	char *nl;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		conn_close(k); /* a probe (`tungate status` looking), or gone */
+		return;
+	}
+	k->req_len += (size_t)nread;
+	nl = memchr(k->req, '\n', k->req_len);
+	if (!nl) {
+		if (k->req_len == sizeof(k->req))
+			conn_close(k);
+		return;
+	}
+	uv_read_stop(s);
+	*nl = '\0';
+	if (strcmp(k->req, TG_CONTROL_REQUEST)) {
+		tg_debug("control socket: unknown request; dropped");
+		conn_close(k);
+		return;
+	}
+	serve(k);
 }
 
 /* same user only; a refusal is logged at most every 10 s */
@@ -360,23 +490,26 @@ static void connection_cb(uv_stream_t *server, int status)
 		return;
 	k->c = c;
 	uv_pipe_init(server->loop, &k->pipe, 0);
-	k->pipe.data = k;
+	uv_timer_init(server->loop, &k->timer);
+	k->pipe.data = k->timer.data = k;
+	k->handles = 2;
 	c->pending++;
-	if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0) {
+	if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0 || !allowed(k)) {
 		conn_close(k);
 		return;
 	}
-	if (c->n_conns >= CTL_CONNS || !allowed(k)) {
-		conn_close(k);
-		return;
-	}
-	k->next = c->conns;
-	if (k->next)
-		k->next->pprev = &k->next;
-	k->pprev = &c->conns;
-	c->conns = k;
+	/* full: the oldest client has had the longest to be done */
+	if (c->n_conns >= CTL_CONNS)
+		conn_close(c->oldest);
+	k->prev = c->newest;
+	*(c->newest ? &c->newest->next : &c->oldest) = k;
+	c->newest = k;
+	k->listed = true;
 	c->n_conns++;
-	serve(k);
+	uv_timer_start(&k->timer, deadline_cb, CTL_REQUEST_MS, 0);
+	if (uv_read_start((uv_stream_t *)&k->pipe, req_alloc_cb,
+			  req_read_cb) < 0)
+		conn_close(k);
 }
 
 int tg_control_open(uv_loop_t *loop, const char *name,
@@ -410,7 +543,7 @@ int tg_control_open(uv_loop_t *loop, const char *name,
 	if (r < 0)
 		close(fd);
 	else
-		r = uv_listen((uv_stream_t *)&c->listener, CTL_CONNS,
+		r = uv_listen((uv_stream_t *)&c->listener, CTL_BACKLOG,
 			      connection_cb);
 	if (r < 0) {
 		tg_control_close(c);
@@ -431,7 +564,7 @@ static void listener_close_cb(uv_handle_t *h)
 
 	c->pending--;
 	if (!c->pending)
-		free(c);
+		control_free(c);
 }
 
 void tg_control_close(struct tg_control *c)
@@ -441,8 +574,8 @@ void tg_control_close(struct tg_control *c)
 	if (!c)
 		return;
 	c->closing = true;
-	while (c->conns)
-		conn_close(c->conns);
+	while (c->oldest)
+		conn_close(c->oldest);
 	if (lstat(c->path, &st) == 0 && st.st_ino == c->ino &&
 	    st.st_dev == c->dev)
 		unlink(c->path);

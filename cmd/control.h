@@ -3,8 +3,8 @@
  * control.h - the outside's control socket, and where it lives.
  *
  * Each running outside listens on DIR/NAME.sock, a Unix stream socket
- * that only its own user may use; every connection gets one JSON document
- * (the status) and is closed. DIR is the first usable of
+ * that only its own user may use; a client sends "status\n" and gets one
+ * JSON document (the status) read to EOF. DIR is the first usable of
  * $XDG_RUNTIME_DIR/tungate, /run/user/UID/tungate, $HOME/.cache/tungate and
  * /tmp/tungate-UID, each a directory of this user's, mode 0700 (only the
  * last component is created, and ~/.cache). `tungate status` looks in all
@@ -20,6 +20,8 @@
 #include "cmd/json.h"
 
 #define TG_CONTROL_NAME_MAX 64
+/* what a client sends: one line, before the answer */
+#define TG_CONTROL_REQUEST "status"
 /* the largest status document served */
 #define TG_CONTROL_DOC_MAX (8u << 20)
 

@@ -11,6 +11,14 @@
  * wedged event loop gets the service restarted. Sends never block (a full
  * socket drops the message, as libsystemd's would fail).
  *
+ * STATUS= follows what the inside does, which a hostile inside can make
+ * change as fast as it likes, and each message costs systemd a wakeup and
+ * a write: tg_notify_status() sends at most one a second. One that comes
+ * sooner is kept (replacing any kept before) and sent by
+ * tg_notify_flush(), which the outside's one-second timer calls, so the
+ * last status always arrives, at most two seconds late. READY=1 and
+ * STOPPING=1 go at once, with the status they carry.
+ *
  * The environment is read once per process and then removed, so that
  * state is file-static: it is the process's, as the variables were, and
  * outlives the sessions (and loops) of a reconnecting outside.
@@ -35,7 +43,14 @@ static struct {
 	struct sockaddr_un addr;
 	socklen_t addr_len;
 	uint64_t watchdog_ms;
+	/* STATUS= rate: the last one sent, and the one kept back */
+	uint64_t status_ms;
+	bool status_sent, status_held;
+	char held[1024];
+	size_t held_len;
 } ntf = {.fd = -1};
+
+#define NOTIFY_STATUS_MS 1000 /* at most one STATUS= per second */
 
 struct tg_watchdog {
 	uv_timer_t timer;
@@ -112,27 +127,80 @@ bool tg_notify_init(void)
 	return true;
 }
 
-void tg_notify_send(const char *fmt, ...)
+static uint64_t now_ms(void)
 {
-	char msg[1024];
-	va_list ap;
-	int len;
+	return uv_hrtime() / 1000000;
+}
 
-	if (ntf.fd < 0)
-		return;
-	va_start(ap, fmt);
-	len = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return;
-	if ((size_t)len >= sizeof(msg))
-		len = sizeof(msg) - 1;
-	if (sendto(ntf.fd, msg, (size_t)len, 0, (struct sockaddr *)&ntf.addr,
+static void send_msg(const char *msg, size_t len)
+{
+	if (sendto(ntf.fd, msg, len, 0, (struct sockaddr *)&ntf.addr,
 		   ntf.addr_len) < 0 &&
 	    !ntf.warned) {
 		ntf.warned = true;
 		tg_warn("cannot notify systemd: %s", strerror(errno));
 	}
+}
+
+/* @msg carries a status: it is the newest, and starts the second */
+static void mark_status_sent(void)
+{
+	ntf.status_sent = true;
+	ntf.status_ms = now_ms();
+	ntf.status_held = false;
+}
+
+static size_t format(char *msg, size_t cap, const char *prefix,
+		     const char *fmt, va_list ap)
+{
+	size_t n = (size_t)snprintf(msg, cap, "%s", prefix);
+	int len = vsnprintf(msg + n, cap - n, fmt, ap);
+
+	if (len < 0)
+		return 0;
+	n += (size_t)len;
+	return n < cap ? n : cap - 1;
+}
+
+void tg_notify_send(const char *fmt, ...)
+{
+	char msg[sizeof(ntf.held)];
+	va_list ap;
+	size_t len;
+
+	if (ntf.fd < 0)
+		return;
+	va_start(ap, fmt);
+	len = format(msg, sizeof(msg), "", fmt, ap);
+	va_end(ap);
+	if (!len)
+		return;
+	send_msg(msg, len);
+	if (strstr(msg, "STATUS="))
+		mark_status_sent();
+}
+
+void tg_notify_status(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ntf.fd < 0)
+		return;
+	va_start(ap, fmt);
+	ntf.held_len = format(ntf.held, sizeof(ntf.held), "STATUS=", fmt, ap);
+	va_end(ap);
+	ntf.status_held = true;
+	tg_notify_flush();
+}
+
+void tg_notify_flush(void)
+{
+	if (ntf.fd < 0 || !ntf.status_held)
+		return;
+	if (ntf.status_sent && now_ms() - ntf.status_ms < NOTIFY_STATUS_MS)
+		return;
+	send_msg(ntf.held, ntf.held_len);
+	mark_status_sent();
 }
 
 static void watchdog_cb(uv_timer_t *t)

@@ -25,10 +25,24 @@ struct tg_watchdog;
 bool tg_notify_init(void);
 
 /**
- * tg_notify_send() - one message, e.g. "READY=1\nSTATUS=up"; nothing if
- * systemd is not listening; a failure is logged once
+ * tg_notify_send() - one message, e.g. "READY=1\nSTATUS=up", at once;
+ * nothing if systemd is not listening; a failure is logged once. A status
+ * it carries replaces one that tg_notify_status() kept back.
  */
 void tg_notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * tg_notify_status() - "STATUS=<fmt>", at most one a second: one that
+ * comes sooner is kept (the newest wins) for tg_notify_flush()
+ */
+void tg_notify_status(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/**
+ * tg_notify_flush() - send the status kept back, if its second has
+ * passed; call it every second, so that the last status arrives
+ */
+void tg_notify_flush(void);
 
 /**
  * tg_watchdog_start() - send WATCHDOG=1 from @loop every half

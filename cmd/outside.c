@@ -274,8 +274,8 @@ static void schedule_retry(struct outside *s)
 	s->attempt++;
 	tg_warn("%s; reconnecting in %.1f s (attempt %u)", s->why,
 		(double)delay / 1000, s->attempt);
-	tg_notify_send("STATUS=%s; reconnecting in %.1f s", s->why,
-		       (double)delay / 1000);
+	tg_notify_status("%s; reconnecting in %.1f s", s->why,
+			 (double)delay / 1000);
 	s->exit_code = 0;
 	s->why[0] = '\0';
 	uv_timer_start(&s->retry_timer, retry_cb, delay, 0);
@@ -460,8 +460,10 @@ static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 	bool resumed;
 	size_t n;
 
+	/* the inside may send READY at will: its lines are rate limited */
 	if (tp_ready_decode(&rd, data, len) < 0) {
-		tg_warn("ignoring a malformed READY from the inside");
+		tg_warn_rl("malformed READY",
+			   "ignoring a malformed READY from the inside");
 		return;
 	}
 	resumed = (rd.flags & TP_READY_RESUMED) &&
@@ -485,7 +487,8 @@ static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 		}
 		status_session(s);
 	}
-	tg_info("inside is up%s: %s", resumed ? " again" : "", rd.text);
+	tg_info_rl("READY", "inside is up%s: %s", resumed ? " again" : "",
+		   rd.text);
 	/* after the log line: tests and people read READY=1 as "it said so" */
 	outside_status_ready(s->status, (const uint8_t *)rd.text,
 			     strlen(rd.text));
@@ -792,6 +795,7 @@ int tg_outside_run(const struct tg_opts *o)
 	code = run_loop(&s);
 	if (uv_loop_close(&loop) != 0)
 		tg_debug("event loop closed with handles still open");
+	tg_ratelimit_flush_due(true);
 	if (code && s.why[0])
 		tg_err("%s", s.why);
 	return code;

@@ -18,8 +18,9 @@
  * fields), so the document is always whole.
  *
  * A one-second timer flushes the capture file (so tcpdump can read it
- * while the tunnel runs) and, under systemd, refreshes the STATUS= line
- * every ten seconds when it changed.
+ * while the tunnel runs) and, under systemd, sends the STATUS= line that
+ * notify.c held back (at most one a second) and refreshes it every ten
+ * seconds when it changed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -450,7 +451,7 @@ static void notify_status(struct outside_status *st)
 	if (!strcmp(line, st->sd_status))
 		return;
 	memcpy(st->sd_status, line, sizeof(line));
-	tg_notify_send("STATUS=%s", line);
+	tg_notify_status("%s", line);
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -458,6 +459,8 @@ static void tick_cb(uv_timer_t *t)
 	struct outside_status *st = t->data;
 
 	tg_pcap_flush(st->pcap);
+	tg_notify_flush();
+	tg_ratelimit_flush_due(false);
 	if (++st->ticks % STATUS_NOTIFY_TICKS == 0)
 		notify_status(st);
 }
@@ -552,10 +555,10 @@ struct outside_status *outside_status_new(uv_loop_t *loop,
 		return NULL;
 	}
 	if (proc.sessions > 1)
-		tg_notify_send("STATUS=reconnecting to %s (attempt %u)",
-			       peer_name(o), proc.sessions - 1);
+		tg_notify_status("reconnecting to %s (attempt %u)",
+				 peer_name(o), proc.sessions - 1);
 	else
-		tg_notify_send("STATUS=connecting to %s", peer_name(o));
+		tg_notify_status("connecting to %s", peer_name(o));
 	st->watchdog = tg_watchdog_start(loop);
 	uv_timer_init(loop, &st->tick);
 	st->tick.data = st;
@@ -590,9 +593,9 @@ void outside_status_hello(struct outside_status *st, const char *version)
 	st->hello_seen = true;
 	st->hellos++;
 	snprintf(st->inside_version, sizeof(st->inside_version), "%s", version);
-	tg_notify_send("STATUS=connected to the inside (tungate %s); waiting "
-		       "for its routes",
-		       version);
+	tg_notify_status("connected to the inside (tungate %s); waiting for "
+			 "its routes",
+			 version);
 }
 
 void outside_status_ready(struct outside_status *st, const uint8_t *text,
@@ -608,9 +611,12 @@ void outside_status_ready(struct outside_status *st, const uint8_t *text,
 		st->ready[i] =
 			text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
 	st->ready[n] = '\0';
-	/* READY=1 once per process: a reconnection is not a new start */
-	tg_notify_send("%sSTATUS=up: %s", proc.ready_sent ? "" : "READY=1\n",
-		       st->ready);
+	/* READY=1 once per process: a reconnection is not a new start; a
+	 * READY from the inside as often as it likes is one STATUS= a second */
+	if (proc.ready_sent)
+		tg_notify_status("up: %s", st->ready);
+	else
+		tg_notify_send("READY=1\nSTATUS=up: %s", st->ready);
 	proc.ready_sent = true;
 	/* let the next tick send the counters again */
 	st->sd_status[0] = '\0';

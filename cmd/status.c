@@ -3,8 +3,9 @@
  * status.c - `tungate status [NAME] [--json] [--watch]`.
  *
  * Theory of operation: find the control socket of the outside (by NAME,
- * or the only one running as this user), connect, read one JSON document
- * to EOF, and print it as is (--json) or as text (status_text.c).
+ * or the only one running as this user), connect, ask ("status\n"), read
+ * one JSON document to EOF, and print it as is (--json) or as text
+ * (status_text.c).
  *
  * --watch takes the terminal: raw mode (no echo, no line editing, keys
  * read one by one), the alternate screen, the cursor hidden. Every second,
@@ -233,6 +234,20 @@ static const char *fetch_error(int err, const char *path, char *why, size_t cap)
 	return why;
 }
 
+/* ask: the request is one line, small enough for any socket buffer */
+static int ask(int fd)
+{
+	static const char req[] = TG_CONTROL_REQUEST "\n";
+	ssize_t n;
+
+	do
+		n = send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(req) - 1 ? 0 : -EIO;
+}
+
 /* the whole document, read to EOF; an empty answer is a refusal */
 static int fetch(const char *path, struct tg_sbuf *doc)
 {
@@ -241,6 +256,11 @@ static int fetch(const char *path, struct tg_sbuf *doc)
 
 	if (fd < 0)
 		return fd;
+	r = ask(fd);
+	if (r < 0) {
+		close(fd);
+		return r == -EPIPE ? -ECONNRESET : r;
+	}
 	doc->len = 0;
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};

@@ -6,7 +6,8 @@
  * so lines carry only "<level>prefix: message"; on a terminal or a file
  * they start with the wall-clock time. Each line is formatted into one
  * buffer and written with a single write(2), so lines from the child's
- * stderr relay and from the loop never interleave mid-line.
+ * stderr relay and from the loop never interleave mid-line. The rate
+ * limiter of log.h is ratelimit.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>

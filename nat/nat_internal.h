@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lib/log.h"
 #include "nat/flow.h"
 #include "nat/nat.h"
 #include "nat/pkt.h"
@@ -32,11 +33,10 @@
 
 struct nat;
 
-/* at most one log line a second for a kind of event; the rest are counted */
+/* at most one log line a second for a kind of event; the rest are counted
+ * (lib/log.h's limiter, with a burst of one per second) */
 struct nat_ratelimit {
-	uint64_t last_ms;
-	uint64_t quiet;
-	bool used;
+	struct tg_ratelimit rl;
 };
 
 /* how far a UDP flow has got toward assured (udp.c) */

@@ -34,17 +34,10 @@
 
 bool nat_ratelimit(struct nat *n, struct nat_ratelimit *rl, uint64_t *quiet)
 {
-	uint64_t now = uv_now(n->loop);
-
-	if (rl->used && now - rl->last_ms < 1000) {
-		rl->quiet++;
-		return false;
-	}
-	*quiet = rl->quiet;
-	rl->quiet = 0;
-	rl->last_ms = now;
-	rl->used = true;
-	return true;
+	/* one line per second, the count of the rest in the next one */
+	rl->rl.burst = 1;
+	rl->rl.interval_ms = 1000;
+	return tg_ratelimit_at(&rl->rl, TG_LOG_WARN, uv_now(n->loop), quiet);
 }
 
 /*

@@ -8,7 +8,8 @@
  * its stderr is read here, cut into lines in one fixed buffer and logged
  * with a prefix, so "Permission denied (publickey)" or "sudo: a password
  * is required" reaches the user as it happens. A line longer than the
- * buffer is logged in pieces. The child stays in our process group, so a
+ * buffer is logged in pieces. The lines go through a rate limiter
+ * (lib/log.h): a burst is logged whole, a flood is counted. The child stays in our process group, so a
  * Ctrl-C in the terminal reaches it too; the outside still sends it
  * SIGTERM with tp_exec_kill() when it ends on its own.
  */
@@ -23,6 +24,8 @@
 
 #define LINE_CAP 4096
 #define PIECE_MAX 800 /* what fits in one tg_log() line with its prefix */
+/* the inside's start at -v is a few dozen lines: shown whole */
+#define ERR_BURST 50
 
 struct tp_exec {
 	uv_process_t proc;
@@ -30,6 +33,7 @@ struct tp_exec {
 	tp_exec_exit_cb exit_cb;
 	void *data;
 	char prefix[32];
+	struct tg_ratelimit rl;
 	char line[LINE_CAP];
 	size_t line_len;
 	bool exited, closed;
@@ -54,7 +58,8 @@ static void exec_log(struct tp_exec *x, const char *p, size_t len)
 					   : (char)c;
 		}
 		piece[n] = '\0';
-		tg_info("%s: %s", x->prefix, piece);
+		tg_log_limited(&x->rl, TG_LOG_INFO, "%s: %s", x->prefix,
+			       piece);
 		p += n;
 		len -= n;
 	} while (len);
@@ -78,6 +83,7 @@ static void err_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (x->line_len)
 			exec_log(x, x->line, x->line_len);
 		x->line_len = 0;
+		tg_ratelimit_flush(&x->rl);
 		uv_read_stop(s);
 		return;
 	}
@@ -162,6 +168,8 @@ int tp_exec_open(uv_loop_t *loop, const char *cmd, const char *prefix,
 		return -ENOMEM;
 	}
 	snprintf(x->prefix, sizeof(x->prefix), "%s", prefix ? prefix : "exec");
+	x->rl.key = x->prefix;
+	x->rl.burst = ERR_BURST;
 	x->exit_cb = exit_cb;
 	x->data = data;
 	x->proc.data = x->err.data = x;
@@ -223,6 +231,7 @@ void tp_exec_close(struct tp_exec *x)
 	if (x->line_len)
 		exec_log(x, x->line, x->line_len);
 	x->line_len = 0;
+	tg_ratelimit_flush(&x->rl);
 	x->closed = true;
 	x->handles = 2;
 	uv_close((uv_handle_t *)&x->proc, exec_close_cb);

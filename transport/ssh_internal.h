@@ -27,12 +27,15 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lib/log.h"
+
 #define TP_SSH_BUF (256u * 1024) /* stream -> channel */
 #define TP_SSH_OBUF                                         \
 	(2u << 20) /* channel -> stream; also the window we \
 		    * grant the server, as OpenSSH's 2 MiB */
 #define TP_SSH_WHY 512
 #define TP_SSH_LINE 800 /* one remote stderr line: fits one log line */
+#define TP_SSH_ERR_BURST 50 /* remote stderr lines logged per 5 s */
 #define TP_SSH_SLICE_MS 200 /* longest single poll while waiting */
 
 /* [user@]host[:port] as the user typed it */
@@ -101,6 +104,7 @@ struct tp_ssh_run {
 	/* remote stderr, cut into lines */
 	char eline[TP_SSH_LINE];
 	size_t elen;
+	struct tg_ratelimit err_rl;
 	char last_err[256]; /* the last stderr line, for the final message */
 	bool sudo_password;
 	bool stderr_quiet; /* log stderr lines at debug level: a script's */

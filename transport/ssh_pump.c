@@ -17,7 +17,8 @@
  * and let libssh flush. libssh's buffers never grow beyond one ibuf.
  *
  * The remote's stderr is logged line by line, prefixed with the host, from
- * libssh's data callback (ssh_thread.c).
+ * libssh's data callback, through a rate limiter (ssh_thread.c): a flood
+ * of it is counted.
  *
  * Latency: a wake-up for one direction does not touch the other. The
  * channel is not read when poll() saw no SSH data and libssh counted no

@@ -147,7 +147,11 @@ int tp_ssh_check_deadline(struct tp_ssh_run *r, const char *what)
 			   what);
 }
 
-/* remote stderr: log whole lines with the host as prefix */
+/*
+ * remote stderr: log whole lines with the host as prefix, through a rate
+ * limiter (a flood is counted, not logged); every line still counts for
+ * the final message and the sudo hint
+ */
 static void stderr_line(struct tp_ssh_run *r, char *line, size_t len)
 {
 	if (len && line[len - 1] == '\r')
@@ -161,8 +165,10 @@ static void stderr_line(struct tp_ssh_run *r, char *line, size_t len)
 	line[len] = '\0';
 	if (!len)
 		return;
-	tg_log(r->stderr_quiet ? TG_LOG_DEBUG : TG_LOG_INFO, "%s: %s", r->tag,
-	       line);
+	r->err_rl.key = r->tag;
+	r->err_rl.burst = TP_SSH_ERR_BURST;
+	tg_log_limited(&r->err_rl, r->stderr_quiet ? TG_LOG_DEBUG : TG_LOG_INFO,
+		       "%s: %s", r->tag, line);
 	snprintf(r->last_err, sizeof(r->last_err), "%s", line);
 	if (strstr(line, "sudo") && strstr(line, "password"))
 		r->sudo_password = true;
@@ -173,7 +179,8 @@ static void stderr_line(struct tp_ssh_run *r, char *line, size_t len)
  * @r:		session
  * @p:		bytes
  * @len:	their count
- * @flush:	log a last unterminated line too
+ * @flush:	log a last unterminated line too, and the count of the lines
+ *		the rate limiter held back
  */
 void tp_ssh_log_stderr(struct tp_ssh_run *r, const char *p, size_t len,
 		       bool flush)
@@ -202,6 +209,8 @@ void tp_ssh_log_stderr(struct tp_ssh_run *r, const char *p, size_t len,
 		stderr_line(r, r->eline, r->elen);
 		r->elen = 0;
 	}
+	if (flush)
+		tg_ratelimit_flush(&r->err_rl);
 }
 
 static const struct {

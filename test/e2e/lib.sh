@@ -57,6 +57,9 @@ TG_OUTSIDE_ARGS=(--no-dns -v)
 # XDG_RUNTIME_DIR=$T/xdg, where its control socket goes)
 TG_OUTSIDE_ENV=()
 TG_INSIDE_ARGS=(-v)
+# the outside's --exec command, instead of `socat - TCP:$CS4:$TG_PORT`
+# (it must reach the same listener)
+TG_OUTSIDE_EXEC=
 # how the outside is run, instead of "$T/tungate" as nobody: a command
 # that takes the outside's arguments (distro.t.sh runs it in another root)
 TG_OUTSIDE_RUN=()
@@ -549,7 +552,7 @@ tg_start_tunnel() {
 		env XDG_RUNTIME_DIR="$T/xdg" "${TG_OUTSIDE_ENV[@]}" "$T/tungate")
 	[ ${#TG_OUTSIDE_RUN[@]} != 0 ] && run=("${TG_OUTSIDE_RUN[@]}")
 	tg_bg "outside.$TG_N" "$NS_LOCAL" \
-		"${run[@]}" outside --exec "socat - TCP:$CS4:$TG_PORT" \
+		"${run[@]}" outside --exec "${TG_OUTSIDE_EXEC:-socat - TCP:$CS4:$TG_PORT}" \
 		--route "$LAN_NET4" --route "$LAN_NET6" \
 		"${TG_OUTSIDE_ARGS[@]}" "$@"
 	TG_OUTSIDE_PID=$TG_LAST_PID

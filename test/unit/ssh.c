@@ -8,6 +8,7 @@
  * test/e2e/ssh.t.sh covers a real sshd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -376,6 +377,43 @@ static void test_bad_dest(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ------------------------------------------------------- remote stderr */
+
+/*
+ * A remote whose stderr floods: a burst is logged, the rest counted, and
+ * every line, logged or not, still counts for the final message and the
+ * sudo hint
+ */
+static void test_stderr_flood(void **state)
+{
+	struct tp_ssh_run *r = calloc(1, sizeof(*r));
+	static const char chunk[] = "y\ny\ny\ny\ny\ny\ny\ny\n";
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+
+	(void)state;
+	assert_non_null(r);
+	assert_true(saved >= 0 && null >= 0);
+	dup2(null, STDERR_FILENO); /* the burst and the summary */
+	tg_log_init(TG_LOG_INFO, "test");
+	r->tag = "devbox"; /* what ssh.c sets for --ssh: the host */
+	/* 80 000 lines: well within one interval of 5 s, even under ASan */
+	for (int i = 0; i < 10000; i++)
+		tp_ssh_log_stderr(r, chunk, sizeof(chunk) - 1, false);
+	tp_ssh_log_stderr(r, "sudo: a password is required\n", 29, false);
+	assert_int_equal(r->err_rl.shown, TP_SSH_ERR_BURST);
+	assert_int_equal(r->err_rl.missed, 80001 - TP_SSH_ERR_BURST);
+	assert_string_equal(r->err_rl.key, "devbox");
+	assert_true(r->sudo_password);
+	assert_string_equal(r->last_err, "sudo: a password is required");
+	/* the end of the stream says the count and starts afresh */
+	tp_ssh_log_stderr(r, "", 0, true);
+	assert_int_equal(r->err_rl.missed, 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_bad_dest),
 		cmocka_unit_test(test_cmd_build),
 		cmocka_unit_test(test_cmd_shell),
+		cmocka_unit_test(test_stderr_flood),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -347,6 +347,7 @@ static void render(void *arg, struct tg_json *j)
 
 struct client {
 	char path[100];
+	bool silent; /* connect, never ask, never read */
 	char got[256];
 	size_t len;
 	volatile int done;
@@ -360,7 +361,18 @@ static void *client_main(void *arg)
 	ssize_t n;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		c->done = 1;
+		return NULL;
+	}
+	if (c->silent) {
+		c->done = 1; /* the caller closes it */
+		c->len = (size_t)fd;
+		return NULL;
+	}
+	if (write(fd, TG_CONTROL_REQUEST "\n",
+		  sizeof(TG_CONTROL_REQUEST)) == sizeof(TG_CONTROL_REQUEST))
 		while ((n = read(fd, c->got + c->len,
 				 sizeof(c->got) - 1 - c->len)) > 0)
 			c->len += (size_t)n;
@@ -377,13 +389,15 @@ static void poll_cb(uv_timer_t *t)
 		uv_stop(t->loop);
 }
 
-static void ask(uv_loop_t *loop, const char *path, struct client *c)
+static void ask_as(uv_loop_t *loop, const char *path, struct client *c,
+		   bool silent)
 {
 	uv_timer_t t;
 	pthread_t th;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->silent = silent;
 	uv_timer_init(loop, &t);
 	t.data = c;
 	uv_timer_start(&t, poll_cb, 10, 10);
@@ -394,6 +408,11 @@ static void ask(uv_loop_t *loop, const char *path, struct client *c)
 	uv_run(loop, UV_RUN_NOWAIT);
 }
 
+static void ask(uv_loop_t *loop, const char *path, struct client *c)
+{
+	ask_as(loop, path, c, false);
+}
+
 static void test_server(void **state)
 {
 	char tmpl[] = "/tmp/tg-status-test.XXXXXX", path[100], dir[64];
@@ -402,7 +421,7 @@ static void test_server(void **state)
 	struct client cl;
 	struct stat st;
 	uv_loop_t loop;
-	int fd, n;
+	int fd, n, silent[200];
 
 	(void)state;
 	assert_non_null(mkdtemp(tmpl));
@@ -428,13 +447,26 @@ static void test_server(void **state)
 	assert_int_equal(tg_control_open(&loop, "devbox", render, "x", &c2),
 			 -EADDRINUSE);
 
+	/* the probe of the second open cost no rendering */
 	ask(&loop, path, &cl);
 	assert_string_equal(cl.got, "{\"hello\":\"world\"}\n");
-	/* the probe of the second open was served too */
+	assert_int_equal(renders, 1);
 	n = renders;
 	ask(&loop, path, &cl);
 	assert_string_equal(cl.got, "{\"hello\":\"world\"}\n");
 	assert_int_equal(renders, n + 1);
+	/* 200 clients that never ask (more than are served at a time) do
+	 * not keep another from its answer */
+	for (int i = 0; i < 200; i++) {
+		ask_as(&loop, path, &cl, true);
+		assert_true(cl.len > 0);
+		silent[i] = (int)cl.len;
+	}
+	ask(&loop, path, &cl);
+	assert_string_equal(cl.got, "{\"hello\":\"world\"}\n");
+	for (int i = 0; i < 200; i++)
+		close(silent[i]);
+	assert_int_equal(renders, n + 2);
 
 	tg_control_close(c);
 	assert_int_equal(stat(path, &st), -1);
