@@ -191,11 +191,12 @@ static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 			 size_t need)
 {
 	size_t held = p->tcp_bytes - p->tcp_inflight * ANSWER_MAX;
+	size_t max = p->o.tcp_buffer_bytes;
+	bool big = max >= 1 << 20;
 	struct dns_conn *o;
 
 	if (dns_list_empty(&p->conns) ||
-	    (held <= p->o.tcp_buffer_bytes &&
-	     need <= p->o.tcp_buffer_bytes - held))
+	    (held <= max && need <= max - held))
 		return;
 	o = dns_entry(p->conns.next, struct dns_conn, link);
 	if (o == keep) {
@@ -204,10 +205,10 @@ static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 		o = dns_entry(o->link.next, struct dns_conn, link);
 	}
 	if (!p->st.tcp_evicted++)
-		tg_warn("dns: DNS-over-TCP buffers reached %zu MiB "
+		tg_warn("dns: DNS-over-TCP buffers reached %zu %s "
 			"(--dns-tcp-buffer): closing the oldest idle "
 			"connections (counted in status)",
-			p->o.tcp_buffer_bytes >> 20);
+			big ? max >> 20 : max >> 10, big ? "MiB" : "KiB");
 	else
 		tg_debug("dns: DNS-over-TCP buffers full: closed the oldest "
 			 "idle connection");
