@@ -39,8 +39,8 @@ static void opts_default(struct dns_opts *o, const struct dns_opts *in)
 	o->cache_entries = o->cache_entries ? o->cache_entries : 4096;
 	o->cache_bytes = o->cache_bytes ? o->cache_bytes : 4 << 20;
 	o->max_pending = o->max_pending ? o->max_pending : 1024;
-	o->tcp_buffer_bytes = o->tcp_buffer_bytes ? o->tcp_buffer_bytes
-						  : 16 << 20;
+	o->tcp_buffer_bytes =
+		o->tcp_buffer_bytes ? o->tcp_buffer_bytes : 16 << 20;
 	o->neg_ttl_max_s = o->neg_ttl_max_s ? o->neg_ttl_max_s : 300;
 	o->resolv_conf = o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf";
 	o->upstream_port = o->upstream_port ? o->upstream_port : 53;

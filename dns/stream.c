@@ -52,16 +52,16 @@
 #define ANSWER_MAX (2 + DNS_MSG_MAX) /* reserved per query in flight */
 
 struct dns_conn {
-	struct dns_list link;  /* the proxy's, least recently active first */
+	struct dns_list link; /* the proxy's, least recently active first */
 	struct dns_list stall; /* the proxy's stalled list, or empty */
 	struct dns_proxy *p;
 	uv_stream_t *s;
 	uint8_t *buf;
-	size_t cap, used;  /* read buffer */
-	size_t unwritten;  /* bytes of answers uv_write() still holds */
-	size_t largest;    /* the largest answer so far, 0: none yet */
+	size_t cap, used; /* read buffer */
+	size_t unwritten; /* bytes of answers uv_write() still holds */
+	size_t largest; /* the largest answer so far, 0: none yet */
 	unsigned inflight; /* queries accepted, answers not yet come */
-	unsigned writes;   /* uv_write() requests not yet done */
+	unsigned writes; /* uv_write() requests not yet done */
 	bool eof, closing, reading;
 };
 
@@ -168,8 +168,8 @@ static bool conn_may_ask(const struct dns_conn *c)
 
 static void update_reading(struct dns_conn *c)
 {
-	bool want = !c->eof && !c->closing && !stalled(c) &&
-		    conn_may_ask(c) && c->used < c->cap;
+	bool want = !c->eof && !c->closing && !stalled(c) && conn_may_ask(c) &&
+		    c->used < c->cap;
 
 	if (want && !c->reading)
 		c->reading = uv_read_start(c->s, alloc_cb, read_cb) == 0;
@@ -195,8 +195,7 @@ static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 	bool big = max >= 1 << 20;
 	struct dns_conn *o;
 
-	if (dns_list_empty(&p->conns) ||
-	    (held <= max && need <= max - held))
+	if (dns_list_empty(&p->conns) || (held <= max && need <= max - held))
 		return;
 	o = dns_entry(p->conns.next, struct dns_conn, link);
 	if (o == keep) {
@@ -418,8 +417,8 @@ void dns_tcp_wake(struct dns_proxy *p)
 		return;
 	p->tcp_waking = true;
 	while (!dns_list_empty(&p->tcp_stalled) && may_ask(p)) {
-		struct dns_conn *c = dns_entry(p->tcp_stalled.next,
-					       struct dns_conn, stall);
+		struct dns_conn *c =
+			dns_entry(p->tcp_stalled.next, struct dns_conn, stall);
 
 		dns_list_del(&c->stall);
 		consume(c);

@@ -50,8 +50,8 @@ static void put_txt(struct dns_proxy *p, const char *name, size_t bytes)
 
 	n = (size_t)snprintf(text, sizeof(text), "%s. 300 IN TXT", name);
 	while (bytes >= 256) {
-		n += (size_t)snprintf(text + n, sizeof(text) - n,
-				      " \"%0250d\"", 0);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " \"%0250d\"",
+				      0);
 		bytes -= 251;
 	}
 	key_of(name, 16, &k);
@@ -89,9 +89,9 @@ static int conn_open(struct dns_proxy *p)
 	assert_non_null(srv);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	/* the kernel takes little: what it does not is ours to hold */
-	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
-				    sizeof(small)),
-			 0);
+	assert_int_equal(
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
+		0);
 	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
 	uv_pipe_init(&loop, srv, 0);
 	assert_int_equal(uv_pipe_open(srv, sv[0]), 0);
