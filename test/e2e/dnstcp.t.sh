@@ -6,9 +6,11 @@
 # 48 KB; 500 connections from cs, each with a 2 KiB receive buffer,
 # pipeline queries for it for 20 s and never read (dnstcp.py). All along:
 # the outside's resident memory stays under 128 MiB, its DNS-over-TCP
-# buffers within --dns-tcp-buffer (16 MiB, shown in `tungate status`), and
-# a fresh UDP query from cs is answered within 2 s. Afterwards a plain TCP
-# query gets the whole answer, and the connections are gone.
+# buffers within --dns-tcp-buffer (16 MiB, shown in `tungate status`), a
+# fresh UDP query from cs is answered within 2 s, and so is one on a new
+# TCP connection (the oldest idle ones are closed to make room).
+# Afterwards a plain TCP query gets the whole answer, and the connections
+# are gone.
 #
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -64,6 +66,11 @@ fresh_udp() {
 		awk '$4 == "A" {a = $5} /Query time:/ {t = $4}
 			END {print (a ? a : "none"), (t != "" ? t : 99999)}'
 }
+# fresh_tcp N: the same over a new TCP connection; prints the address
+fresh_tcp() {
+	in_ns "$NS_CS" dig +tcp +time=5 +tries=1 +short "@$DNS4" \
+		"t$1-$RANDOM.fresh.corp.test" A | grep -x "$LAN4" || echo none
+}
 
 check "the large TXT answer comes whole over TCP" \
 	test "$(txt_bytes)" -ge 46000
@@ -74,16 +81,19 @@ check "status shows the DNS-over-TCP budget, 16 MiB" \
 in_ns "$NS_CS" bash -c "ulimit -n 4096; exec python3 '$TG_LIB_DIR/dnstcp.py' \
 	hold $DNS4 big.corp.test $CONNS $HOLD_S" >"$T/hold.out" 2>&1 &
 hold_pid=$!
-# a fresh UDP query every second from the 4th on, while the client holds
+# a fresh UDP query every second from the 4th on, while the client holds,
+# and every third second one over a new TCP connection
 udp_loop() {
 	local i=0 end=$((SECONDS + HOLD_S + 10))
 	sleep 4
 	while tg_alive "$hold_pid" && [ "$SECONDS" -lt "$end" ]; do
 		i=$((i + 1))
 		fresh_udp "$i"
+		[ $((i % 3)) = 0 ] && fresh_tcp "$i" >>"$T/tcp"
 		sleep 1
 	done
 }
+: >"$T/tcp"
 udp_loop >"$T/udp" &
 udp_pid=$!
 : >"$T/samples"
@@ -111,6 +121,10 @@ udp_ok=$(awk -v a="$LAN4" '$1 == a && $2 < 2000' "$T/udp" | wc -l)
 say "UDP queries meanwhile (address ms): $(tr '\n' ',' <"$T/udp")"
 check "fresh UDP queries answered within 2 s while held ($udp_ok of $udp_n)" \
 	test "$udp_n" -ge 5 -a "$udp_ok" = "$udp_n"
+tcp_n=$(wc -l <"$T/tcp")
+tcp_ok=$(grep -cx "$LAN4" "$T/tcp")
+check "and new TCP connections answered, room made for them ($tcp_ok of $tcp_n)" \
+	test "$tcp_n" -ge 2 -a "$tcp_ok" = "$tcp_n"
 
 # --- afterwards ---------------------------------------------------------------
 gone() {
