@@ -102,8 +102,7 @@ void dns_cancel(struct dns_proxy *p, void *arg);
  * stops reading at 64 KiB of unwritten answers; all of them together stay
  * within dns_opts.tcp_buffer_bytes, which closes the oldest idle one when
  * reached (stream.c).
- * Return: 0 or -errno (then @s is still the caller's; -ENOBUFS: no room
- * in the budget)
+ * Return: 0 or -errno (then @s is still the caller's)
  */
 int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s);
 

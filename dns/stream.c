@@ -3,9 +3,9 @@
  * stream.c - DNS over a byte stream (TCP), RFC 1035 4.2.2 and RFC 7766.
  *
  * Theory of operation: each message is preceded by its length in two
- * bytes. A connection reads into a buffer that starts small and grows to
- * hold the frame being read (2 + 65535 bytes at most), so a frame is
- * always whole in it; complete frames become dns_query() calls, and
+ * bytes. A connection reads into a buffer that starts small (1 KiB) and
+ * grows to hold the frame being read (2 + 65535 bytes at most), so a
+ * frame is always whole in it; complete frames become dns_query() calls, and
  * their answers are written back as they come, in any order (RFC 7766
  * 6.2.1.1: clients match them by id). An answer goes to the socket at
  * once if it takes it; only what it does not take is copied and waits
@@ -33,11 +33,12 @@
  * reading and waits on the proxy's stalled list, oldest first. If the
  * room is taken by what connections hold (not by reservations, which
  * answers soon return), the least recently active other connection (the
- * one whose client neither asked nor took an answer for the longest) is
- * closed to make room. Stalled connections resume, oldest first, whenever
- * room is freed (dns_tcp_wake(), at the end of every callback that frees
- * some).
- * dns_proxy_close() closes every connection.
+ * one whose client took no answer for the longest, counting its opening
+ * as one) is closed to make room; a new connection too waits for its
+ * read buffer rather than being refused. Stalled connections resume,
+ * oldest first, whenever room is freed (dns_tcp_wake(), at the end of
+ * every callback that frees some). dns_proxy_close() closes every
+ * connection.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -131,7 +132,8 @@ static void conn_close(struct dns_conn *c)
 	uv_close((uv_handle_t *)c->s, close_cb);
 }
 
-/* the client asked or took an answer: to the young end of the list */
+/* the client took an answer: to the young end of the list (a new
+ * connection starts there) */
 static void touch(struct dns_conn *c)
 {
 	dns_list_del(&c->link);
@@ -185,9 +187,10 @@ static void maybe_close(struct dns_conn *c)
 }
 
 /* the budget is short: the least recently active connection but @keep
- * is closed (its client neither asked nor took an answer for longest),
- * unless answers on their way will make room anyway */
-static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
+ * is closed (its client took no answer for the longest: asking without
+ * reading is not activity), unless answers on their way will make room
+ * anyway */
+static bool evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 			 size_t need)
 {
 	size_t held = p->tcp_bytes - p->tcp_inflight * ANSWER_MAX;
@@ -196,11 +199,11 @@ static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 	struct dns_conn *o;
 
 	if (dns_list_empty(&p->conns) || (held <= max && need <= max - held))
-		return;
+		return false;
 	o = dns_entry(p->conns.next, struct dns_conn, link);
 	if (o == keep) {
 		if (o->link.next == &p->conns)
-			return;
+			return false;
 		o = dns_entry(o->link.next, struct dns_conn, link);
 	}
 	if (!p->st.tcp_evicted++)
@@ -212,18 +215,15 @@ static void evict_oldest(struct dns_proxy *p, const struct dns_conn *keep,
 		tg_debug("dns: DNS-over-TCP buffers full: closed the oldest "
 			 "idle connection");
 	conn_close(o);
+	return true;
 }
 
-/* no room for @c: it waits for dns_tcp_wake(); if the budget (not the
- * share of requests) is what is short, the oldest idle one goes */
-static void stall(struct dns_conn *c, size_t need)
+/* no room for @c: it waits for dns_tcp_wake(), which the callback that
+ * found it so calls at its end */
+static void stall(struct dns_conn *c)
 {
-	struct dns_proxy *p = c->p;
-
 	if (!stalled(c))
-		dns_list_add_tail(&p->tcp_stalled, &c->stall);
-	if (share_left(p))
-		evict_oldest(p, c, need);
+		dns_list_add_tail(&c->p->tcp_stalled, &c->stall);
 }
 
 /* size the read buffer for a frame of @need bytes (0: none): it grows
@@ -236,7 +236,7 @@ static void fit_frame(struct dns_conn *c, size_t need)
 	if (cap == c->cap)
 		return;
 	if (cap > c->cap && !room_for(c->p, cap - c->cap)) {
-		stall(c, cap - c->cap);
+		stall(c);
 		return;
 	}
 	b = realloc(c->buf, cap);
@@ -258,7 +258,6 @@ static void consume(struct dns_conn *c)
 {
 	struct dns_proxy *p = c->p;
 	size_t off = 0, len = 0;
-	bool asked = false;
 
 	while (!c->closing && c->used - off >= 2) {
 		len = tg_be16(c->buf + off);
@@ -269,7 +268,7 @@ static void consume(struct dns_conn *c)
 		if (c->used - off < 2 + len || !conn_may_ask(c))
 			break;
 		if (!may_ask(p)) {
-			stall(c, ANSWER_MAX);
+			stall(c);
 			break;
 		}
 		/* -ENOBUFS: UDP holds every request; the client retries */
@@ -281,19 +280,16 @@ static void consume(struct dns_conn *c)
 		c->inflight++;
 		p->tcp_inflight++;
 		off += 2 + len;
-		asked = true;
 	}
 	if (c->closing)
 		return;
 	memmove(c->buf, c->buf + off, c->used - off);
 	c->used -= off;
-	if (asked)
-		touch(c);
 	/* a frame larger than the buffer needs a larger one; an empty
 	 * buffer goes back to the small size */
 	if (c->used >= 2)
 		fit_frame(c, 2 + (size_t)tg_be16(c->buf));
-	else if (c->cap > CONN_RBUF_MIN)
+	else if (c->cap != CONN_RBUF_MIN)
 		fit_frame(c, 0);
 	if (!c->closing)
 		update_reading(c);
@@ -407,8 +403,9 @@ static void answer_cb(void *arg, const uint8_t *msg, size_t len)
 
 /**
  * dns_tcp_wake() - resume the stalled connections, oldest first, while
- * there is room for a query; never recursive (a connection that resumes
- * may free room, or stall again)
+ * there is room for a query, closing the oldest idle ones while what
+ * connections hold leaves none; never recursive (a connection that
+ * resumes may free room, or stall again)
  * @p:	the proxy
  */
 void dns_tcp_wake(struct dns_proxy *p)
@@ -416,10 +413,17 @@ void dns_tcp_wake(struct dns_proxy *p)
 	if (p->tcp_waking || p->closing)
 		return;
 	p->tcp_waking = true;
-	while (!dns_list_empty(&p->tcp_stalled) && may_ask(p)) {
+	while (!dns_list_empty(&p->tcp_stalled)) {
 		struct dns_conn *c =
 			dns_entry(p->tcp_stalled.next, struct dns_conn, stall);
 
+		if (!may_ask(p)) {
+			/* the share of requests, or reservations that
+			 * answers return, are only waited for */
+			if (share_left(p) && evict_oldest(p, c, ANSWER_MAX))
+				continue;
+			break;
+		}
 		dns_list_del(&c->stall);
 		consume(c);
 	}
@@ -431,13 +435,12 @@ void dns_tcp_wake(struct dns_proxy *p)
  * @p:	the proxy
  * @s:	a connected stream from malloc(), the proxy's from now on
  *
- * Return: 0, or -errno and @s is still the caller's (-ENOBUFS: the
- * budget has no room even for its read buffer)
+ * Return: 0 (the proxy may close @s at once: no memory), or -errno and
+ * @s is still the caller's
  */
 int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s)
 {
 	struct dns_conn *c;
-	int rc;
 
 	if (p->closing)
 		return -ESHUTDOWN;
@@ -446,33 +449,18 @@ int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s)
 		return -ENOMEM;
 	c->p = p;
 	c->s = s;
-	c->cap = CONN_RBUF_MIN;
-	c->buf = malloc(c->cap);
-	dns_list_init(&c->stall);
-	if (!c->buf) {
-		free(c);
-		return -ENOMEM;
-	}
-	if (!room_for(p, c->cap)) {
-		evict_oldest(p, NULL, c->cap);
-		if (!room_for(p, c->cap)) {
-			free(c->buf);
-			free(c);
-			return -ENOBUFS;
-		}
-	}
 	s->data = c;
-	rc = uv_read_start(s, alloc_cb, read_cb);
-	if (rc) {
-		free(c->buf);
-		free(c);
-		return rc;
-	}
-	c->reading = true;
-	charge(p, c->cap);
+	dns_list_init(&c->stall);
 	dns_list_add_tail(&p->conns, &c->link);
 	p->tcp_conns++;
 	p->holds++;
+	/* its read buffer, within the budget; else it waits for room */
+	fit_frame(c, 0);
+	if (!c->closing)
+		update_reading(c);
+	if (c->cap && !c->reading && !c->closing)
+		conn_close(c); /* uv_read_start() failed */
+	dns_tcp_wake(p);
 	return 0;
 }
 

@@ -68,8 +68,11 @@ fresh_udp() {
 }
 # fresh_tcp N: the same over a new TCP connection; prints the address
 fresh_tcp() {
-	in_ns "$NS_CS" dig +tcp +time=5 +tries=1 +short "@$DNS4" \
-		"t$1-$RANDOM.fresh.corp.test" A | grep -x "$LAN4" || echo none
+	local out
+	out=$(in_ns "$NS_CS" dig +tcp +time=5 +tries=1 "@$DNS4" \
+		"t$1-$RANDOM.fresh.corp.test" A 2>&1)
+	echo "$(date +%T.%N) $out" >>"$T/dig-tcp.log"
+	awk -v a="$LAN4" '$4 == "A" && $5 == a {f = 1} END {print f ? a : "none"}' <<<"$out"
 }
 
 check "the large TXT answer comes whole over TCP" \
