@@ -305,6 +305,42 @@ static void test_budget(void **state)
 	finish(&loop, p);
 }
 
+/* many clients that do not read, all asking at once, most of them
+ * stalled: a new client still gets its answer, and the budget holds */
+static void test_stalled_crowd(void **state)
+{
+	size_t budget = 512 * 1024;
+	struct dns_proxy *p = setup(budget);
+	static struct reader r[13];
+	struct peaks pk = {0};
+	struct dns_stats st;
+
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 12; i++) {
+		r[i].fd = conn_open(p);
+		ask(r[i].fd, "big.test", 20);
+	}
+	spin(p, 200, NULL, &pk);
+	for (int round = 0; round < 3; round++) {
+		struct reader *n = &r[12];
+
+		memset(n, 0, sizeof(*n));
+		n->fd = conn_open(p);
+		ask(n->fd, "small.test", 1);
+		spin_until(p, 5000, n, 1, &pk);
+		assert_int_equal(n->answers, 1);
+		close(n->fd);
+		spin(p, 20, NULL, &pk);
+	}
+	assert_true(pk.bytes <= budget);
+	dns_get_stats(p, &st);
+	assert_true(st.tcp_evicted >= 1);
+	for (int i = 0; i < 12; i++)
+		close(r[i].fd);
+	spin(p, 50, NULL, NULL);
+	finish(&loop, p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_unwritten_bound),
 		cmocka_unit_test(test_large_query),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_stalled_crowd),
 	};
 
 	signal(SIGPIPE, SIG_IGN); /* as the outside: EPIPE, not a signal */
