@@ -52,7 +52,7 @@ UNIT_TRANSPORT := test/unit/frame test/unit/config test/unit/link \
 UNIT_NAT       := test/unit/pkt test/unit/flow test/unit/policy \
 		  test/unit/tcp
 UNIT_DNS       := test/unit/dns test/unit/dns_msg test/unit/dns_upstream \
-		  test/unit/dns_resolved
+		  test/unit/dns_resolved test/unit/dns_stream
 UNIT_CMD       := test/unit/json test/unit/status test/unit/pcap
 UNIT_RESUME    := test/unit/resume
 UNIT_TUN       := test/unit/track test/unit/resolv

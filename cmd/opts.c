@@ -27,7 +27,7 @@ enum {
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
-	O_GRACE, O_VIA, O_RETRY,
+	O_GRACE, O_VIA, O_RETRY, O_DNS_TCP_BUF,
 };
 
 static const struct option outside_longopts[] = {
@@ -61,6 +61,7 @@ static const struct option outside_longopts[] = {
 	{ "max-buffer", required_argument, NULL, O_MAX_BUF },
 	{ "dns-cache-entries", required_argument, NULL, O_DNS_CACHE },
 	{ "dns-max-pending", required_argument, NULL, O_DNS_PENDING },
+	{ "dns-tcp-buffer", required_argument, NULL, O_DNS_TCP_BUF },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "pcap", required_argument, NULL, O_PCAP },
 	{ "pcap-max-bytes", required_argument, NULL, O_PCAP_MAX },
@@ -193,6 +194,9 @@ void tg_usage_outside(void)
 	       "together (default 256)\n"
 	       "  --dns-cache-entries N cached DNS answers (default 4096)\n"
 	       "  --dns-max-pending N   DNS queries in flight (default 1024)\n"
+	       "  --dns-tcp-buffer MB   DNS-over-TCP buffers of all "
+	       "connections together\n"
+	       "                        (default 16)\n"
 	       "  --name NAME           this outside's name for `tungate "
 	       "status NAME` (default:\n"
 	       "                        the --ssh destination, or "
@@ -342,7 +346,7 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP ||
 		 c == O_DNS_CACHE || c == O_DNS_PENDING)
 		hi = 1000000;
-	else if (c == O_MAX_BUF)
+	else if (c == O_MAX_BUF || c == O_DNS_TCP_BUF)
 		hi = 1024 * 1024; /* 1 TiB */
 	else if (c == O_TABLE)
 		lo = 1, hi = 0xfffffff0; /* not 0, local (255), main (254) */
@@ -369,6 +373,7 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 	case O_MAX_BUF: o->max_buf_bytes = (size_t)v << 20; break;
 	case O_DNS_CACHE: o->dns_cache = v; break;
 	case O_DNS_PENDING: o->dns_pending = v; break;
+	case O_DNS_TCP_BUF: o->dns_tcp_buf_bytes = (size_t)v << 20; break;
 	case O_TABLE: o->table = (uint32_t)v; break;
 	case O_PREF: o->pref = (uint32_t)v; break;
 	}

@@ -67,6 +67,7 @@ struct tg_opts {
 	size_t max_udp, max_icmp, max_tcp;
 	size_t max_buf_bytes;		/* --max-buffer MB; 0: default */
 	size_t dns_cache, dns_pending;	/* --dns-cache-entries, --dns-max-pending */
+	size_t dns_tcp_buf_bytes;	/* --dns-tcp-buffer MB; 0: default */
 	unsigned udp_idle_ms;
 	int log_level;
 

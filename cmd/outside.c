@@ -623,6 +623,7 @@ static struct nat *start_nat(struct outside *s)
 		struct dns_opts dopts = {
 			.cache_entries = o->dns_cache,
 			.max_pending = o->dns_pending,
+			.tcp_buffer_bytes = o->dns_tcp_buf_bytes,
 		};
 
 		s->dns = outside_dns_new(s->loop, &no, &dopts, s->cfg.dns4,

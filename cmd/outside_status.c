@@ -217,6 +217,10 @@ static void render_dns(struct outside_status *st, struct tg_json *j)
 	tg_json_u64(j, "truncated", ds.truncated);
 	tg_json_u64(j, "pending", ds.pending);
 	tg_json_u64(j, "cache_entries", ds.cache_entries);
+	tg_json_u64(j, "tcp_connections", ds.tcp_conns);
+	tg_json_u64(j, "tcp_buffer_bytes", ds.tcp_bytes);
+	tg_json_u64(j, "tcp_buffer_max", ds.tcp_buffer_max);
+	tg_json_u64(j, "tcp_evicted", ds.tcp_evicted);
 	tg_json_obj_end(j);
 }
 

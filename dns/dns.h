@@ -24,7 +24,10 @@ struct dns_opts {
 	unsigned timeout_ms;	 /* upstream limit before SERVFAIL, default 4000 */
 	size_t cache_entries;	 /* default 4096 */
 	size_t cache_bytes;	 /* default 4 MiB */
-	size_t max_pending;	 /* queries in flight, default 1024 */
+	size_t max_pending;	 /* queries in flight, default 1024; DNS over
+				  * TCP may hold half of them */
+	size_t tcp_buffer_bytes; /* all DNS-over-TCP buffers together,
+				  * default 16 MiB (stream.c) */
 	unsigned neg_ttl_max_s;	 /* cap for negative caching, default 300 */
 	const char *resolv_conf; /* upstream servers for other types;
 				  * default /etc/resolv.conf */
@@ -42,6 +45,9 @@ struct dns_stats {
 	uint64_t overload;	/* refused with -ENOBUFS: too many pending */
 	uint64_t lookups;	/* getaddrinfo and upstream lookups started */
 	uint64_t pending, cache_entries;
+	/* DNS over TCP: connections open, their buffers and the budget
+	 * (bytes), connections closed because the budget was reached */
+	uint64_t tcp_conns, tcp_bytes, tcp_buffer_max, tcp_evicted;
 };
 
 /*
@@ -92,7 +98,10 @@ void dns_cancel(struct dns_proxy *p, void *arg);
  * any order) on @s, which the proxy owns and closes when the peer closes
  * (or sends a zero length) and on dns_proxy_close(); @s must come from
  * malloc(): the proxy frees it in its close callback. @s->data is the
- * proxy's from now on.
+ * proxy's from now on. A connection has at most 16 queries in flight and
+ * stops reading at 64 KiB of unwritten answers; all of them together stay
+ * within dns_opts.tcp_buffer_bytes, which closes the oldest idle one when
+ * reached (stream.c).
  * Return: 0 or -errno (then @s is still the caller's)
  */
 int dns_serve_stream(struct dns_proxy *p, uv_stream_t *s);

@@ -216,7 +216,11 @@ struct dns_proxy {
 	size_t lmask, lookups; /* in the table */
 	size_t lookups_alive; /* and orphans */
 	struct dns_list deadlines;
-	struct dns_list conns;
+	struct dns_list conns; /* DNS over TCP, least recently active first */
+	struct dns_list tcp_stalled; /* connections waiting for room */
+	size_t tcp_bytes; /* their budget in use (stream.c) */
+	size_t tcp_inflight, tcp_conns;
+	bool tcp_waking;
 	uv_idle_t idle;
 	uv_timer_t timer;
 	unsigned holds; /* handles and lookups that keep it alive */
@@ -307,6 +311,7 @@ void dns_lookup_done(struct dns_lookup *lk, struct dns_rec *rec, int rcode,
 
 /* stream.c */
 void dns_stream_close_all(struct dns_proxy *p);
+void dns_tcp_wake(struct dns_proxy *p);
 void dns_proxy_unhold(struct dns_proxy *p);
 
 #endif

@@ -39,6 +39,8 @@ static void opts_default(struct dns_opts *o, const struct dns_opts *in)
 	o->cache_entries = o->cache_entries ? o->cache_entries : 4096;
 	o->cache_bytes = o->cache_bytes ? o->cache_bytes : 4 << 20;
 	o->max_pending = o->max_pending ? o->max_pending : 1024;
+	o->tcp_buffer_bytes =
+		o->tcp_buffer_bytes ? o->tcp_buffer_bytes : 16 << 20;
 	o->neg_ttl_max_s = o->neg_ttl_max_s ? o->neg_ttl_max_s : 300;
 	o->resolv_conf = o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf";
 	o->upstream_port = o->upstream_port ? o->upstream_port : 53;
@@ -96,6 +98,7 @@ struct dns_proxy *dns_proxy_new(uv_loop_t *loop, const struct dns_opts *o)
 	dns_list_init(&p->ready);
 	dns_list_init(&p->deadlines);
 	dns_list_init(&p->conns);
+	dns_list_init(&p->tcp_stalled);
 	if (proxy_alloc(p)) {
 		proxy_free(p);
 		return NULL;
@@ -418,6 +421,9 @@ void dns_get_stats(const struct dns_proxy *p, struct dns_stats *s)
 {
 	*s = p->st;
 	s->cache_entries = p->cache.entries;
+	s->tcp_conns = p->tcp_conns;
+	s->tcp_bytes = p->tcp_bytes;
+	s->tcp_buffer_max = p->o.tcp_buffer_bytes;
 }
 
 static void handle_close_cb(uv_handle_t *h)

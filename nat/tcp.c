@@ -48,7 +48,11 @@
  *
  * Services (the tunnel's DNS address) are answered in-process: the SYN
  * gets its SYN-ACK at once, and the flow's "socket" is one end of a
- * socketpair whose other end goes to the service.
+ * socketpair whose other end goes to the service. A service answers small
+ * messages, and a client that does not read must not make us hold much:
+ * its rings stay at TCP_RING_MIN (never grown), and the socketpair's send
+ * buffers are small (TCP_SERVICE_SNDBUF), so that the service meets
+ * back-pressure of its own soon (dns/stream.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -287,13 +291,21 @@ static int fd_flags(int fd)
 	return 0;
 }
 
+/* what each end of a service's socketpair may have queued (the kernel
+ * doubles it): kernel memory a client that does not read holds */
+#define TCP_SERVICE_SNDBUF (16 * 1024)
+
 /* a connected socketpair, both ends non-blocking; or -errno */
 static int open_pair(int sv[2])
 {
-	int r;
+	int sndbuf = TCP_SERVICE_SNDBUF, r;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return -errno;
+	/* best effort: a larger buffer only costs memory */
+	for (int i = 0; i < 2; i++)
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+			   sizeof(sndbuf));
 	r = fd_flags(sv[0]);
 	if (!r)
 		r = fd_flags(sv[1]);
@@ -319,6 +331,9 @@ static void open_service(struct tcp_flow *f, const struct nat_service *svc)
 		return;
 	}
 	f->service = true;
+	f->out.max = f->out.cap;
+	if (f->in.cap > TCP_RING_MIN)
+		f->in.cap = TCP_RING_MIN;
 	uv_pipe_init(f->n->loop, &f->u.pipe, 0);
 	r = uv_pipe_open(&f->u.pipe, sv[0]);
 	if (r) {

@@ -14,7 +14,9 @@
  * Properties: an answer never comes from inside dns_query(), comes once
  * per accepted query and never after dns_cancel(), parses, is a response
  * within the asker's size; every frame written to a stream is a whole
- * answer; once every lookup is done and the deadlines have passed,
+ * answer; the buffers of DNS over TCP stay within their budget and are
+ * all given back at the close; once every lookup is done and the
+ * deadlines have passed,
  * every accepted query has had its answer; dns_proxy_close() frees
  * everything (LeakSanitizer) and closes every handle.
  */
@@ -278,6 +280,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.cache_entries = 4,
 		.cache_bytes = 16384,
 		.max_pending = 4,
+		/* two reservations and a few buffers: streams stall, and
+		 * close the oldest idle one (stream.c) */
+		.tcp_buffer_bytes = 140 << 10,
 		.resolv_conf = "/nonexistent/resolv.conf",
 	};
 	struct fz in = {data, size};
@@ -295,7 +300,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		settle();
 	}
 	finish();
+	FZ_CHECK(proxy->tcp_bytes <= (140 << 10));
 	dns_proxy_close(proxy);
+	/* every byte charged to the budget of DNS over TCP is given back */
+	FZ_CHECK(proxy->tcp_bytes == 0 && proxy->tcp_conns == 0 &&
+		 proxy->tcp_inflight == 0);
 	for (int i = 0; i < STREAMS; i++)
 		stream_close((uint8_t)i);
 	dns_fake_busy(false);
