@@ -680,6 +680,20 @@ tg_fds() {
 	find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l
 }
 
+# tg_rss PID - PID's resident set in KiB (0 once it is gone)
+tg_rss() {
+	awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# tg_probe SCRIPT ARGS... - python3 SCRIPT ARGS... in cs, bounded to 10 s:
+# its exit status in PROBE_RC, its output in $T/probe.out
+tg_probe() {
+	in_ns "$NS_CS" timeout 10 python3 "$@" >"$T/probe.out" 2>&1
+	PROBE_RC=$?
+	[ -n "$TG_VERBOSE" ] && cat "$T/probe.out" >&2
+	return 0
+}
+
 # tg_status_json NAME - `tungate status NAME --json` as the outside's user
 tg_status_json() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
