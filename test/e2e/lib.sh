@@ -694,6 +694,18 @@ tg_probe() {
 	return 0
 }
 
+# tg_ro_resolv_sh - write $T/ro.sh, which runs its arguments as a container
+# that keeps /etc/resolv.conf read-only (a read-only bind mount, in a mount
+# namespace of their own); for TG_INSIDE_RUN
+tg_ro_resolv_sh() {
+	cat >"$T/ro.sh" <<'EOF'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'mount -o remount,bind,ro \
+	/etc/resolv.conf && exec "$@"' sh "$@"
+EOF
+	chmod 755 "$T/ro.sh"
+}
+
 # tg_status_json NAME - `tungate status NAME --json` as the outside's user
 tg_status_json() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
