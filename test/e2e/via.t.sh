@@ -225,6 +225,16 @@ if check "3: the tunnel comes up" via_up; then
 	check "3: UDP echo" udp_ok
 	check "3: SIGTERM, exit 0" via_stop
 fi
+# the probe runs for --via without --install too, so the warning for a
+# command that names no word tungate must not blame --install
+via_outside "$T/enter $RH" --remote-command "$COPY inside --stdio"
+if check "3: --remote-command with a path: the tunnel comes up" via_up; then
+	check "3: ... it runs as given, one warning that says so" \
+		grep -q "the remote command '$COPY inside --stdio' does not run 'tungate' by that word" "$OUT_LOG"
+	check "3: ... the warning does not name --install, not given" \
+		not grep -q -e "--install: the remote command" "$OUT_LOG"
+	check "3: SIGTERM, exit 0" via_stop
+fi
 
 # --- 4. over a relay that dies -------------------------------------------------------
 
