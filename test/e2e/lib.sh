@@ -706,6 +706,21 @@ EOF
 	chmod 755 "$T/ro.sh"
 }
 
+# tg_serve_big MB HTTP LINE - lan serves $T/www/big (MB MiB of random
+# bytes, their SHA-256 in BIG_SHA) over HTTP on port HTTP, and echoes lines
+# on port LINE (tcp.py)
+tg_serve_big() {
+	must mkdir -p "$T/www"
+	must head -c "${1}M" /dev/urandom >"$T/www/big"
+	BIG_SHA=$(sha256sum <"$T/www/big" | cut -d' ' -f1)
+	tg_bg http "$NS_LAN" python3 "$TG_LIB_DIR/tcp.py" http "$2" "$T/www"
+	tg_bg lineecho "$NS_LAN" python3 "$TG_LIB_DIR/tcp.py" lineecho "$3"
+	for p in "$2" "$3"; do
+		wait_for 10 tg_tcp_listening "$NS_LAN" "$p" ||
+			die "no server on $p"
+	done
+}
+
 # tg_status_json NAME - `tungate status NAME --json` as the outside's user
 tg_status_json() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
