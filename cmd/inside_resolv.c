@@ -70,9 +70,10 @@ int inside_resolv_start(struct inside *s, char *why, size_t cap)
 		/* the container's choice (a read-only bind mount, an
 		 * immutable file): names resolve as before, the rest works */
 		tg_warn("%s is read-only (%s): left alone, so names resolve "
-			"as before; the tunnel's DNS still answers at %s and "
-			"%s (--no-dns silences this)",
-			RESOLV_CONF, strerror(-r), ns4, ns6);
+			"as before; the tunnel's DNS still answers at %s%s%s "
+			"(--no-dns silences this)",
+			RESOLV_CONF, strerror(-r), ns4, ns6[0] ? " and " : "",
+			ns6);
 		return 0;
 	}
 	if (r < 0)

@@ -14,8 +14,9 @@
  * A stream that breaks (network change, sleep, sshd restart, a dropped
  * `docker exec`) is not the end with --ssh or --via: the outside
  * reconnects with exponential backoff (a first connection that fails is
- * the end, unless --retry). Each run has a session id (128
- * random bits, in our HELLO). If the stream was up, the session waits for
+ * the end, unless --retry). Each run that can resume (no --once, --grace
+ * not 0) has a session id (128 random bits, in our HELLO: an inside
+ * offered none does not wait). If the stream was up, the session waits for
  * --grace seconds: the NAT keeps every flow, and the inside, which keeps
  * its TUN device, takes the new stream over from the inside that sshd or
  * the prefix starts (inside_resume.c). Its READY says

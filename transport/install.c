@@ -397,8 +397,8 @@ static char *replace_word(const struct tp_ssh_run *r, const char *q)
 		w += 7;
 	}
 	if (!w) {
-		tg_warn("%s: --install: the remote command '%s' does not "
-			"run 'tungate'; it runs as given",
+		tg_warn("%s: the remote command '%s' does not run "
+			"'tungate' by that word; it runs as given",
 			r->label, c);
 		return strdup(c);
 	}

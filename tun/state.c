@@ -270,16 +270,6 @@ static int state_write(int fd, const struct tun_item *items, size_t n)
 }
 
 /* best effort: make the new name durable too */
-static void state_dir_sync(void)
-{
-	int dfd = open(TUN_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-}
-
 /* a complete, locked file under a temporary name beside @path */
 static int state_tmp(const char *path, const struct tun_item *items, size_t n,
 		     char tmp[PATH_MAX], int *fd)
@@ -317,7 +307,7 @@ int tun_state_create(const char *path, const struct tun_item *items, size_t n,
 		close(fd);
 		return err;
 	}
-	state_dir_sync();
+	tg_sync_dir(path);
 	*lock_fd = fd;
 	return 0;
 }
@@ -341,7 +331,7 @@ int tun_state_replace(const char *path, const struct tun_item *items, size_t n,
 		close(fd);
 		return err;
 	}
-	state_dir_sync();
+	tg_sync_dir(path);
 	if (*lock_fd >= 0)
 		close(*lock_fd);
 	*lock_fd = fd;

@@ -197,13 +197,7 @@ dns_answers() {
 }
 
 # the inside behind a read-only bind mount of resolv.conf
-cat >"$T/ro.sh" <<'EOF'
-#!/bin/sh
-# the inside with /etc/resolv.conf read-only, as a container may have it
-exec unshare -m --propagation private sh -c 'mount -o remount,bind,ro \
-	/etc/resolv.conf && exec "$@"' sh "$@"
-EOF
-chmod 755 "$T/ro.sh"
+tg_ro_resolv_sh
 TG_INSIDE_RUN=("$T/ro.sh" "$T/tungate")
 tg_snapshot "$NS_CS" >"$T/snap.before"
 if check "read-only resolv.conf: the tunnel still comes up" tg_start_tunnel; then

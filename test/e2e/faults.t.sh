@@ -34,8 +34,6 @@ done
 TG_OUTSIDE_ARGS+=(--udp-idle 2)
 assert "the tunnel starts" tg_start_tunnel
 
-rss_of() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-fds_of() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }
 
 # --- the destination dies mid-transfer ---------------------------------------
 in_ns "$NS_CS" curl -s -S -m 60 --limit-rate 5M -o /dev/null \
@@ -60,7 +58,7 @@ sleep 1
 kill -STOP "$TG_INSIDE_PID"
 rss_max=0
 for _ in $(seq 20); do
-	rss=$(rss_of "$TG_OUTSIDE_PID")
+	rss=$(tg_rss "$TG_OUTSIDE_PID")
 	[ "${rss:-0}" -gt "$rss_max" ] && rss_max=$rss
 	sleep 0.5
 done
@@ -76,18 +74,18 @@ check "the outside survived the stop" tg_alive "$TG_OUTSIDE_PID"
 
 # --- descriptors after 10 000 UDP flows ------------------------------------
 sleep 3 # earlier flows expire (--udp-idle 2)
-base=$(fds_of "$TG_OUTSIDE_PID")
+base=$(tg_fds "$TG_OUTSIDE_PID")
 peak=$base
 for _ in 1 2 3 4 5; do
 	in_ns "$NS_CS" bash -c "ulimit -n 8192; python3 '$HOSTILE' udpmany $LAN4 7 2000 1" \
 		>>"$T/udp.out"
-	now=$(fds_of "$TG_OUTSIDE_PID")
+	now=$(tg_fds "$TG_OUTSIDE_PID")
 	[ "$now" -gt "$peak" ] && peak=$now
 done
 say "$(tr '\n' ' ' <"$T/udp.out")"
-back() { [ "$(fds_of "$TG_OUTSIDE_PID")" -le "$base" ]; }
+back() { [ "$(tg_fds "$TG_OUTSIDE_PID")" -le "$base" ]; }
 wait_for 20 back
-check "10 000 UDP flows: the outside's fds return to $base (peak $peak, now $(fds_of "$TG_OUTSIDE_PID"))" back
+check "10 000 UDP flows: the outside's fds return to $base (peak $peak, now $(tg_fds "$TG_OUTSIDE_PID"))" back
 
 check "the tunnel stops cleanly" tg_stop_tunnel
 

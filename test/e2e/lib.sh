@@ -680,6 +680,47 @@ tg_fds() {
 	find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l
 }
 
+# tg_rss PID - PID's resident set in KiB (0 once it is gone)
+tg_rss() {
+	awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# tg_probe SCRIPT ARGS... - python3 SCRIPT ARGS... in cs, bounded to 10 s:
+# its exit status in PROBE_RC, its output in $T/probe.out
+tg_probe() {
+	in_ns "$NS_CS" timeout 10 python3 "$@" >"$T/probe.out" 2>&1
+	PROBE_RC=$?
+	[ -n "$TG_VERBOSE" ] && cat "$T/probe.out" >&2
+	return 0
+}
+
+# tg_ro_resolv_sh - write $T/ro.sh, which runs its arguments as a container
+# that keeps /etc/resolv.conf read-only (a read-only bind mount, in a mount
+# namespace of their own); for TG_INSIDE_RUN
+tg_ro_resolv_sh() {
+	cat >"$T/ro.sh" <<'EOF'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'mount -o remount,bind,ro \
+	/etc/resolv.conf && exec "$@"' sh "$@"
+EOF
+	chmod 755 "$T/ro.sh"
+}
+
+# tg_serve_big MB HTTP LINE - lan serves $T/www/big (MB MiB of random
+# bytes, their SHA-256 in BIG_SHA) over HTTP on port HTTP, and echoes lines
+# on port LINE (tcp.py)
+tg_serve_big() {
+	must mkdir -p "$T/www"
+	must head -c "${1}M" /dev/urandom >"$T/www/big"
+	BIG_SHA=$(sha256sum <"$T/www/big" | cut -d' ' -f1)
+	tg_bg http "$NS_LAN" python3 "$TG_LIB_DIR/tcp.py" http "$2" "$T/www"
+	tg_bg lineecho "$NS_LAN" python3 "$TG_LIB_DIR/tcp.py" lineecho "$3"
+	for p in "$2" "$3"; do
+		wait_for 10 tg_tcp_listening "$NS_LAN" "$p" ||
+			die "no server on $p"
+	done
+}
+
 # tg_status_json NAME - `tungate status NAME --json` as the outside's user
 tg_status_json() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \

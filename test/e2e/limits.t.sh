@@ -35,15 +35,9 @@ done
 TG_OUTSIDE_ARGS+=(--udp-idle 8 --name limits)
 assert "the tunnel starts" tg_start_tunnel
 
-rss_of() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-fds_of() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }
-status_json() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		env XDG_RUNTIME_DIR="$T/xdg" "$T/tungate" status limits --json
-}
 # counter PATH: a number of `status --json`, e.g. drops.udp_evicted
 counter() {
-	status_json | python3 -c '
+	tg_status_json limits | python3 -c '
 import json, sys
 v = json.load(sys.stdin)
 for k in sys.argv[1].split("."):
@@ -54,11 +48,11 @@ print(v)' "$1" 2>/dev/null
 # sample the outside's RSS and flow counts in the background
 sampler() {
 	while :; do
-		echo "$(rss_of "$TG_OUTSIDE_PID") $(counter flows.udp) $(counter flows.tcp)"
+		echo "$(tg_rss "$TG_OUTSIDE_PID") $(counter flows.udp) $(counter flows.tcp)"
 		sleep 0.5
 	done
 }
-base_fds=$(fds_of "$TG_OUTSIDE_PID")
+base_fds=$(tg_fds "$TG_OUTSIDE_PID")
 sampler >"$T/samples" &
 sampler_pid=$!
 
@@ -90,9 +84,9 @@ check "TCP flows never exceed 4096 (max seen $max_tcp)" test "$max_tcp" -le 4096
 check "the outside's memory stayed under $((rss_limit >> 10)) MB (max $((rss_max >> 10)) MB)" \
 	test "$rss_max" -lt "$rss_limit"
 
-back() { [ "$(fds_of "$TG_OUTSIDE_PID")" -le "$base_fds" ]; }
+back() { [ "$(tg_fds "$TG_OUTSIDE_PID")" -le "$base_fds" ]; }
 wait_for 30 back
-check "the outside's fds return to $base_fds (now $(fds_of "$TG_OUTSIDE_PID"))" back
+check "the outside's fds return to $base_fds (now $(tg_fds "$TG_OUTSIDE_PID"))" back
 
 check "the tunnel stops cleanly" tg_stop_tunnel
 

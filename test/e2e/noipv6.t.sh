@@ -80,4 +80,17 @@ check "the tunnel stops" tg_stop_tunnel
 tg_snapshot "$NS_CS" >"$T/after"
 check "the container is as it was" diff -u "$T/before" "$T/after"
 check "no state file is left" test -z "$(tg_state_files "$NS_CS")"
+
+# --- a read-only resolv.conf: the warning names the IPv4 DNS address alone --
+tg_ro_resolv_sh
+TG_INSIDE_RUN=("$T/ro.sh" "$T/tungate")
+if check "read-only resolv.conf: the tunnel starts" tg_start_tunnel; then
+	check "read-only resolv.conf: the warning names $DNS4 alone" \
+		grep -q "warning: /etc/resolv.conf is read-only.* answers at $DNS4 (--no-dns" \
+		"$TG_INSIDE_LOG"
+	check "read-only resolv.conf: the tunnel stops" tg_stop_tunnel
+fi
+TG_INSIDE_RUN=()
+tg_snapshot "$NS_CS" >"$T/after2"
+check "the container is as it was again" diff -u "$T/before" "$T/after2"
 tg_done

@@ -39,12 +39,7 @@ PROBE=$TG_LIB_DIR/ownaddr.py
 ROUTES=(--route 198.19.50.0/24 --route 198.19.51.0/24 --route 198.19.52.0/24)
 
 # probe ARGS... - ownaddr.py in cs; PROBE_RC is its verdict
-probe() {
-	in_ns "$NS_CS" timeout 10 python3 "$PROBE" "$@" >"$T/probe.out" 2>&1
-	PROBE_RC=$?
-	[ -n "$TG_VERBOSE" ] && cat "$T/probe.out" >&2
-	return 0
-}
+probe() { tg_probe "$PROBE" "$@"; }
 
 # verdict WANT ARGS... - the probe ARGS... ends with WANT (see ownaddr.py)
 verdict() {

@@ -38,20 +38,13 @@ sshd_init
 sshd_start "$S/config_a"
 ssh_known_hosts
 
-PY=$TG_LIB_DIR/tcp.py RPY=$TG_LIB_DIR/resume.py
+RPY=$TG_LIB_DIR/resume.py
 HTTP=8080 LINE=7008
 BIG_MB=200
 # the end in local goes down: its IPv6 address must come back with it
 tg_sysctl "$NS_LOCAL" "net.ipv6.conf.$IF_LC.keep_addr_on_down=1"
 
-must mkdir -p "$T/www"
-must head -c "${BIG_MB}M" /dev/urandom >"$T/www/big"
-BIG_SHA=$(sha256sum <"$T/www/big" | cut -d' ' -f1)
-tg_bg http "$NS_LAN" python3 "$PY" http "$HTTP" "$T/www"
-tg_bg lineecho "$NS_LAN" python3 "$PY" lineecho "$LINE"
-for p in $HTTP $LINE; do
-	wait_for 10 tg_tcp_listening "$NS_LAN" "$p" || die "no server on $p"
-done
+tg_serve_big "$BIG_MB" "$HTTP" "$LINE"
 
 BASE=$(tg_snapshot "$NS_CS")
 RESOLV=$(cat "/etc/netns/$NS_CS/resolv.conf")

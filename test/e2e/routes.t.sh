@@ -264,12 +264,7 @@ wait_for 10 in_ns "$NS_LOCAL" ping -c 1 -W 1 "$LAN2_4" ||
 unset SSH_CONNECTION
 
 # probe ARGS... - run probe.py in cs; its output is in $T/probe.out
-probe() {
-	in_ns "$NS_CS" timeout 10 python3 "$PROBE" "$@" >"$T/probe.out" 2>&1
-	PROBE_RC=$?
-	[ -n "$TG_VERBOSE" ] && cat "$T/probe.out" >&2
-	return 0
-}
+probe() { tg_probe "$PROBE" "$@"; }
 
 # refused_fast ARGS... / reached ARGS... - the probe's verdict
 refused_fast() {

@@ -28,7 +28,7 @@
 command -v curl >/dev/null || skip "no curl"
 tg_setup
 
-PY=$TG_LIB_DIR/tcp.py RPY=$TG_LIB_DIR/resume.py
+RPY=$TG_LIB_DIR/resume.py
 HTTP=8080 LINE=7008 BIG_MB=200
 VERSION=$("$T/tungate" version | awk '{ print $2 }')
 RH=$T/rhome			# root's HOME in the container: empty
@@ -68,14 +68,7 @@ EOF
 chmod 755 "$T/enter" "$T/my prefix/enter" "$T/enter-nobody" \
 	"$T/fake/uname" "$T/enter-riscv" "$T/enter-relay"
 
-must head -c "${BIG_MB}M" /dev/urandom >"$T/big"
-must mkdir -p "$T/www" && mv "$T/big" "$T/www/big"
-BIG_SHA=$(sha256sum <"$T/www/big" | cut -d' ' -f1)
-tg_bg http "$NS_LAN" python3 "$PY" http "$HTTP" "$T/www"
-tg_bg lineecho "$NS_LAN" python3 "$PY" lineecho "$LINE"
-for p in $HTTP $LINE; do
-	wait_for 10 tg_tcp_listening "$NS_LAN" "$p" || die "no server on $p"
-done
+tg_serve_big "$BIG_MB" "$HTTP" "$LINE"
 
 # --- helpers -------------------------------------------------------------------
 
@@ -223,6 +216,16 @@ if check "3: the tunnel comes up" via_up; then
 	check "3: --install-binary with a space was uploaded" \
 		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
 	check "3: UDP echo" udp_ok
+	check "3: SIGTERM, exit 0" via_stop
+fi
+# the probe runs for --via without --install too, so the warning for a
+# command that names no word tungate must not blame --install
+via_outside "$T/enter $RH" --remote-command "$COPY inside --stdio"
+if check "3: --remote-command with a path: the tunnel comes up" via_up; then
+	check "3: ... it runs as given, one warning that says so" \
+		grep -q "the remote command '$COPY inside --stdio' does not run 'tungate' by that word" "$OUT_LOG"
+	check "3: ... the warning does not name --install, not given" \
+		not grep -q -e "--install: the remote command" "$OUT_LOG"
 	check "3: SIGTERM, exit 0" via_stop
 fi
 
