@@ -421,9 +421,9 @@ static int bring_up(struct inside *s, char *why, size_t cap)
 			"did not clean up",
 			removed, removed == 1 ? "" : "s");
 	if (s->no_ipv6)
-		tg_info("IPv6 is disabled in this container "
-			"(net.ipv6.conf.all.disable_ipv6=1): setting up IPv4 "
-			"only");
+		tg_info("IPv6 is disabled in this container (%s): setting "
+			"up IPv4 only",
+			s->no_ipv6);
 	inside_keep_build(s);
 	inside_plan_fill(s, &plan);
 	r = check_addrs(&plan, why, cap);

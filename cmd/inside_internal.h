@@ -40,7 +40,7 @@ struct inside {
 	uv_poll_t tun_poll;
 	bool poll_init, polling, configured, stopping, link_down;
 	bool resolv_applied;
-	bool no_ipv6; /* IPv6 is disabled here: IPv4 alone is set up */
+	const char *no_ipv6; /* why IPv6 is off (IPv4 alone), or NULL */
 	char resolv_backup[256];
 	struct tg_prefix ssh_client; /* from SSH_CONNECTION; family 0: none */
 	size_t n_keep;

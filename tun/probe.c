@@ -32,12 +32,17 @@ static bool knob_on(const char *path)
 	return c == '1';
 }
 
-bool tun_ipv6_disabled(void)
+const char *tun_ipv6_disabled(void)
 {
 	/* a kernel without IPv6 (ipv6.disable=1, or not built) has no
 	 * /proc/sys/net/ipv6 at all */
 	if (access("/proc/sys/net/ipv6", F_OK) < 0)
-		return access("/proc/sys/net", F_OK) == 0;
-	return knob_on(IPV6_CONF "all/disable_ipv6") ||
-	       knob_on(IPV6_CONF "default/disable_ipv6");
+		return access("/proc/sys/net", F_OK) == 0
+			       ? "this kernel has no IPv6"
+			       : NULL;
+	if (knob_on(IPV6_CONF "all/disable_ipv6"))
+		return "net.ipv6.conf.all.disable_ipv6=1";
+	if (knob_on(IPV6_CONF "default/disable_ipv6"))
+		return "net.ipv6.conf.default.disable_ipv6=1";
+	return NULL;
 }

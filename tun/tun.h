@@ -43,8 +43,9 @@ int tun_net_admin(void);
  * tun_ipv6_disabled() - is IPv6 off in this network namespace (the
  * disable_ipv6 sysctl for all or new devices, or no IPv6 in the kernel)?
  * A device created now would get no IPv6 address.
+ * Return: why, in words (the setting that disables it), or NULL
  */
-bool tun_ipv6_disabled(void);
+const char *tun_ipv6_disabled(void);
 
 /* what the inside installs */
 struct tun_plan {

@@ -34,8 +34,9 @@ assert "the tunnel starts" tg_start_tunnel
 # --- what the inside said, and what the outside offered ----------------------
 n=$(grep -c 'IPv6 is disabled' "$TG_INSIDE_LOG")
 check "the inside says once that IPv6 is disabled ($n)" test "$n" = 1
-check "and names the setting" \
-	grep -q 'IPv6 is disabled.*disable_ipv6' "$TG_INSIDE_LOG"
+check "and names the setting" grep -qF \
+	'IPv6 is disabled in this container (net.ipv6.conf.all.disable_ipv6=1)' \
+	"$TG_INSIDE_LOG"
 check "the outside offers IPv4 only" \
 	grep -q 'the inside has no IPv6: offering IPv4 only' "$TG_OUTSIDE_LOG"
 check "the inside's READY counts one route (lan's IPv4 prefix)" \
@@ -93,4 +94,16 @@ fi
 TG_INSIDE_RUN=()
 tg_snapshot "$NS_CS" >"$T/after2"
 check "the container is as it was again" diff -u "$T/before" "$T/after2"
+
+# --- only new links without IPv6: the setting named is the one that is on --
+tg_sysctl "$NS_CS" net.ipv6.conf.all.disable_ipv6=0
+tg_sysctl "$NS_CS" net.ipv6.conf.default.disable_ipv6=1
+if check "default.disable_ipv6 alone: the tunnel starts" tg_start_tunnel; then
+	check "default.disable_ipv6 alone: the inside names that setting" \
+		grep -qF '(net.ipv6.conf.default.disable_ipv6=1): setting up IPv4' \
+		"$TG_INSIDE_LOG"
+	check "default.disable_ipv6 alone: $TUN_DEV has no IPv6 address" \
+		test -z "$(ip -n "$NS_CS" -6 -o addr show dev "$TUN_DEV")"
+	check "default.disable_ipv6 alone: the tunnel stops" tg_stop_tunnel
+fi
 tg_done
