@@ -671,7 +671,8 @@ static void test_download(void **state)
 	struct in s = inside(c, AF_INET, 40020);
 	enum { N = 4 << 20 };
 	uint8_t *src = malloc(N), *got = malloc(N);
-	size_t have = 0;
+	size_t have = 0, again = 0;
+	bool paused = false;
 	uint32_t isn;
 
 	fill(src, N, 0);
@@ -686,11 +687,27 @@ static void test_download(void **state)
 		if (!P.data_len)
 			continue;
 		assert_true(P.data_len <= 16000);
-		assert_int_equal(P.tcp_seq, isn + have);
 		/* never beyond the window the inside gave */
-		assert_true(P.tcp_seq + P.data_len - s.ack <= 65535);
-		memcpy(got + have, P.data, P.data_len);
-		have += P.data_len;
+		assert_true((int32_t)(P.tcp_seq + P.data_len - s.ack) <= 65535);
+		/* a loaded machine delays our ACKs past the RTO: the NAT
+		 * rightly sends again from what it had not seen acknowledged
+		 * (segments queued before our ACK may even be below it) */
+		if (P.tcp_seq == isn + have) {
+			memcpy(got + have, P.data, P.data_len);
+			have += P.data_len;
+		} else {
+			assert_true(SEQ_GEQ(P.tcp_seq, isn));
+			assert_true(SEQ_LEQ(P.tcp_seq + P.data_len, isn + have));
+			assert_memory_equal(P.data, src + (P.tcp_seq - isn),
+					    P.data_len);
+			again++;
+		}
+		/* once, half-way, the inside stalls past the RTO, as a loaded
+		 * machine makes it do at any time */
+		if (!paused && have >= N / 2) {
+			run_for(c, TCP_RTO_INIT_MS + 100);
+			paused = true;
+		}
 		/* acknowledge every other segment, as a kernel would */
 		if (have - (s.ack - isn) >= 32000 || !queued(c)) {
 			s.ack = isn + (uint32_t)have;
@@ -698,9 +715,12 @@ static void test_download(void **state)
 		}
 	}
 	assert_memory_equal(got, src, N);
+	assert_true(again > 0);
 	run_for(c, 50);
+	/* nothing new; what was sent again before the last ACK may trail */
 	while (pop(c))
-		assert_int_equal(P.data_len, 0);
+		assert_true(!P.data_len ||
+			    SEQ_LEQ(P.tcp_seq + P.data_len, isn + N));
 	check_counters(c);
 	free(src);
 	free(got);
@@ -1064,16 +1084,20 @@ static void test_zero_window(void **state)
 {
 	struct ctx *c = *state;
 	struct in s = inside(c, AF_INET, 40110);
+	uint64_t t0;
 	uint32_t isn;
 
 	handshake(&s);
 	isn = s.ack;
 	s.win = 0;
 	in_ack(&s);
+	t0 = uv_now(&c->loop);
 	srv_write(s.srv, "abcdef", 6);
-	run_for(c, 100);
-	assert_int_equal(queued(c), 0); /* nothing into a zero window */
+	/* nothing into a zero window: the first data is a probe, an RTO
+	 * later (waited for, not a fixed silence: a stall of the loop fires
+	 * every timer due at once) */
 	next_data(&s, 2000);
+	assert_true(uv_now(&c->loop) - t0 >= TCP_RTO_MIN_MS - 50);
 	assert_int_equal(P.data_len, 1);
 	assert_int_equal(P.tcp_seq, isn);
 	assert_int_equal(P.data[0], 'a');
@@ -1310,7 +1334,7 @@ static void test_outage_resume(void **state)
 	uint8_t *src = malloc(N);
 	struct tcp_flow *f;
 	size_t have = 1000;
-	uint32_t isn, rto;
+	uint32_t isn, rto, retries;
 	unsigned n0;
 
 	assert_non_null(src);
@@ -1329,7 +1353,9 @@ static void test_outage_resume(void **state)
 	drop_all(c);
 	f = flow_of(&s);
 	assert_non_null(f);
+	/* a loaded machine may have let a real timeout pass already */
 	rto = f->rto;
+	retries = f->retries;
 
 	c->emit_ret = -ENOBUFS;
 	/* timeouts, with the stream refusing each segment (as if it had
@@ -1339,7 +1365,7 @@ static void test_outage_resume(void **state)
 		nat_tcp_on_timer(f);
 		assert_int_equal(f->state, TS_ESTABLISHED);
 	}
-	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->retries, retries);
 	assert_int_equal(f->rto, rto);
 	/* the destination sends on: read until the ring is full, then stop
 	 * (the destination's window closes); no busy loop meanwhile */
@@ -1349,7 +1375,7 @@ static void test_outage_resume(void **state)
 	n0 = c->n_emit;
 	run_for(c, 12 * rto);
 	assert_true(c->n_emit - n0 <= 1);
-	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->retries, retries);
 	/* asleep: no timer, waiting for the stream on the pending list */
 	assert_int_equal(f->due, 0);
 	assert_true(f->on_pend);
