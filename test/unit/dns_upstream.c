@@ -196,7 +196,9 @@ static void test_timeout(void **state)
 	ldns_pkt_free(ask(p, &g[0], 0x4001, 0x0100, "slow.test", 16, 0, true));
 	ms = (uv_hrtime() - t0) / 1000000;
 	assert_int_equal(g[0].msg[3] & 0xf, 2);
-	assert_true(ms >= 300 && ms < 1500);
+	/* the 400 ms given, not the default 4000 ms; wall time, so the upper
+	 * bound leaves room for a loaded machine */
+	assert_true(ms >= 300 && ms < 3000);
 	dns_get_stats(p, &st);
 	assert_int_equal(st.servfail, 1);
 	assert_true(fk.udp_count >= 1);

@@ -686,11 +686,20 @@ static void test_download(void **state)
 		if (!P.data_len)
 			continue;
 		assert_true(P.data_len <= 16000);
-		assert_int_equal(P.tcp_seq, isn + have);
 		/* never beyond the window the inside gave */
-		assert_true(P.tcp_seq + P.data_len - s.ack <= 65535);
-		memcpy(got + have, P.data, P.data_len);
-		have += P.data_len;
+		assert_true((int32_t)(P.tcp_seq + P.data_len - s.ack) <= 65535);
+		/* a loaded machine delays our ACKs past the RTO: the NAT
+		 * rightly sends again from what it had not seen acknowledged
+		 * (segments queued before our ACK may even be below it) */
+		if (P.tcp_seq == isn + have) {
+			memcpy(got + have, P.data, P.data_len);
+			have += P.data_len;
+		} else {
+			assert_true(SEQ_GEQ(P.tcp_seq, isn));
+			assert_true(SEQ_LEQ(P.tcp_seq + P.data_len, isn + have));
+			assert_memory_equal(P.data, src + (P.tcp_seq - isn),
+					    P.data_len);
+		}
 		/* acknowledge every other segment, as a kernel would */
 		if (have - (s.ack - isn) >= 32000 || !queued(c)) {
 			s.ack = isn + (uint32_t)have;
@@ -699,33 +708,45 @@ static void test_download(void **state)
 	}
 	assert_memory_equal(got, src, N);
 	run_for(c, 50);
+	/* nothing new; what was sent again before the last ACK may trail */
 	while (pop(c))
-		assert_int_equal(P.data_len, 0);
+		assert_true(!P.data_len ||
+			    SEQ_LEQ(P.tcp_seq + P.data_len, isn + N));
 	check_counters(c);
 	free(src);
 	free(got);
 }
 
-enum { CHUNK = 65000, LIMIT = 64 << 20 };
+enum { CHUNK = 65000, NEAR = 64 * 1024, LIMIT = 64 << 20 };
 
 /*
  * The inside sends all the window allows until it stays shut; returns the
- * bytes acknowledged (s->seq is just past them)
+ * bytes acknowledged (s->seq is just past them).
+ *
+ * "All the window allows" is up to the furthest right edge the NAT ever
+ * advertised, not the edge of its last ACK: an odd piece that fills the
+ * buffer off the scale's grid makes the edge retract by less than a unit
+ * (RFC 7323 appendix F, test_window_rounding), and the NAT still takes
+ * data up to the edge it had promised. Stopping at the last ACK's edge
+ * would leave up to 127 bytes of window open. The last 64 KiB before the
+ * edge go in small odd pieces, one per loop turn, so that every run
+ * crosses such retractions, not only one where the kernel's buffers
+ * drain at odd moments (a loaded machine).
  */
 static size_t fill_window(struct in *s, uint32_t start)
 {
 	static uint8_t buf[CHUNK];
-	uint32_t edge, last_edge = 0;
+	uint32_t edge, right = start + s->nat_wnd, last_edge = 0;
 	size_t acked = 0, len, step;
 	int zero_rounds = 0;
 
 	while (zero_rounds < 3) {
-		edge = start + (uint32_t)acked + s->nat_wnd;
-		/* small odd pieces once the buffer fills: edges off the
-		 * scale's grid must not make the NAT promise room it lacks */
-		step = s->nat_wnd < 300000 ? 1001 : CHUNK;
-		while ((int32_t)(edge - s->seq) > 0) {
-			len = edge - s->seq < step ? edge - s->seq : step;
+		while ((int32_t)(right - s->seq) > 0) {
+			/* small odd pieces near the edge: edges off the
+			 * scale's grid must not make the NAT promise room
+			 * it lacks */
+			step = right - s->seq <= NEAR ? 1001 : CHUNK;
+			len = right - s->seq < step ? right - s->seq : step;
 			fill(buf, len, s->seq - start);
 			in_data(s, buf, len);
 			if (step != CHUNK)
@@ -743,11 +764,13 @@ static size_t fill_window(struct in *s, uint32_t start)
 			if (last_edge)
 				assert_true((int32_t)(edge - last_edge) > -128);
 			last_edge = edge;
+			if ((int32_t)(edge - right) > 0)
+				right = edge;
 		}
 		/* all within the window was taken */
 		assert_int_equal(s->seq - start, acked);
 		assert_true(acked < LIMIT);
-		zero_rounds = s->nat_wnd ? 0 : zero_rounds + 1;
+		zero_rounds = s->nat_wnd || s->seq != right ? 0 : zero_rounds + 1;
 	}
 	return acked;
 }
@@ -1052,16 +1075,20 @@ static void test_zero_window(void **state)
 {
 	struct ctx *c = *state;
 	struct in s = inside(c, AF_INET, 40110);
+	uint64_t t0;
 	uint32_t isn;
 
 	handshake(&s);
 	isn = s.ack;
 	s.win = 0;
 	in_ack(&s);
+	t0 = uv_now(&c->loop);
 	srv_write(s.srv, "abcdef", 6);
-	run_for(c, 100);
-	assert_int_equal(queued(c), 0); /* nothing into a zero window */
+	/* nothing into a zero window: the first data is a probe, an RTO
+	 * later (waited for, not a fixed silence: a stall of the loop fires
+	 * every timer due at once) */
 	next_data(&s, 2000);
+	assert_true(uv_now(&c->loop) - t0 >= TCP_RTO_MIN_MS - 50);
 	assert_int_equal(P.data_len, 1);
 	assert_int_equal(P.tcp_seq, isn);
 	assert_int_equal(P.data[0], 'a');
@@ -1298,7 +1325,7 @@ static void test_outage_resume(void **state)
 	uint8_t *src = malloc(N);
 	struct tcp_flow *f;
 	size_t have = 1000;
-	uint32_t isn, rto;
+	uint32_t isn, rto, retries;
 	unsigned n0;
 
 	assert_non_null(src);
@@ -1317,7 +1344,9 @@ static void test_outage_resume(void **state)
 	drop_all(c);
 	f = flow_of(&s);
 	assert_non_null(f);
+	/* a loaded machine may have let a real timeout pass already */
 	rto = f->rto;
+	retries = f->retries;
 
 	c->emit_ret = -ENOBUFS;
 	/* timeouts, with the stream refusing each segment (as if it had
@@ -1327,7 +1356,7 @@ static void test_outage_resume(void **state)
 		nat_tcp_on_timer(f);
 		assert_int_equal(f->state, TS_ESTABLISHED);
 	}
-	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->retries, retries);
 	assert_int_equal(f->rto, rto);
 	/* the destination sends on: read until the ring is full, then stop
 	 * (the destination's window closes); no busy loop meanwhile */
@@ -1337,7 +1366,7 @@ static void test_outage_resume(void **state)
 	n0 = c->n_emit;
 	run_for(c, 12 * rto);
 	assert_true(c->n_emit - n0 <= 1);
-	assert_int_equal(f->retries, 0);
+	assert_int_equal(f->retries, retries);
 	/* asleep: no timer, waiting for the stream on the pending list */
 	assert_int_equal(f->due, 0);
 	assert_true(f->on_pend);
