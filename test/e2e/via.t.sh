@@ -161,6 +161,32 @@ got_mb() {
 	[ "$(stat -c %s "$T/got" 2>/dev/null || echo 0)" -ge $(($1 << 20)) ]
 }
 
+# installed_ok N - the outside just installed into the empty cache at RH
+installed_ok() {
+	check "$1: it said it installed, with the SHA-256 checked" \
+		grep -q "installed $COPY ([0-9]* bytes, SHA-256 checked)" "$OUT_LOG"
+	check "$1: the copy is this tungate" cmp "$T/tungate" "$COPY"
+	check "$1: no temporary file is left" \
+		test "$(find "$RH/.cache/tungate" -type f | wc -l)" = 1
+	check "$1: root in the container: no sudo" \
+		grep -q -F "running '$COPY' inside --stdio -v (pid" "$OUT_LOG"
+}
+
+# quoted_up N PROGRAM - PROGRAM "HOME" as the prefix, HOME with ' and "
+# in it, --install of a binary whose path has a space, --remote-command
+quoted_up() {
+	rm -rf "$QH/.cache"
+	via_outside "\"$2\" \"$T/it's a \\\"home\\\"\"" --install \
+		--install-binary "x86_64=$T/my prefix/tun gate" \
+		--remote-command "tungate inside --stdio"
+	check "$1: the tunnel comes up" via_up || return
+	check "$1: the copy is in the HOME with quotes" cmp "$T/tungate" "$QCOPY"
+	check "$1: --install-binary with a space was uploaded" \
+		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
+	check "$1: UDP echo" udp_ok
+	check "$1: SIGTERM, exit 0" via_stop
+}
+
 kill_relay() {
 	local pid
 	pid=$(cat "$T/relay.pid") && tg_alive "$pid" && kill -KILL "$pid"
@@ -205,13 +231,7 @@ check "1: nothing was uploaded" not test -e "$COPY"
 say "--- 2. --install into an empty cache"
 via_outside "$T/enter $RH" --install
 if check "2: --install: the tunnel comes up" via_up; then
-	check "2: it said it installed, with the SHA-256 checked" \
-		grep -q "installed $COPY ([0-9]* bytes, SHA-256 checked)" "$OUT_LOG"
-	check "2: the copy is this tungate" cmp "$T/tungate" "$COPY"
-	check "2: no temporary file is left" \
-		test "$(find "$RH/.cache/tungate" -type f | wc -l)" = 1
-	check "2: root in the container: no sudo" \
-		grep -q -F "running '$COPY' inside --stdio -v (pid" "$OUT_LOG"
+	installed_ok 2
 	check "2: the inside's stderr is logged" grep -q "info: remote: " "$OUT_LOG"
 	check "2: UDP echo through --via" udp_ok
 	check "2: SIGTERM: exit 0, the inside gone, cs clean" via_stop
@@ -231,16 +251,7 @@ QH="$T/it's a \"home\""
 QCOPY="$QH/.cache/tungate/tungate-$VERSION"
 must mkdir -p "$QH"
 must cp "$T/tungate" "$T/my prefix/tun gate"
-via_outside "\"$T/my prefix/enter\" \"$T/it's a \\\"home\\\"\"" --install \
-	--install-binary "x86_64=$T/my prefix/tun gate" \
-	--remote-command "tungate inside --stdio"
-if check "3: the tunnel comes up" via_up; then
-	check "3: the copy is in the HOME with quotes" cmp "$T/tungate" "$QCOPY"
-	check "3: --install-binary with a space was uploaded" \
-		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
-	check "3: UDP echo" udp_ok
-	check "3: SIGTERM, exit 0" via_stop
-fi
+quoted_up 3 "$T/my prefix/enter"
 
 # --- 4. through a remote shell -----------------------------------------------------
 
@@ -248,27 +259,11 @@ say "--- 4. a prefix that hands its words to a remote shell (ssh)"
 must rm -rf "$RH/.cache"
 via_outside "$T/bin/ssh $RH" --install
 if check "4: ssh: --install into an empty cache, the tunnel comes up" via_up; then
-	check "4: ssh: installed, the SHA-256 checked" \
-		grep -q "installed $COPY ([0-9]* bytes, SHA-256 checked)" "$OUT_LOG"
-	check "4: ssh: the copy is this tungate" cmp "$T/tungate" "$COPY"
-	check "4: ssh: no temporary file is left" \
-		test "$(find "$RH/.cache/tungate" -type f | wc -l)" = 1
-	check "4: ssh: the inside ran as the copy, without sudo" \
-		grep -q -F "running '$COPY' inside --stdio -v (pid" "$OUT_LOG"
+	installed_ok "4: ssh"
 	check "4: ssh: UDP echo" udp_ok
 	check "4: ssh: SIGTERM, exit 0" via_stop
 fi
-must rm -rf "$QH/.cache"
-via_outside "$T/bin/ssh \"$T/it's a \\\"home\\\"\"" --install \
-	--install-binary "x86_64=$T/my prefix/tun gate" \
-	--remote-command "tungate inside --stdio"
-if check "4: ssh, quotes and spaces: the tunnel comes up" via_up; then
-	check "4: ssh: the copy is in the HOME with quotes" cmp "$T/tungate" "$QCOPY"
-	check "4: ssh: --install-binary with a space was uploaded" \
-		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
-	check "4: ssh: UDP echo" udp_ok
-	check "4: ssh: SIGTERM, exit 0" via_stop
-fi
+quoted_up "4: ssh, quotes and spaces" "$T/bin/ssh"
 via_outside "$T/bin/ssh $RH" --no-via-shell --once
 check "4: --no-via-shell over ssh: exit 1, one error line" \
 	eval 'tg_wait_exit "$OUT_PID" 20 && [ "$TG_RC" = 1 ] &&
