@@ -27,7 +27,7 @@ enum {
 	O_TABLE, O_PREF, O_MAX_UDP, O_MAX_ICMP, O_MAX_TCP, O_UDP_IDLE,
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
-	O_GRACE, O_VIA, O_RETRY, O_DNS_TCP_BUF,
+	O_GRACE, O_VIA, O_RETRY, O_DNS_TCP_BUF, O_VIA_SHELL, O_NO_VIA_SHELL,
 };
 
 static const struct option outside_longopts[] = {
@@ -35,6 +35,8 @@ static const struct option outside_longopts[] = {
 	{ "exec", required_argument, NULL, O_EXEC },
 	{ "ssh", required_argument, NULL, O_SSH },
 	{ "via", required_argument, NULL, O_VIA },
+	{ "via-shell", no_argument, NULL, O_VIA_SHELL },
+	{ "no-via-shell", no_argument, NULL, O_NO_VIA_SHELL },
 	{ "remote-command", required_argument, NULL, O_REMOTE_CMD },
 	{ "accept-new", no_argument, NULL, O_ACCEPT_NEW },
 	{ "once", no_argument, NULL, O_ONCE },
@@ -130,6 +132,14 @@ void tg_usage_outside(void)
 	       "                        split as sh would; probe, --install, "
 	       "reconnection and\n"
 	       "                        resume as for --ssh\n"
+	       "  --via-shell, --no-via-shell\n"
+	       "                        --via: the prefix joins the words after "
+	       "it into one line\n"
+	       "                        for a remote shell (as ssh does), so "
+	       "tungate sh-quotes each\n"
+	       "                        word it adds, or not (default: quote "
+	       "when the prefix is\n"
+	       "                        ssh or gh codespace ssh)\n"
 	       "  --remote-command CMD  what --ssh or --via runs (default: "
 	       "tungate inside --stdio,\n"
 	       "                        after sudo -n unless a probe (--via, "
@@ -466,6 +476,8 @@ static int parse_one(struct tg_opts *o, int c, const char *flag,
 	case O_ACCEPT_NEW: o->accept_new = true; return TG_PARSE_OK;
 	case O_ONCE: o->once = true; return TG_PARSE_OK;
 	case O_RETRY: o->retry = true; return TG_PARSE_OK;
+	case O_VIA_SHELL: o->via_shell = 1; return TG_PARSE_OK;
+	case O_NO_VIA_SHELL: o->via_shell = -1; return TG_PARSE_OK;
 	case O_INSTALL: o->install = true; return TG_PARSE_OK;
 	case O_INSTALL_BIN:
 		if (o->n_install_binary == TG_INSTALL_BINARIES_MAX)
@@ -535,6 +547,10 @@ static int check_complete(const struct tg_opts *o)
 	if (o->retry && !TG_TP_REMOTE(o->transport))
 		return usage_error(o->inside,
 				   "--retry only goes with --ssh or --via");
+	if (o->via_shell && o->transport != TG_TP_VIA)
+		return usage_error(o->inside, "%s only goes with --via",
+				   o->via_shell > 0 ? "--via-shell"
+						    : "--no-via-shell");
 	if (!o->inside && !TG_TP_REMOTE(o->transport) && inside_only)
 		return usage_error(false,
 				   "%s is an option of the inside: it goes "

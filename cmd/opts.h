@@ -29,6 +29,8 @@ struct tg_opts {
 	const char *ssh_dest;
 	const char *via;		/* --via PREFIX, as given */
 	char **via_words;		/* ... split as sh would (malloc()ed) */
+	int via_shell;			/* 1: --via-shell, -1: --no-via-shell,
+					 * 0: by the prefix's name */
 	const char *remote_cmd;
 	const char *ssh_config;		/* -F FILE */
 	/* --install-binary [ARCH=]PATH..., NULL-terminated */

@@ -672,6 +672,9 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 		struct tp_ssh_opts so = {
 			.dest = o->via ? o->via : o->ssh_dest,
 			.via = (const char *const *)o->via_words,
+			.via_shell = o->via_shell > 0	? TP_VIA_SHELL_YES
+				     : o->via_shell < 0 ? TP_VIA_SHELL_NO
+							: TP_VIA_SHELL_AUTO,
 			.config_file = o->ssh_config,
 			.remote_cmd = o->remote_cmd,
 			.accept_new = o->accept_new,

@@ -261,6 +261,9 @@ static int run_init(struct tp_ssh_run *r, const struct tp_ssh_opts *o)
 	r->dest = dup_or_null(o->dest, &oom);
 	r->via = o->via ? strv_copy(o->via) : NULL;
 	oom |= o->via && !r->via;
+	r->via_shell = o->via_shell == TP_VIA_SHELL_AUTO
+			       ? o->via && tp_words_remote_shell(o->via)
+			       : o->via_shell == TP_VIA_SHELL_YES;
 	if (o->via)
 		snprintf(r->label, sizeof(r->label), "via '%s'", o->dest);
 	else

@@ -24,12 +24,22 @@ struct tp_ssh;
 /* the remote command runs: the stream now reaches it (may be NULL) */
 typedef void (*tp_ssh_ready_cb)(struct tp_ssh *s, void *data);
 
+/* --via-shell, --no-via-shell */
+enum tp_via_shell {
+	TP_VIA_SHELL_AUTO, /* by the prefix's name (tp_words_remote_shell) */
+	TP_VIA_SHELL_YES,
+	TP_VIA_SHELL_NO,
+};
+
 struct tp_ssh_opts {
 	const char *dest; /* [user@]host[:port], or a Host alias; with
 			   * @via: the prefix as the user gave it */
 	/* --via: the prefix's words, NULL-terminated (transport/words.h);
 	 * the session then runs `PREFIX ...` here instead of ssh (via.c) */
 	const char *const *via;
+	/* --via: whether the prefix hands our words to a remote shell as one
+	 * line (ssh, gh codespace ssh), so that each is quoted for it */
+	enum tp_via_shell via_shell;
 	const char *config_file; /* -F FILE; NULL: ~/.ssh/config and
 				  * /etc/ssh/ssh_config */
 	const char *remote_cmd; /* NULL: TP_SSH_DEFAULT_CMD */

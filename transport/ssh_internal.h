@@ -63,6 +63,7 @@ struct tp_ssh_run {
 	char *install_binaries; /* NUL-separated, ended by an empty one */
 	char *inside_words; /* the inside's options, likewise (--via) */
 	char **via; /* --via: the prefix's words; NULL: --ssh */
+	bool via_shell; /* ... which hand ours to a remote shell: quote */
 	char label[300]; /* "ssh DEST" or "via 'PREFIX'", for messages */
 	const char *tag; /* before each remote stderr line: host, "remote" */
 	bool cmd_given; /* --remote-command */

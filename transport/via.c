@@ -7,8 +7,10 @@
  * its steps (install.c: probe, --install, the inside's command); only how
  * a command reaches the container differs. Here it is a child process:
  * the prefix's words (split as sh would, words.c), then ours, started with
- * posix_spawnp() and no shell on this side. Each script of install.c runs
- * as `PREFIX sh -c SCRIPT`, with its stdout read into a buffer; the
+ * posix_spawnp() and no shell on this side. A prefix that joins its
+ * words into one line for a remote shell (ssh, gh codespace ssh) gets
+ * ours sh-quoted, so that that shell splits them back as they were.
+ * Each script of install.c runs as `PREFIX sh -c SCRIPT`, with its stdout read into a buffer; the
  * inside runs as `PREFIX [sudo -n] PATH inside --stdio ...` (or, with
  * --remote-command, `PREFIX sh -c CMD`) with our end of the socketpair as
  * its stdin and stdout, so the loop's link talks to the prefix directly
@@ -36,6 +38,7 @@
 
 #include "lib/log.h"
 #include "transport/ssh_internal.h"
+#include "transport/words.h"
 
 #define SLICE_MS 100
 #define KILL_MS 2000
@@ -71,21 +74,32 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* the prefix's words, then @extra (NULL-terminated) */
+/* the prefix's words, then @extra (NULL-terminated), in one block; each
+ * of @extra quoted when the prefix hands them to a remote shell as one
+ * line (r->via_shell), so that the shell there splits them back into the
+ * same words */
 static char **argv_build(const struct tp_ssh_run *r, const char *const *extra)
 {
-	size_t n = 0, m = 0;
-	char **v;
+	size_t n = 0, m = 0, len = 0;
+	char **v, *p;
 
 	while (r->via[n])
 		n++;
-	while (extra && extra[m])
-		m++;
-	v = calloc(n + m + 1, sizeof(*v));
+	for (; extra && extra[m]; m++)
+		len += r->via_shell ? 4 * strlen(extra[m]) + 3 : 0;
+	v = calloc(1, (n + m + 1) * sizeof(*v) + len);
 	if (!v)
 		return NULL;
 	memcpy(v, r->via, n * sizeof(*v));
-	memcpy(v + n, extra, m * sizeof(*v));
+	p = (char *)(v + n + m + 1);
+	for (size_t i = 0; i < m; i++) {
+		if (!r->via_shell) {
+			v[n + i] = (char *)extra[i];
+			continue;
+		}
+		v[n + i] = p;
+		p += tp_sh_quote(p, 4 * strlen(extra[i]) + 3, extra[i]) + 1;
+	}
 	return v;
 }
 

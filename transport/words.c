@@ -9,6 +9,11 @@
  * shell over user text. One pass over the string writes every word, NUL
  * after NUL, into the tail of one block whose head is the array of
  * pointers, so the caller frees one pointer.
+ *
+ * Some prefixes (ssh, gh codespace ssh) do not run the words they are
+ * given but join them with spaces into one line for the remote user's
+ * shell, which splits it again; tp_words_remote_shell() knows them by
+ * name, so that via.c can quote every word it appends for that shell.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -138,4 +143,29 @@ full:
 	if (cap)
 		dst[0] = '\0';
 	return -ENOSPC;
+}
+
+/* the last component of @w, without writing to it */
+static const char *base_name(const char *w)
+{
+	const char *b = strrchr(w, '/');
+
+	return b ? b + 1 : w;
+}
+
+bool tp_words_remote_shell(const char *const *words)
+{
+	const char *b = base_name(words[0]);
+
+	if (!strcmp(b, "ssh"))
+		return true;
+	if (strcmp(b, "gh"))
+		return false;
+	/* gh's own options may come first: `gh -R x codespace ssh` */
+	for (size_t i = 1; words[i] && words[i + 1]; i++)
+		if ((!strcmp(words[i], "codespace") ||
+		     !strcmp(words[i], "cs")) && /* gh's alias */
+		    !strcmp(words[i + 1], "ssh"))
+			return true;
+	return false;
 }

@@ -6,6 +6,7 @@
 #ifndef TP_WORDS_H
 #define TP_WORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
@@ -36,5 +37,16 @@ int tp_words_split(const char *s, char ***words, const char **why);
  * Return: the length written, or -ENOSPC (then @dst holds "")
  */
 int tp_sh_quote(char *dst, size_t cap, const char *s);
+
+/**
+ * tp_words_remote_shell() - whether the prefix @words hands its command to
+ * a remote shell as one line (joined with spaces) rather than as words
+ * @words:	the prefix, as from tp_words_split()
+ *
+ * True for a first word named ssh (any directory) and for gh with
+ * `codespace ssh` (or `cs ssh`) after it; docker exec, kubectl exec and the like run
+ * their words as they are.
+ */
+bool tp_words_remote_shell(const char *const *words);
 
 #endif

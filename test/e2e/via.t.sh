@@ -18,7 +18,13 @@
 #   3. quoting: a prefix whose path has a space, a HOME in the container
 #      with ' and " in it, an --install-binary path with a space, and
 #      --remote-command: the tunnel comes up on the copy there.
-#   4. over the relay: a 200 MiB download across a killed relay completes
+#   4. through a prefix that joins its words into one line for a remote
+#      shell, as ssh and gh codespace ssh do (a script named ssh that runs
+#      `sh -c "$*"` in cs): --install into an empty cache, UDP, and the
+#      HOME with ' and " and the --install-binary with a space of 3; the
+#      flag either way (--no-via-shell over ssh fails in one line,
+#      --via-shell over another name works).
+#   5. over the relay: a 200 MiB download across a killed relay completes
 #      with the right SHA-256 (the session resumes), an idle connection
 #      survives a killed relay, and an inside killed outright gives a new
 #      session that works.
@@ -35,7 +41,7 @@ RH=$T/rhome			# root's HOME in the container: empty
 COPY=$RH/.cache/tungate/tungate-$VERSION
 CPATH=/usr/sbin:/usr/bin:/sbin:/bin	# the container's PATH: no tungate
 TG_OUTSIDE_ARGS=(--no-dns -v)
-must mkdir -p "$RH" "$T/my prefix" "$T/fake"
+must mkdir -p "$RH" "$T/my prefix" "$T/fake" "$T/bin"
 in_ns "$NS_CS" sh -c "PATH=$CPATH; command -v tungate" >/dev/null &&
 	skip "tungate is on cs's PATH"
 
@@ -65,8 +71,18 @@ cat >"$T/enter-relay" <<EOF
 exec python3 $TG_LIB_DIR/relay.py $T/relay.pid $T/inside-relay.log \
 	ip netns exec $NS_CS env HOME=$RH PATH=$CPATH "\$@"
 EOF
+# ... like ssh, gh codespace ssh: `ssh HOME WORD...` joins WORD... into
+# one line for cs's sh, as sshd hands the command to the user's shell
+cat >"$T/bin/ssh" <<EOF
+#!/bin/sh
+h=\$1
+shift
+exec ip netns exec $NS_CS env HOME="\$h" PATH=$CPATH sh -c "\$*"
+EOF
+cp "$T/bin/ssh" "$T/bin/rsh-like"
 chmod 755 "$T/enter" "$T/my prefix/enter" "$T/enter-nobody" \
-	"$T/fake/uname" "$T/enter-riscv" "$T/enter-relay"
+	"$T/fake/uname" "$T/enter-riscv" "$T/enter-relay" "$T/bin/ssh" \
+	"$T/bin/rsh-like"
 
 tg_serve_big "$BIG_MB" "$HTTP" "$LINE"
 
@@ -138,6 +154,32 @@ got_mb() {
 	[ "$(stat -c %s "$T/got" 2>/dev/null || echo 0)" -ge $(($1 << 20)) ]
 }
 
+# installed_ok N - the outside just installed into the empty cache at RH
+installed_ok() {
+	check "$1: it said it installed, with the SHA-256 checked" \
+		grep -q "installed $COPY ([0-9]* bytes, SHA-256 checked)" "$OUT_LOG"
+	check "$1: the copy is this tungate" cmp "$T/tungate" "$COPY"
+	check "$1: no temporary file is left" \
+		test "$(find "$RH/.cache/tungate" -type f | wc -l)" = 1
+	check "$1: root in the container: no sudo" \
+		grep -q -F "running '$COPY' inside --stdio -v (pid" "$OUT_LOG"
+}
+
+# quoted_up N PROGRAM - PROGRAM "HOME" as the prefix, HOME with ' and "
+# in it, --install of a binary whose path has a space, --remote-command
+quoted_up() {
+	rm -rf "$QH/.cache"
+	via_outside "\"$2\" \"$T/it's a \\\"home\\\"\"" --install \
+		--install-binary "x86_64=$T/my prefix/tun gate" \
+		--remote-command "tungate inside --stdio"
+	check "$1: the tunnel comes up" via_up || return
+	check "$1: the copy is in the HOME with quotes" cmp "$T/tungate" "$QCOPY"
+	check "$1: --install-binary with a space was uploaded" \
+		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
+	check "$1: UDP echo" udp_ok
+	check "$1: SIGTERM, exit 0" via_stop
+}
+
 kill_relay() {
 	local pid
 	pid=$(cat "$T/relay.pid") && tg_alive "$pid" && kill -KILL "$pid"
@@ -182,13 +224,7 @@ check "1: nothing was uploaded" not test -e "$COPY"
 say "--- 2. --install into an empty cache"
 via_outside "$T/enter $RH" --install
 if check "2: --install: the tunnel comes up" via_up; then
-	check "2: it said it installed, with the SHA-256 checked" \
-		grep -q "installed $COPY ([0-9]* bytes, SHA-256 checked)" "$OUT_LOG"
-	check "2: the copy is this tungate" cmp "$T/tungate" "$COPY"
-	check "2: no temporary file is left" \
-		test "$(find "$RH/.cache/tungate" -type f | wc -l)" = 1
-	check "2: root in the container: no sudo" \
-		grep -q -F "running '$COPY' inside --stdio -v (pid" "$OUT_LOG"
+	installed_ok 2
 	check "2: the inside's stderr is logged" grep -q "info: remote: " "$OUT_LOG"
 	check "2: UDP echo through --via" udp_ok
 	check "2: SIGTERM: exit 0, the inside gone, cs clean" via_stop
@@ -208,15 +244,27 @@ QH="$T/it's a \"home\""
 QCOPY="$QH/.cache/tungate/tungate-$VERSION"
 must mkdir -p "$QH"
 must cp "$T/tungate" "$T/my prefix/tun gate"
-via_outside "\"$T/my prefix/enter\" \"$T/it's a \\\"home\\\"\"" --install \
-	--install-binary "x86_64=$T/my prefix/tun gate" \
-	--remote-command "tungate inside --stdio"
-if check "3: the tunnel comes up" via_up; then
-	check "3: the copy is in the HOME with quotes" cmp "$T/tungate" "$QCOPY"
-	check "3: --install-binary with a space was uploaded" \
-		grep -q "uploading $T/my prefix/tun gate" "$OUT_LOG"
-	check "3: UDP echo" udp_ok
-	check "3: SIGTERM, exit 0" via_stop
+quoted_up 3 "$T/my prefix/enter"
+
+# --- 4. through a remote shell -----------------------------------------------------
+
+say "--- 4. a prefix that hands its words to a remote shell (ssh)"
+must rm -rf "$RH/.cache"
+via_outside "$T/bin/ssh $RH" --install
+if check "4: ssh: --install into an empty cache, the tunnel comes up" via_up; then
+	installed_ok "4: ssh"
+	check "4: ssh: UDP echo" udp_ok
+	check "4: ssh: SIGTERM, exit 0" via_stop
+fi
+quoted_up "4: ssh, quotes and spaces" "$T/bin/ssh"
+via_outside "$T/bin/ssh $RH" --no-via-shell --once
+check "4: --no-via-shell over ssh: exit 1, one error line" \
+	eval 'tg_wait_exit "$OUT_PID" 20 && [ "$TG_RC" = 1 ] &&
+		[ "$(grep -c ": error: " "$OUT_LOG")" = 1 ]'
+via_outside "$T/bin/rsh-like $RH" --via-shell
+if check "4: --via-shell over another name: the tunnel comes up" via_up; then
+	check "4: --via-shell: UDP echo" udp_ok
+	check "4: --via-shell: SIGTERM, exit 0" via_stop
 fi
 # the probe runs for --via without --install too, so the warning for a
 # command that names no word tungate must not blame --install
@@ -229,47 +277,47 @@ if check "3: --remote-command with a path: the tunnel comes up" via_up; then
 	check "3: SIGTERM, exit 0" via_stop
 fi
 
-# --- 4. over a relay that dies -------------------------------------------------------
+# --- 5. over a relay that dies -------------------------------------------------------
 
-say "--- 4. a relay killed under a download, an idle connection, the inside"
+say "--- 5. a relay killed under a download, an idle connection, the inside"
 via_outside "$T/enter-relay" --install --timeout 9
-assert "4: the tunnel comes up through the relay" via_up
+assert "5: the tunnel comes up through the relay" via_up
 tg_bg curl "$NS_CS" sh -c "curl -sS --max-time 200 --limit-rate 10M \
 	-o '$T/got' 'http://$LAN4:$HTTP/big'; echo \$? >'$T/curl.rc'"
 CURL_PID=$TG_LAST_PID
-check "4: the download is under way (30 MB in)" wait_for 30 got_mb 30
-check "4: the relay is killed" kill_relay
-check "4: the outside waits for the session to resume" \
+check "5: the download is under way (30 MB in)" wait_for 30 got_mb 30
+check "5: the relay is killed" kill_relay
+check "5: the outside waits for the session to resume" \
 	wait_for 15 grep -q "the stream dropped: the session waits" "$OUT_LOG"
-check "4: the session is resumed" wait_for 30 or_gone \
+check "5: the session is resumed" wait_for 30 or_gone \
 	grep -q "session resumed after .* s: the connections carry on" "$OUT_LOG"
-check "4: curl completes" wait_for 90 or_gone test -s "$T/curl.rc"
+check "5: curl completes" wait_for 90 or_gone test -s "$T/curl.rc"
 test -s "$T/curl.rc" || kill -TERM -- "-$CURL_PID" 2>/dev/null
-check "4: curl exits 0" test "$(cat "$T/curl.rc" 2>/dev/null)" = 0
-check "4: the sha256 of the download is right" \
+check "5: curl exits 0" test "$(cat "$T/curl.rc" 2>/dev/null)" = 0
+check "5: the sha256 of the download is right" \
 	test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$BIG_SHA"
 rm -f "$T/got"
 
 must mkdir -p "$T/hold"
 tg_bg hold "$NS_CS" python3 "$RPY" hold "$LAN4" "$LINE" "$T/hold"
-check "4: an idle connection is open" wait_for 10 test -e "$T/hold/up"
-check "4: the relay is killed again" kill_relay
-check "4: resumed a second time" wait_for 30 or_gone \
+check "5: an idle connection is open" wait_for 10 test -e "$T/hold/up"
+check "5: the relay is killed again" kill_relay
+check "5: resumed a second time" wait_for 30 or_gone \
 	count_is 2 "$OUT_LOG" "session resumed after"
 touch "$T/hold/go"
-check "4: the idle connection answers" wait_for 35 test -e "$T/hold/result"
-check "4: ... with what was sent" grep -q "^echoed" "$T/hold/result"
+check "5: the idle connection answers" wait_for 35 test -e "$T/hold/result"
+check "5: ... with what was sent" grep -q "^echoed" "$T/hold/result"
 
 UPS=$(lines "$OUT_LOG" "inside is up")
 for p in $(pgrep -x "tungate-$VERSION"); do
 	grep -q -F "$T/" "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p"
 done
-check "4: the insides killed: a new one comes up" wait_for 30 or_gone \
+check "5: the insides killed: a new one comes up" wait_for 30 or_gone \
 	count_is $((UPS + 1)) "$OUT_LOG" "inside is up"
-check "4: ... in a new session, not resumed" \
+check "5: ... in a new session, not resumed" \
 	test "$(lines "$OUT_LOG" "session resumed after")" = 2
-check "4: UDP echo in the new session" wait_for 20 or_gone udp_ok
-check "4: one inside" wait_for 20 or_gone one_inside
-check "4: SIGTERM, exit 0, nothing left" via_stop
+check "5: UDP echo in the new session" wait_for 20 or_gone udp_ok
+check "5: one inside" wait_for 20 or_gone one_inside
+check "5: SIGTERM, exit 0, nothing left" via_stop
 
 tg_done

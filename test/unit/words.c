@@ -141,6 +141,38 @@ static void test_quote(void **state)
 	}
 }
 
+/* which prefixes hand their words to a remote shell as one line */
+static void test_remote_shell(void **state)
+{
+	static const struct {
+		const char *prefix;
+		bool shell;
+	} cases[] = {
+		{"ssh dev", true},
+		{"/usr/bin/ssh -p 2222 u@h --", true},
+		{"gh codespace ssh -c NAME --", true},
+		{"gh -R o/r cs ssh -c NAME", true},
+		{"/opt/gh/bin/gh codespace ssh", true},
+		{"gh codespace list", false},
+		{"gh ssh", false},
+		{"docker exec -i devc", false},
+		{"kubectl exec -i pod/x -c app --", false},
+		{"sshpass -e ssh h", false}, /* its first word is not ssh */
+		{"myssh h", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why;
+		char **v;
+
+		assert_true(tp_words_split(cases[i].prefix, &v, &why) > 0);
+		if (tp_words_remote_shell((const char *const *)v) !=
+		    cases[i].shell)
+			fail_msg("%s: want %d", cases[i].prefix, cases[i].shell);
+		free(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_like_sh),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_remote_shell),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
