@@ -611,6 +611,8 @@ static void link_frame(struct tp_link *l, const struct tp_frame *f)
 		return;
 	}
 	/* the peer carries on here: it took the stripe */
+	if (!l->usable)
+		tg_info("stripe %u to the %s is up", l->stripe_no, l->peer);
 	l->usable = true;
 	if (link_counted(f->type)) {
 		l->rx_seq++;
