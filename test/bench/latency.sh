@@ -108,6 +108,9 @@ bench_delay() {
 		bench_ping "libssh$ms"
 		bench_iperf "libssh$ms" up
 		bench_iperf "libssh$ms" down
+		say "$(grep -c "stripe [0-9]* to the inside is up" \
+			"$BENCH_CMD_LOG") extra stripes were up;" \
+			"$(grep -E "stripe|packets from" "$BENCH_CMD_LOG" | tail -n 3)"
 		bench_stop_cmd_tunnel
 	fi
 	say "tungate --ssh (libssh), $ms ms round trip, one stream"
