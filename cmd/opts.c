@@ -538,6 +538,11 @@ static int check_complete(const struct tg_opts *o)
 				   o->ssh_config ? "-F" : "--accept-new");
 	if (o->stripes > 1 && o->transport != TG_TP_SSH)
 		return usage_error(o->inside, "--stripes only goes with --ssh");
+	/* the extra streams find the session's inside by its session id */
+	if (o->stripes > 1 && (o->once || !o->grace_ms))
+		return usage_error(o->inside,
+				   "--stripes needs a session that can be "
+				   "resumed: not with --once or --grace 0");
 	if (o->retry && !TG_TP_REMOTE(o->transport))
 		return usage_error(o->inside,
 				   "--retry only goes with --ssh or --via");

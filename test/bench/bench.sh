@@ -168,7 +168,7 @@ if want libssh; then
 	say "tungate over --ssh, libssh, --stripes $BENCH_STRIPES (at 0 ms)"
 	if bench_start_outside libsshS \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-		--ssh cs -F "$LIBSSH_CFG" --once --stripes "$BENCH_STRIPES" \
+		--ssh cs -F "$LIBSSH_CFG" --stripes "$BENCH_STRIPES" \
 		--remote-command "$T/tungate inside --stdio"; then
 		wait_for 20 bench_stripes_up
 		bench_ping libsshS

@@ -102,7 +102,7 @@ bench_delay() {
 	say "tungate --ssh (libssh), $ms ms round trip, --stripes $BENCH_STRIPES"
 	if bench_start_outside "libssh$ms" \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-		--ssh cs -F "$LIBSSH_CFG_D" --once --stripes "$BENCH_STRIPES" \
+		--ssh cs -F "$LIBSSH_CFG_D" --stripes "$BENCH_STRIPES" \
 		--remote-command "$T/tungate inside --stdio"; then
 		wait_for 30 bench_stripes_up
 		bench_ping "libssh$ms"
