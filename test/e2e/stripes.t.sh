@@ -111,6 +111,8 @@ ssh_outside --remote-command "$INSIDE_CMD"
 assert "1: the tunnel comes up over --ssh" ssh_up
 check "1: the inside takes three stripes" \
 	wait_for 30 or_gone at_least 3 "$INSIDE_LOG" "took stripe [0-9] of the session"
+check "1: the outside's three extra stripes carry frames" \
+	wait_for 30 or_gone at_least 3 "$OUT_LOG" "stripe [0-9] to the inside is up"
 download ""
 download_ok 1
 check "1: every stripe was used" not grep -q "stripe [0-9] is not used" "$OUT_LOG"
@@ -135,6 +137,8 @@ check "2: the outside logs the resume" wait_for 60 or_gone \
 	grep -q "session resumed after .* s: the connections carry on" "$OUT_LOG"
 check "2: all the stripes come back (three more taken)" \
 	wait_for 30 or_gone at_least 6 "$INSIDE_LOG" "took stripe [0-9] of the session"
+check "2: and carry frames again" \
+	wait_for 30 or_gone at_least 6 "$OUT_LOG" "stripe [0-9] to the inside is up"
 download_ok 2
 stop_and_check 2
 tg_done
