@@ -138,6 +138,11 @@ static void close_stream(struct inside *s)
 		close(s->stream_conn);
 		s->stream_conn = -1;
 	}
+	for (size_t i = 0; i < TP_STRIPES_MAX; i++) {
+		if (s->stripe_conn[i] >= 0)
+			close(s->stripe_conn[i]);
+		s->stripe_conn[i] = -1;
+	}
 }
 
 static void finish(struct inside *s)
@@ -601,9 +606,17 @@ static bool hand_off(struct inside *s, struct tp_link *l)
 	}
 	memcpy(o.session, s->peer_session, TP_SESSION_LEN);
 	o.ssh_client = s->ssh_client;
+	o.stripe = s->peer_stripe;
 	o.rest = (uint8_t *)rest;
 	r = inside_resume_offer(path, &o, &pid, &s->handed_conn);
 	tp_session_str(s->peer_session, id);
+	if (r == 0 && s->peer_stripe) {
+		tg_info("handed a stripe of session %s to the inside (pid %ld)",
+			id, pid);
+		return true;
+	}
+	if (s->peer_stripe)
+		return false;
 	if (r == -ESRCH)
 		tg_info("the inside (pid %ld) that waited on %s had another "
 			"session: it stops, this one starts session %s",
@@ -628,8 +641,18 @@ static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 
 	tg_debug("connected to the outside (tungate %s)", peer->version);
 	memcpy(s->peer_session, peer->session, TP_SESSION_LEN);
-	if (s->configured || !hand_off(s, l))
+	s->peer_stripe = peer->flags & TP_HELLO_STRIPE;
+	if (s->configured)
 		return;
+	if (!hand_off(s, l)) {
+		/* a stripe is never a session of its own: the outside
+		 * drops it */
+		if (s->peer_stripe)
+			stop_begin(s, TG_EXIT_FAIL,
+				   "no inside runs this session here to take "
+				   "a stripe");
+		return;
+	}
 	s->stopping = true;
 	s->link_down = true;
 	finish(s);
@@ -772,6 +795,40 @@ static int take_stream(struct inside *s, struct resume_offer *o)
 	return tp_link_start(s->link);
 }
 
+/* one more stream for the session's link, beside the one it has */
+static int take_stripe(struct inside *s, struct resume_offer *o)
+{
+	uv_stream_t *in, *out;
+	size_t i;
+	int r = -EBUSY;
+
+	close(o->fd_err); /* our log lines stay on the first stream's */
+	for (i = 0; i < TP_STRIPES_MAX && s->stripe_conn[i] >= 0; i++)
+		;
+	if (o->other_version || memcmp(o->session, s->session, TP_SESSION_LEN) ||
+	    !s->link || s->link_down || s->waiting || i == TP_STRIPES_MAX) {
+		close(o->fd_in);
+		close(o->fd_out);
+		tg_debug("refused a stripe: %s",
+			 s->waiting ? "the session waits for its stream"
+				    : "not this session's");
+		return r;
+	}
+	r = tp_fd_open(s->loop, o->fd_in, o->fd_out, &in, &out);
+	if (r < 0)
+		return r;
+	r = tp_link_add_stripe(s->link, in, out, true, o->rest, o->rest_len);
+	if (r < 0) {
+		uv_close((uv_handle_t *)in, free_handle_cb);
+		uv_close((uv_handle_t *)out, free_handle_cb);
+		return r;
+	}
+	s->stripe_conn[i] = o->conn;
+	tg_info("took stripe %u of the session from pid %ld",
+		tp_link_stripes(s->link), (long)o->pid);
+	return 0;
+}
+
 static int offer_cb(void *arg, struct resume_offer *o)
 {
 	struct inside *s = arg;
@@ -780,6 +837,8 @@ static int offer_cb(void *arg, struct resume_offer *o)
 
 	/* offers come from s->resume's listener, closed when stopping */
 	assert(s->resume && !s->stopping);
+	if (o->stripe)
+		return take_stripe(s, o);
 	if (o->other_version ||
 	    memcmp(o->session, s->session, TP_SESSION_LEN)) {
 		close(o->fd_in);
@@ -850,6 +909,8 @@ int tg_inside_run(const struct tg_opts *o)
 	s.loop = &loop;
 	s.tun_fd = -1;
 	s.stream_conn = s.handed_conn = -1;
+	for (size_t i = 0; i < TP_STRIPES_MAX; i++)
+		s.stripe_conn[i] = -1;
 	stderr_nonblocking();
 	inside_find_ssh_client(&s.ssh_client);
 	s.no_ipv6 = tun_ipv6_disabled();

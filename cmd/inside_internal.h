@@ -59,6 +59,9 @@ struct inside {
 	int stream_conn; /* the hand-over connection of a resumed stream:
 			  * open while we use that stream */
 	int handed_conn; /* ours, when we handed our stream over */
+	bool peer_stripe; /* the outside's HELLO: a stripe of its session */
+	int stripe_conn[TP_STRIPES_MAX]; /* hand-over connections of the
+					  * stripes taken; -1: none */
 	uint64_t drop_ms;
 	unsigned drops, resumes;
 };

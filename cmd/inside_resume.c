@@ -12,7 +12,9 @@
  * past the HELLO. The waiting inside answers one byte: 'Y' (taken: the new
  * inside exits, the waiting one carries on over the new stream) or 'N'
  * (another session: the outside restarted, so the waiting inside stops
- * and the new one starts afresh). Both ends check that the other is root
+ * and the new one starts afresh). An offer may also be one more stripe
+ * of the running session (the outside's HELLO said so): taken alongside
+ * the stream the inside has, or refused without consequence. Both ends check that the other is root
  * (SO_PEERCRED).
  *
  * The exchange is local and small, so it is done with blocking calls
@@ -36,7 +38,7 @@
 
 #define MAGIC "TGRESUM1"
 #define VER_LEN 32 /* TG_VERSION, NUL padded */
-#define HDR_LEN (8 + VER_LEN + TP_SESSION_LEN + 2 + 16 + 4 + 4)
+#define HDR_LEN (8 + VER_LEN + TP_SESSION_LEN + 2 + 16 + 4 + 4 + 1)
 #define IO_TIMEOUT_S 3
 #define EXCHANGE_MS 5000 /* the whole offer, however slowly it trickles */
 #define N_FDS 3
@@ -128,6 +130,7 @@ static void hdr_encode(uint8_t *h, const struct resume_offer *o)
 	memcpy(h + 2, o->ssh_client.addr, 16);
 	tg_put_be32(h + 18, (uint32_t)o->pid);
 	tg_put_be32(h + 22, (uint32_t)o->rest_len);
+	h[26] = o->stripe;
 }
 
 /* -EPROTO: another tungate version, which may speak otherwise on the
@@ -150,6 +153,7 @@ static int hdr_decode(const uint8_t *h, struct resume_offer *o)
 	memcpy(o->ssh_client.addr, h + 2, 16);
 	o->pid = (pid_t)tg_be32(h + 18);
 	o->rest_len = tg_be32(h + 22);
+	o->stripe = h[26] == 1;
 	if (o->rest_len > RESUME_REST_MAX)
 		return -EMSGSIZE;
 	return 0;

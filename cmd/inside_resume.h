@@ -30,6 +30,7 @@ struct resume_offer {
 		   * inside_resume_offer() */
 	bool other_version; /* another tungate version offers it:
 			     * not to be taken */
+	bool stripe; /* one more stripe of the session, not a new stream */
 	uint8_t *rest; /* bytes read past the outside's HELLO */
 	size_t rest_len;
 };

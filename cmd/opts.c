@@ -18,6 +18,7 @@
 
 #include "lib/log.h"
 #include "cmd/opts.h"
+#include "transport/link.h"
 #include "transport/words.h"
 
 enum {
@@ -28,6 +29,7 @@ enum {
 	O_HELP, O_ONCE, O_ACCEPT_NEW, O_INSTALL, O_INSTALL_BIN, O_PEER,
 	O_NAME, O_PCAP, O_PCAP_MAX, O_MAX_BUF, O_DNS_CACHE, O_DNS_PENDING,
 	O_GRACE, O_VIA, O_RETRY, O_DNS_TCP_BUF, O_VIA_SHELL, O_NO_VIA_SHELL,
+	O_STRIPES,
 };
 
 static const struct option outside_longopts[] = {
@@ -51,6 +53,7 @@ static const struct option outside_longopts[] = {
 	{ "mtu", required_argument, NULL, O_MTU },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "grace", required_argument, NULL, O_GRACE },
+	{ "stripes", required_argument, NULL, O_STRIPES },
 	{ "tun", required_argument, NULL, O_TUN },
 	{ "table", required_argument, NULL, O_TABLE },
 	{ "pref", required_argument, NULL, O_PREF },
@@ -195,6 +198,10 @@ void tg_usage_outside(void)
 	       "this long for the\n"
 	       "                        reconnection to resume them (default "
 	       "%d; 0: never)\n"
+	       "  --stripes N           --ssh: carry the stream over N SSH "
+	       "connections at once,\n"
+	       "                        past one channel's window per round "
+	       "trip (default 1, max 8)\n"
 	       "  --max-udp-flows N     --max-icmp-flows N  --max-tcp-flows N\n"
 	       "                        flows open at once (default 4096, "
 	       "1024, 4096)\n"
@@ -353,6 +360,8 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 		hi = 86400;
 	else if (c == O_GRACE)
 		lo = 0, hi = 86400;
+	else if (c == O_STRIPES)
+		hi = TP_STRIPES_MAX;
 	else if (c == O_MAX_UDP || c == O_MAX_ICMP || c == O_MAX_TCP ||
 		 c == O_DNS_CACHE || c == O_DNS_PENDING)
 		hi = 1000000;
@@ -376,6 +385,7 @@ static int parse_number(struct tg_opts *o, int c, const char *flag,
 		o->grace_ms = (unsigned)v * 1000;
 		o->grace_given = true;
 		break;
+	case O_STRIPES: o->stripes = (unsigned)v; break;
 	case O_UDP_IDLE: o->udp_idle_ms = (unsigned)v * 1000; break;
 	case O_MAX_UDP: o->max_udp = v; break;
 	case O_MAX_ICMP: o->max_icmp = v; break;
@@ -544,6 +554,13 @@ static int check_complete(const struct tg_opts *o)
 	if ((o->ssh_config || o->accept_new) && o->transport != TG_TP_SSH)
 		return usage_error(o->inside, "%s only goes with --ssh",
 				   o->ssh_config ? "-F" : "--accept-new");
+	if (o->stripes > 1 && o->transport != TG_TP_SSH)
+		return usage_error(o->inside, "--stripes only goes with --ssh");
+	/* the extra streams find the session's inside by its session id */
+	if (o->stripes > 1 && (o->once || !o->grace_ms))
+		return usage_error(o->inside,
+				   "--stripes needs a session that can be "
+				   "resumed: not with --once or --grace 0");
 	if (o->retry && !TG_TP_REMOTE(o->transport))
 		return usage_error(o->inside,
 				   "--retry only goes with --ssh or --via");
@@ -610,6 +627,7 @@ int tg_opts_parse(struct tg_opts *o, bool inside, int argc, char **argv)
 	o->tun_name = TG_DEFAULT_TUN_NAME;
 	o->timeout_ms = TG_DEFAULT_TIMEOUT_S * 1000;
 	o->grace_ms = TG_DEFAULT_GRACE_S * 1000;
+	o->stripes = 1;
 	o->log_level = TG_LOG_INFO;
 	o->pcap_max_bytes = TG_DEFAULT_PCAP_MAX;
 	set_default_addrs(o);

@@ -38,6 +38,7 @@ struct tg_opts {
 	size_t n_install_binary;
 	bool accept_new, install;	/* --accept-new, --install */
 	bool once;			/* --once: no reconnecting */
+	unsigned stripes;		/* --stripes: streams of the link */
 	bool retry;			/* --retry: reconnect before the first
 					 * session too */
 

@@ -84,7 +84,8 @@ struct outside {
 	struct tp_link *link;
 	struct tp_exec *exec;
 	struct tp_ssh *ssh;
-	bool link_down, hello, ready, child_running, ending;
+	struct tp_ssh *stripe_ssh[TP_STRIPES_MAX - 1]; /* --stripes */
+	bool link_down, hello, ready, child_running, ending, striped;
 	bool inside_failed; /* its ERROR frame: the container must change */
 	bool peer_no_ipv6; /* its HELLO says the container has no IPv6 */
 	int cause;	/* -errno that ended the stream, for reconnecting */
@@ -308,6 +309,10 @@ static void stream_finish(struct outside *s)
 		tp_link_close(s->link);
 		s->link = NULL;
 	}
+	for (size_t i = 0; i < TP_STRIPES_MAX - 1; i++) {
+		tp_ssh_close(s->stripe_ssh[i]);
+		s->stripe_ssh[i] = NULL;
+	}
 	/* the thread bounds its own wait for the remote's exit */
 	if (tp_ssh_running(s->ssh))
 		return; /* ssh_exit_cb comes back here */
@@ -454,6 +459,51 @@ static void hello_cb(struct tp_link *l, const struct tp_hello *peer)
 	send_config(s);
 }
 
+static void ssh_opts_fill(struct outside *s, struct tp_ssh_opts *so);
+
+/* a stripe's SSH session ended: its stream sees EOF, the link decides */
+static void stripe_exit_cb(struct tp_ssh *x, int status, const char *why,
+			   void *data)
+{
+	if (why)
+		tg_debug("stripe: %s", why);
+}
+
+/*
+ * --stripes N: N - 1 more SSH connections, each starting an inside that
+ * hands its stream to the one that runs the session. Opened once the
+ * session is up, so that there is an inside to take them; each carries
+ * frames once the inside has sent one on it.
+ */
+static void open_stripes(struct outside *s)
+{
+	struct tp_ssh_opts so;
+	uv_stream_t *in, *out;
+
+	if (s->striped || s->o->stripes < 2 || s->o->transport != TG_TP_SSH ||
+	    tp_session_none(s->session))
+		return;
+	s->striped = true;
+	ssh_opts_fill(s, &so);
+	so.install = false;
+	so.prompt_cb = NULL;
+	for (unsigned i = 0; i + 1 < s->o->stripes; i++) {
+		int r = tp_ssh_open(s->loop, &so, stripe_exit_cb, s, &in, &out,
+				    &s->stripe_ssh[i]);
+
+		if (r == 0)
+			r = tp_link_add_stripe(s->link, in, out, false, NULL,
+					       0);
+		if (r < 0) {
+			tg_warn("cannot open stripe %u: %s", i + 1,
+				strerror(-r));
+			break;
+		}
+	}
+	tg_info("opening %u more SSH connections for --stripes %u",
+		s->o->stripes - 1, s->o->stripes);
+}
+
 /* READY: the inside is up, resumed our session or started afresh */
 static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 {
@@ -490,6 +540,7 @@ static void on_ready(struct outside *s, const uint8_t *data, size_t len)
 	}
 	tg_info_rl("READY", "inside is up%s: %s", resumed ? " again" : "",
 		   rd.text);
+	open_stripes(s);
 	/* after the log line: tests and people read READY=1 as "it said so" */
 	outside_status_ready(s->status, (const uint8_t *)rd.text,
 			     strlen(rd.text));
@@ -643,6 +694,28 @@ static struct nat *start_nat(struct outside *s)
 	return n;
 }
 
+static void ssh_opts_fill(struct outside *s, struct tp_ssh_opts *so)
+{
+	const struct tg_opts *o = s->o;
+
+	*so = (struct tp_ssh_opts){
+		.dest = o->via ? o->via : o->ssh_dest,
+		.via = (const char *const *)o->via_words,
+		.via_shell = o->via_shell > 0	? TP_VIA_SHELL_YES
+			     : o->via_shell < 0 ? TP_VIA_SHELL_NO
+						: TP_VIA_SHELL_AUTO,
+		.config_file = o->ssh_config,
+		.remote_cmd = o->remote_cmd,
+		.accept_new = o->accept_new,
+		.install = o->install,
+		.install_binaries = o->install_binary,
+		.timeout_ms = o->timeout_ms,
+		.inside_args = o->inside_args,
+		.prompt_cb = ssh_prompt_cb,
+		.prompt_data = s,
+	};
+}
+
 static int open_transport(struct outside *s, uv_stream_t **in,
 			  uv_stream_t **out)
 {
@@ -669,23 +742,9 @@ static int open_transport(struct outside *s, uv_stream_t **in,
 		return r;
 	case TG_TP_SSH:
 	case TG_TP_VIA: {
-		struct tp_ssh_opts so = {
-			.dest = o->via ? o->via : o->ssh_dest,
-			.via = (const char *const *)o->via_words,
-			.via_shell = o->via_shell > 0	? TP_VIA_SHELL_YES
-				     : o->via_shell < 0 ? TP_VIA_SHELL_NO
-							: TP_VIA_SHELL_AUTO,
-			.config_file = o->ssh_config,
-			.remote_cmd = o->remote_cmd,
-			.accept_new = o->accept_new,
-			.install = o->install,
-			.install_binaries = o->install_binary,
-			.timeout_ms = o->timeout_ms,
-			.inside_args = o->inside_args,
-			.prompt_cb = ssh_prompt_cb,
-			.prompt_data = s,
-		};
+		struct tp_ssh_opts so;
 
+		ssh_opts_fill(s, &so);
 		r = tp_ssh_open(s->loop, &so, ssh_exit_cb, s, in, out,
 				&s->ssh);
 		if (r == -EINVAL && !o->via)
@@ -730,7 +789,7 @@ static void connect_stream(struct outside *s)
 		.session = s->session,
 	};
 
-	s->link_down = s->hello = s->ready = s->ending = false;
+	s->link_down = s->hello = s->ready = s->ending = s->striped = false;
 	s->inside_failed = false;
 	s->child_running = false;
 	s->cause = 0;

@@ -13,7 +13,7 @@
  *
  * Memory budget: all rings of all flows together hold at most
  * --max-buffer bytes (nat_opts.max_buf_bytes, default 256 MiB; without it
- * 4096 flows could take 4 MiB each). The ring for the inside starts at
+ * 4096 flows could take 16 MiB each). The ring for the inside starts at
  * TCP_RING_MIN and doubles, up to its maximum, each time it fills (the
  * inside is slower than the destination), if the budget has room; when it
  * cannot grow, reading from the destination waits, as for a full ring

@@ -18,9 +18,9 @@
 #include "nat/nat_internal.h"
 
 /* bytes for the inside, kept until it acknowledges them */
-#define TCP_OUT_CAP (2048 * 1024)
+#define TCP_OUT_CAP (8192 * 1024)
 /* bytes from the inside that the socket did not take at once */
-#define TCP_IN_CAP (2048 * 1024)
+#define TCP_IN_CAP (8192 * 1024)
 /* our window scale: the window is counted in units of 128 bytes */
 #define TCP_RCV_SHIFT 7
 #define TCP_RTO_MIN_MS 200

@@ -38,6 +38,8 @@ enum tp_frame_type {
 	TP_F_GOODBYE = 6,   /* text (may be empty): orderly end */
 	TP_F_READY = 7,	    /* inside -> outside: session id, u8 flags
 			     * (TP_READY_RESUMED), text summary of routes */
+	TP_F_SEQ = 8,	    /* u32: the stripe number of the next frame on
+			     * this stream (see link.c, "Stripes") */
 };
 
 enum tp_role {
@@ -54,6 +56,9 @@ struct tp_frame {
 /* the inside's container has IPv6 disabled: the outside offers it no
  * IPv6 prefix or address (an older peer sends no flags: 0) */
 #define TP_HELLO_NO_IPV6 0x01
+/* outside -> inside: this stream is one more stripe of the session named
+ * in the HELLO, for the inside that runs it (never a session of its own) */
+#define TP_HELLO_STRIPE 0x02
 
 struct tp_hello {
 	uint16_t proto;

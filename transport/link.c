@@ -27,6 +27,23 @@
  * queues a KEEPALIVE when nothing was queued for a third of it. After
  * tp_link_goodbye() it becomes the grace timer instead.
  *
+ * Stripes: one SSH channel carries at most its window per round trip, so
+ * a link may carry its frames over several streams (tp_link_add_stripe()),
+ * each a struct tp_link of its own (handshake, buffers, keepalives,
+ * silence) whose grp points at the first. Frames other than HELLO,
+ * KEEPALIVE and SEQ are counted, in the order they are queued, on both
+ * sides alike. The sender keeps queueing on one stream until a chunk
+ * (STRIPE_CHUNK) waits there, then moves to the stream with the fewest
+ * bytes not yet taken by the kernel and first writes SEQ there: the count
+ * of the frame that follows. Each stream is in order, so the receiver
+ * knows the count of the frame at the head of every stream and delivers
+ * the one that is next; a stream whose head is not next waits in its own
+ * read buffer (no copy), and stops being read when that buffer is full.
+ * The stream holding the next frame is never stopped (its head can be
+ * delivered), so this cannot deadlock. A stripe that fails after it
+ * carried frames loses some of them: the whole link goes down, and the
+ * session resumes. With one stream no SEQ is ever sent.
+ *
  * Callbacks may call tp_link_close(): the link marks itself closed, stops
  * delivering, and is freed in the last uv_close callback. Writing to a
  * peer that has gone raises SIGPIPE: the program must ignore that signal.
@@ -40,6 +57,7 @@
 
 #include "transport/link.h"
 #include "lib/log.h"
+#include "lib/wire.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "unknown"
@@ -52,7 +70,9 @@
 #define WBUF_MIN (4 * MAX_FRAME_BYTES)
 #define TIMEOUT_DEFAULT_MS 30000
 #define GOODBYE_TEXT_MAX 512
-#define GOODBYE_ROOM (TP_FRAME_HDR + GOODBYE_TEXT_MAX)
+#define SEQ_BYTES (TP_FRAME_HDR + 4)
+#define GOODBYE_ROOM (SEQ_BYTES + TP_FRAME_HDR + GOODBYE_TEXT_MAX)
+#define STRIPE_CHUNK (256u * 1024) /* queued on one stripe before the next */
 #define GOODBYE_GRACE_MS 2000
 #define EXCERPT_MAX 80
 #define WHY_MAX 512
@@ -107,6 +127,22 @@ struct tp_link {
 
 	bool writing, wfailed, congested, goodbye, shut;
 	bool paused, down, closed, held, peer_goodbye;
+
+	/* stripes (see above); grp is the first stream's link, its own for
+	 * that one, and the fields marked grp are used in it alone */
+	struct tp_link *grp;
+	struct tp_link *stripe[TP_STRIPES_MAX - 1]; /* grp */
+	unsigned n_stripes; /* grp */
+	struct tp_link *cur; /* grp: where the last counted frame went */
+	struct tp_link *res_to; /* grp: where tp_link_reserve() pointed */
+	uint32_t tx_seq, rx_next; /* grp: counted frames queued, delivered */
+	uint32_t rx_seq; /* the count of this stream's next counted frame */
+	unsigned stripe_no; /* 0 for the first stream */
+	bool usable; /* may carry counted frames (a stripe of the outside's:
+		      * once the inside sent a frame on it) */
+	bool blocked; /* the head frame is not the next one */
+	bool rstopped; /* not read while blocked with a full buffer */
+	bool kicking; /* grp: stripe_kick() runs */
 
 	struct tp_link_stats st;
 };
@@ -170,8 +206,39 @@ link_down(struct tp_link *l, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	if (l->grp != l) {
+		struct tp_link *g = l->grp;
+
+		/* after our goodbye the peer closes every stream: the
+		 * first one's end is the one that counts */
+		if (g->goodbye || g->down)
+			return;
+		if (l->usable)
+			link_down(g, err, "stripe %u: %s", l->stripe_no, why);
+		else
+			tg_info("stripe %u is not used: %s", l->stripe_no, why);
+		return;
+	}
+	for (unsigned i = 0; i < l->n_stripes; i++) {
+		struct tp_link *m = l->stripe[i];
+
+		if (m->down)
+			continue;
+		m->down = true;
+		if (m->state != LS_NEW) {
+			uv_read_stop(m->in);
+			uv_timer_stop(&m->timer);
+		}
+	}
 	if (l->ops.down_cb)
 		l->ops.down_cb(l, err, why);
+}
+
+/* frames that take part in the count of frames (see "Stripes") */
+static bool link_counted(uint8_t type)
+{
+	return type != TP_F_HELLO && type != TP_F_KEEPALIVE &&
+	       type != TP_F_SEQ;
 }
 
 /* ------------------------------------------------------------ write side */
@@ -193,14 +260,16 @@ static bool link_room(const struct tp_link *l, size_t len, size_t keep)
 	return l->fill_len + keep + TP_FRAME_HDR + len <= l->half;
 }
 
-static void link_account(struct tp_link *l, size_t len)
+static void link_account(struct tp_link *l, uint8_t type, size_t len)
 {
 	l->fill_len += TP_FRAME_HDR + len;
 	l->st.frames_out++;
 	l->st.bytes_out += TP_FRAME_HDR + len;
 	l->last_tx = uv_now(l->loop);
+	if (link_counted(type))
+		l->grp->tx_seq++;
 	if (link_queued(l) > l->half * 3 / 2)
-		l->congested = true;
+		l->grp->congested = true;
 }
 
 static int link_append(struct tp_link *l, uint8_t type, const void *data,
@@ -215,8 +284,48 @@ static int link_append(struct tp_link *l, uint8_t type, const void *data,
 	tp_frame_put_hdr(p, type, len);
 	if (len)
 		memcpy(p + TP_FRAME_HDR, data, len);
-	link_account(l, len);
+	link_account(l, type, len);
 	return 0;
+}
+
+static bool link_usable(const struct tp_link *l)
+{
+	return l->usable && link_can_send(l);
+}
+
+/*
+ * The stream for the next counted frame of @len payload bytes: the one
+ * used last while less than a chunk waits there, else the one with the
+ * fewest bytes queued, which gets a SEQ first. Return: NULL when it has
+ * no room for the SEQ and the frame.
+ */
+static struct tp_link *stripe_pick(struct tp_link *g, size_t len)
+{
+	struct tp_link *t = g->cur, *best = NULL;
+	uint8_t seq[4];
+
+	if (!g->n_stripes)
+		return g;
+	if (t && link_usable(t) && t->fill_len < STRIPE_CHUNK &&
+	    link_room(t, len, GOODBYE_ROOM))
+		return t;
+	for (unsigned i = 0; i <= g->n_stripes; i++) {
+		struct tp_link *m = i ? g->stripe[i - 1] : g;
+
+		if (link_usable(m) &&
+		    (!best || link_queued(m) < link_queued(best)))
+			best = m;
+	}
+	if (!best)
+		return NULL;
+	if (best == t)
+		return t;
+	if (!link_room(best, SEQ_BYTES + len, GOODBYE_ROOM))
+		return NULL;
+	tg_put_be32(seq, g->tx_seq);
+	link_append(best, TP_F_SEQ, seq, sizeof(seq), GOODBYE_ROOM);
+	g->cur = best;
+	return best;
 }
 
 static void write_cb(uv_write_t *req, int status);
@@ -271,10 +380,12 @@ static void write_cb(uv_write_t *req, int status)
 			  uv_strerror(status));
 		return;
 	}
-	if (l->congested && link_queued(l) < l->half / 2) {
-		l->congested = false;
-		if (l->ops.drain_cb && !l->down)
-			l->ops.drain_cb(l);
+	if (l->grp->congested && link_queued(l) < l->half / 2) {
+		struct tp_link *g = l->grp;
+
+		g->congested = false;
+		if (g->ops.drain_cb && !g->down)
+			g->ops.drain_cb(g);
 	}
 }
 
@@ -301,13 +412,17 @@ static void prepare_cb(uv_prepare_t *h)
  */
 int tp_link_send(struct tp_link *l, uint8_t type, const void *data, size_t len)
 {
+	struct tp_link *t;
 	int r;
 
 	if (l->state == LS_NEW)
 		return -ENOTCONN;
 	if (!link_can_send(l))
 		return -EPIPE;
-	r = link_append(l, type, data, len, GOODBYE_ROOM);
+	if (len > TP_FRAME_MAX)
+		return -EMSGSIZE;
+	t = stripe_pick(l, len);
+	r = t ? link_append(t, type, data, len, GOODBYE_ROOM) : -ENOBUFS;
 	if (r == -ENOBUFS) {
 		l->st.dropped_out++;
 		l->congested = true;
@@ -328,14 +443,18 @@ int tp_link_send(struct tp_link *l, uint8_t type, const void *data, size_t len)
  */
 uint8_t *tp_link_reserve(struct tp_link *l, size_t max)
 {
+	struct tp_link *t;
+
 	if (!link_can_send(l) || max > TP_FRAME_MAX)
 		return NULL;
-	if (!link_room(l, max, GOODBYE_ROOM)) {
+	t = stripe_pick(l, max);
+	if (!t || !link_room(t, max, GOODBYE_ROOM)) {
 		l->congested = true;
 		return NULL;
 	}
-	l->reserved = max;
-	return l->fill + l->fill_len + TP_FRAME_HDR;
+	t->reserved = max;
+	l->res_to = t;
+	return t->fill + t->fill_len + TP_FRAME_HDR;
 }
 
 /**
@@ -346,13 +465,16 @@ uint8_t *tp_link_reserve(struct tp_link *l, size_t max)
  */
 void tp_link_commit(struct tp_link *l, uint8_t type, size_t len)
 {
-	size_t max = l->reserved;
+	struct tp_link *t = l->res_to ? l->res_to : l;
+	size_t max = t->reserved;
 
-	l->reserved = SIZE_MAX;
-	if (max == SIZE_MAX || len > max || !link_can_send(l))
+	t->reserved = SIZE_MAX;
+	l->res_to = NULL;
+	if (max == SIZE_MAX || len > max || !link_can_send(l) ||
+	    !link_can_send(t))
 		return;
-	tp_frame_put_hdr(l->fill + l->fill_len, type, len);
-	link_account(l, len);
+	tp_frame_put_hdr(t->fill + t->fill_len, type, len);
+	link_account(t, type, len);
 }
 
 bool tp_link_congested(const struct tp_link *l)
@@ -458,9 +580,9 @@ static void link_hello(struct tp_link *l, const struct tp_frame *f)
 	if (!link_hello_ok(l, &h))
 		return;
 	link_set_state(l, LS_UP);
-	tg_debug("handshake with the %s (tungate %s) complete", l->peer,
-		 h.version);
-	if (l->ops.hello_cb)
+	tg_debug("handshake with the %s (tungate %s) complete%s", l->peer,
+		 h.version, l->grp != l ? " on a stripe" : "");
+	if (l->grp == l && l->ops.hello_cb)
 		l->ops.hello_cb(l, &h);
 }
 
@@ -481,23 +603,39 @@ static void link_text_down(struct tp_link *l, const struct tp_frame *f)
 
 static void link_frame(struct tp_link *l, const struct tp_frame *f)
 {
+	struct tp_link *g = l->grp;
+
 	l->st.frames_in++;
 	if (l->state == LS_HELLO) {
 		link_hello(l, f);
 		return;
 	}
+	/* the peer carries on here: it took the stripe */
+	if (!l->usable)
+		tg_info("stripe %u to the %s is up", l->stripe_no, l->peer);
+	l->usable = true;
+	if (link_counted(f->type)) {
+		l->rx_seq++;
+		g->rx_next++;
+	}
 	switch (f->type) {
 	case TP_F_KEEPALIVE:
 		break;
+	case TP_F_SEQ:
+		if (f->len == 4)
+			l->rx_seq = tg_be32(f->data);
+		else
+			l->st.bad_frames++;
+		break;
 	case TP_F_GOODBYE:
 	case TP_F_ERROR:
-		link_text_down(l, f);
+		link_text_down(g, f);
 		break;
 	case TP_F_CONFIG:
 	case TP_F_PACKET:
 	case TP_F_READY:
-		if (l->ops.frame_cb)
-			l->ops.frame_cb(l, f->type, f->data, f->len);
+		if (g->ops.frame_cb)
+			g->ops.frame_cb(g, f->type, f->data, f->len);
 		break;
 	default: /* a second HELLO, or a type from a newer peer */
 		l->st.bad_frames++;
@@ -528,16 +666,29 @@ static ssize_t link_bad_header(struct tp_link *l, const uint8_t *p, size_t len)
 	return (ssize_t)(TP_FRAME_HDR + plen);
 }
 
+static void stripe_kick(struct tp_link *g);
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void link_parse(struct tp_link *l)
 {
+	struct tp_link *g = l->grp;
+	uint32_t next = g->rx_next;
 	size_t off = 0;
 	struct tp_frame f;
 	ssize_t n;
 
 	if (l->state == LS_MAGIC && !link_magic(l, &off))
 		return;
-	while (!l->down) {
+	l->blocked = false;
+	while (!l->down && !g->down) {
 		n = tp_frame_decode(l->rbuf + off, l->rlen - off, &f);
+		if (n > 0 && l->state == LS_UP && link_counted(f.type) &&
+		    l->rx_seq != g->rx_next) {
+			/* another stripe holds the next frame */
+			l->blocked = true;
+			break;
+		}
 		if (n > 0) {
 			off += (size_t)n;
 			l->rpos = off;
@@ -551,10 +702,46 @@ static void link_parse(struct tp_link *l)
 			break;
 		off += (size_t)n;
 	}
-	if (l->down) /* includes closed: the buffer is no longer needed */
+	if (l->down || g->down) /* includes closed: the buffer is no
+				 * longer needed */
 		return;
 	memmove(l->rbuf, l->rbuf + off, l->rlen - off);
 	l->rlen -= off;
+	if (l->blocked && l->rlen == l->rsize && !l->rstopped) {
+		uv_read_stop(l->in);
+		l->rstopped = true;
+	} else if (!l->blocked && l->rstopped) {
+		l->rstopped = false;
+		l->last_rx = uv_now(l->loop);
+		if (!l->paused)
+			uv_read_start(l->in, alloc_cb, read_cb);
+	}
+	if (g->n_stripes && g->rx_next != next)
+		stripe_kick(g);
+}
+
+/* frames were delivered: the stripes that waited may hold the next ones */
+static void stripe_kick(struct tp_link *g)
+{
+	bool again = true;
+
+	if (g->kicking)
+		return; /* the outer call loops until nothing moves */
+	g->kicking = true;
+	while (again && !g->down) {
+		again = false;
+		for (unsigned i = 0; i <= g->n_stripes && !g->down; i++) {
+			struct tp_link *m = i ? g->stripe[i - 1] : g;
+			uint32_t before = g->rx_next;
+
+			if (!m->blocked || m->down)
+				continue;
+			link_parse(m);
+			if (g->rx_next != before)
+				again = true;
+		}
+	}
+	g->kicking = false;
 }
 
 static void link_eof(struct tp_link *l)
@@ -586,7 +773,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct tp_link *l = s->data;
 
-	if (l->closed || l->down || nread == 0)
+	if (l->closed || l->down || l->grp->down || nread == 0)
 		return;
 	if (nread == UV_EOF) {
 		link_eof(l);
@@ -630,7 +817,7 @@ static void timer_cb(uv_timer_t *t)
 	}
 	if (l->state != LS_UP)
 		return;
-	if (!l->paused && now - l->last_rx >= l->timeout_ms) {
+	if (!l->paused && !l->rstopped && now - l->last_rx >= l->timeout_ms) {
 		fmt_secs(secs, sizeof(secs), now - l->last_rx);
 		link_down(l, -ETIMEDOUT,
 			  "the %s has been silent for %s: the stream is gone",
@@ -704,6 +891,8 @@ struct tp_link *tp_link_new(uv_loop_t *loop, uv_stream_t *in, uv_stream_t *out,
 	l->ops = *ops;
 	l->data = data;
 	l->fill = l->wbuf;
+	l->grp = l;
+	l->usable = true;
 	in->data = out->data = l;
 	l->wreq.data = l->sreq.data = l;
 	uv_timer_init(loop, &l->timer);
@@ -783,12 +972,12 @@ void *tp_link_data(const struct tp_link *l)
  * Frames already in the read buffer are still delivered. While paused
  * the peer's silence is not held against it.
  */
-void tp_link_read_pause(struct tp_link *l, bool pause)
+static void link_pause_one(struct tp_link *l, bool pause)
 {
 	if (l->closed || l->down || pause == l->paused)
 		return;
 	l->paused = pause;
-	if (l->state == LS_NEW)
+	if (l->state == LS_NEW || l->rstopped)
 		return;
 	if (pause) {
 		uv_read_stop(l->in);
@@ -796,6 +985,13 @@ void tp_link_read_pause(struct tp_link *l, bool pause)
 	}
 	l->last_rx = uv_now(l->loop);
 	uv_read_start(l->in, alloc_cb, read_cb);
+}
+
+void tp_link_read_pause(struct tp_link *l, bool pause)
+{
+	link_pause_one(l, pause);
+	for (unsigned i = 0; i < l->n_stripes; i++)
+		link_pause_one(l->stripe[i], pause);
 }
 
 /**
@@ -868,6 +1064,14 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text)
 
 	if (l->closed || l->down || l->goodbye || l->state == LS_NEW)
 		return;
+	if (!l->wfailed && l->n_stripes && l->cur != l) {
+		uint8_t seq[4];
+
+		/* in its place in the count, on the first stream */
+		tg_put_be32(seq, l->tx_seq);
+		link_append(l, TP_F_SEQ, seq, sizeof(seq), 0);
+		l->cur = l;
+	}
 	if (!l->wfailed)
 		link_append(l, error ? TP_F_ERROR : TP_F_GOODBYE, text, len, 0);
 	l->goodbye = true;
@@ -877,6 +1081,17 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text)
 void tp_link_stats(const struct tp_link *l, struct tp_link_stats *s)
 {
 	*s = l->st;
+	for (unsigned i = 0; i < l->n_stripes; i++) {
+		const struct tp_link_stats *m = &l->stripe[i]->st;
+
+		s->frames_in += m->frames_in;
+		s->frames_out += m->frames_out;
+		s->bytes_in += m->bytes_in;
+		s->bytes_out += m->bytes_out;
+		s->bad_frames += m->bad_frames;
+		s->reads += m->reads;
+		s->writes += m->writes;
+	}
 }
 
 static void close_cb(uv_handle_t *h)
@@ -905,6 +1120,8 @@ void tp_link_close(struct tp_link *l)
 
 	if (!l || l->closed)
 		return;
+	for (unsigned i = 0; i < l->n_stripes; i++)
+		tp_link_close(l->stripe[i]);
 	hs[n++] = (uv_handle_t *)l->in;
 	if (l->out != l->in)
 		hs[n++] = (uv_handle_t *)l->out;
@@ -916,4 +1133,68 @@ void tp_link_close(struct tp_link *l)
 	l->handles = (unsigned)n;
 	for (size_t i = 0; i < n; i++)
 		uv_close(hs[i], close_cb);
+}
+
+/**
+ * tp_link_add_stripe() - carry @l's frames over one more stream as well
+ * @l:		the link, up, not a stripe itself
+ * @in:		readable stream, the link's from now on
+ * @out:	writable stream (may equal @in), likewise
+ * @resumed:	the process that passed us the stream did its handshake
+ * @rest:	what it had read past the HELLO (copied)
+ * @rest_len:	their number
+ *
+ * Return: 0 (the stripe may still fail: it is then dropped, or takes
+ * the link down once it carried frames), -EPIPE, -ENOSPC, -ENOMEM (the
+ * streams stay the caller's)
+ */
+int tp_link_add_stripe(struct tp_link *l, uv_stream_t *in, uv_stream_t *out,
+		       bool resumed, const uint8_t *rest, size_t rest_len)
+{
+	struct tp_link_opts o = {
+		.role = l->role,
+		.timeout_ms = l->timeout_ms,
+		.wbuf_size = 2 * l->half,
+		.rbuf_size = l->rsize,
+		.peer_name = l->peer,
+		.session = l->session,
+		.hello_flags = l->hello_flags | TP_HELLO_STRIPE,
+		.resumed = resumed,
+		.rest = rest,
+		.rest_len = rest_len,
+	};
+	struct tp_link *m;
+	int r;
+
+	if (l->grp != l || l->closed || l->down || l->goodbye ||
+	    l->state != LS_UP)
+		return -EPIPE;
+	if (l->n_stripes >= TP_STRIPES_MAX - 1)
+		return -ENOSPC;
+	m = tp_link_new(l->loop, in, out, &l->ops, &o, l->data);
+	if (!m)
+		return -ENOMEM;
+	m->grp = l;
+	m->usable = resumed;
+	m->paused = l->paused;
+	m->stripe_no = l->n_stripes + 1;
+	l->stripe[l->n_stripes++] = m;
+	r = tp_link_start(m);
+	if (r < 0) {
+		link_down(m, r, "cannot start: %s", uv_strerror(r));
+		return 0;
+	}
+	/* the outside uses the stripe once it hears from us on it */
+	if (resumed)
+		link_append(m, TP_F_KEEPALIVE, NULL, 0, GOODBYE_ROOM);
+	return 0;
+}
+
+unsigned tp_link_stripes(const struct tp_link *l)
+{
+	unsigned n = 1;
+
+	for (unsigned i = 0; i < l->n_stripes; i++)
+		n += l->stripe[i]->usable && !l->stripe[i]->down;
+	return n;
 }

@@ -142,6 +142,33 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text);
 
 void tp_link_stats(const struct tp_link *l, struct tp_link_stats *s);
 
+#define TP_STRIPES_MAX 8 /* streams of one link, the first included */
+
+/**
+ * tp_link_add_stripe() - carry @l's frames over one more stream as well
+ * @l:		the link (its first stream), up
+ * @in:		readable stream, owned by the link from now on (as for
+ *		tp_link_new())
+ * @out:	writable stream (may equal @in), likewise
+ * @resumed:	the handshake was done by the process that passed us the
+ *		stream (the inside); @rest is what it had read. Else
+ *		(the outside) the stripe writes magic and a HELLO with
+ *		TP_HELLO_STRIPE and carries frames once the peer has
+ *		sent one on it.
+ *
+ * Frames are spread over the stripes and delivered in the order they were
+ * sent; callbacks name @l. A stripe that breaks after it carried frames
+ * takes the link down; one that fails before is dropped with a log line.
+ *
+ * Return: 0, -ENOSPC (TP_STRIPES_MAX), -ENOMEM, -EPIPE (@l is down) or
+ * -errno from libuv; on error the streams stay the caller's
+ */
+int tp_link_add_stripe(struct tp_link *l, uv_stream_t *in, uv_stream_t *out,
+		       bool resumed, const uint8_t *rest, size_t rest_len);
+
+/** tp_link_stripes() - streams that carry frames now (1 without stripes) */
+unsigned tp_link_stripes(const struct tp_link *l);
+
 /**
  * tp_link_close() - close both streams and the timers; @l is freed once
  * libuv has closed them. No callback runs after this call.

@@ -165,6 +165,20 @@ if want libssh; then
 		bench_all libssh "$DNS_TUN"
 		bench_stop_cmd_tunnel
 	fi
+	say "tungate over --ssh, libssh, --stripes $BENCH_STRIPES (at 0 ms)"
+	if bench_start_outside libsshS \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		--ssh cs -F "$LIBSSH_CFG" --stripes "$BENCH_STRIPES" \
+		--remote-command "$T/tungate inside --stdio"; then
+		wait_for 20 bench_stripes_up
+		bench_ping libsshS
+		bench_iperf libsshS up
+		bench_iperf libsshS down
+		bench_stop_cmd_tunnel
+		say "0 ms: tungate ${R[libsshS.up]:--}/${R[libsshS.down]:--}" \
+			"Gbit/s with --stripes $BENCH_STRIPES," \
+			"${R[libssh.up]:--}/${R[libssh.down]:--} with one"
+	fi
 fi
 
 if want sshw; then

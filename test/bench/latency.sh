@@ -25,6 +25,7 @@ DELAY_PORT=2223
 BENCH_PP=${BENCH_PP:-1000}
 BENCH_DELAY_MB=${BENCH_DELAY_MB:-128}
 BENCH_DELAY_LIFE=${BENCH_DELAY_LIFE:-300}
+BENCH_STRIPES=${BENCH_STRIPES:-4} # --stripes of tungate behind the relay
 
 bench_pingpong_servers() {
 	cc -O2 -Wall -Wextra -o "$T/pingpong" "$HERE/pingpong.c" ||
@@ -69,6 +70,12 @@ bench_delay_login() {
 	chown nobody:nogroup "$LIBSSH_CFG_D" "$T/home/known_hosts"
 }
 
+# bench_stripes_up - the outside's extra stripes carry frames
+bench_stripes_up() {
+	[ "$(grep -c "stripe [0-9]* to the inside is up" "$BENCH_CMD_LOG")" \
+		-ge $((BENCH_STRIPES - 1)) ]
+}
+
 # bench_delay MS - the SSH contenders with MS ms added to the round trip
 bench_delay() {
 	local ms=$1 half relay
@@ -92,19 +99,34 @@ bench_delay() {
 		bench_stop_sshw
 	fi
 
-	say "tungate --ssh (libssh), $ms ms round trip"
+	say "tungate --ssh (libssh), $ms ms round trip, --stripes $BENCH_STRIPES"
 	if bench_start_outside "libssh$ms" \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-		--ssh cs -F "$LIBSSH_CFG_D" --once \
+		--ssh cs -F "$LIBSSH_CFG_D" --stripes "$BENCH_STRIPES" \
 		--remote-command "$T/tungate inside --stdio"; then
+		wait_for 30 bench_stripes_up
 		bench_ping "libssh$ms"
 		bench_iperf "libssh$ms" up
 		bench_iperf "libssh$ms" down
+		say "$(grep -c "stripe [0-9]* to the inside is up" \
+			"$BENCH_CMD_LOG") extra stripes were up;" \
+			"$(grep -E "stripe|packets from" "$BENCH_CMD_LOG" | tail -n 3)"
+		bench_stop_cmd_tunnel
+	fi
+	say "tungate --ssh (libssh), $ms ms round trip, one stream"
+	if bench_start_outside "libssh1s$ms" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		--ssh cs -F "$LIBSSH_CFG_D" --once \
+		--remote-command "$T/tungate inside --stdio"; then
+		bench_iperf "libssh1s$ms" up
+		bench_iperf "libssh1s$ms" down
 		bench_stop_cmd_tunnel
 	fi
 	say "$ms ms: raw ${R[raw$ms.up]:--}/${R[raw$ms.down]:--}," \
 		"ssh -w ${R[sshw$ms.up]:--}/${R[sshw$ms.down]:--}," \
-		"tungate ${R[libssh$ms.up]:--}/${R[libssh$ms.down]:--} Gbit/s"
+		"tungate ${R[libssh$ms.up]:--}/${R[libssh$ms.down]:--}" \
+		"(--stripes $BENCH_STRIPES)," \
+		"${R[libssh1s$ms.up]:--}/${R[libssh1s$ms.down]:--} (one) Gbit/s"
 	kill -TERM -- "-$relay" 2>/dev/null
 	wait_for 10 not tg_group_alive "$relay"
 	return 0

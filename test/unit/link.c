@@ -1050,6 +1050,116 @@ static void test_resume_without_rest(void **state)
 	assert_int_equal(c.hellos, 0);
 }
 
+/* ------------------------------------------------------------- stripes */
+
+static uint32_t stripe_next[2]; /* next number expected by a, by b */
+static unsigned stripe_wrong;
+
+static void stripe_frame(struct side *s, uint8_t type, const uint8_t *data,
+			 size_t len)
+{
+	uint32_t *next = &stripe_next[s == &b];
+	uint32_t got;
+
+	if (type != TP_F_PACKET || len < 4)
+		return;
+	got = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+	      (uint32_t)data[2] << 8 | data[3];
+	if (got != *next)
+		stripe_wrong++;
+	*next = got + 1;
+}
+
+static uv_stream_t *pipe_of(int fd)
+{
+	uv_pipe_t *p = malloc(sizeof(*p));
+
+	assert_non_null(p);
+	assert_int_equal(uv_pipe_init(&loop, p, 0), 0);
+	assert_int_equal(uv_pipe_open(p, fd), 0);
+	return (uv_stream_t *)p;
+}
+
+/* @n frames numbered from 0, of sizes that vary, from @from */
+static void stripe_send(struct side *from, struct side *to, uint32_t n)
+{
+	static uint8_t buf[9000];
+	uint32_t *next = &stripe_next[to == &b];
+	unsigned spins = 0;
+
+	for (uint32_t i = 0; i < n;) {
+		size_t len = 4 + (i * 7919u) % (sizeof(buf) - 4);
+
+		buf[0] = (uint8_t)(i >> 24);
+		buf[1] = (uint8_t)(i >> 16);
+		buf[2] = (uint8_t)(i >> 8);
+		buf[3] = (uint8_t)i;
+		int r = tp_link_send(from->l, TP_F_PACKET, buf, len);
+
+		if (r == 0) {
+			i++;
+			continue;
+		}
+		assert_int_equal(r, -ENOBUFS);
+		assert_true(++spins < 1000000);
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	RUN_UNTIL(*next == n, 10000);
+}
+
+/* frames sent over four streams arrive in order, both ways; a stripe
+ * that breaks after it carried frames takes the link down */
+static void test_stripes(void **state)
+{
+	struct tp_link_opts o = {.timeout_ms = 5000};
+	uint8_t hello[TP_MAGIC_LEN + TP_FRAME_HDR + 128];
+	int fds[2], last = -1;
+
+	stripe_next[0] = stripe_next[1] = 0;
+	stripe_wrong = 0;
+	a.on_frame = b.on_frame = stripe_frame;
+	make_pair(fds);
+	link_open(&a, fds[0], TP_ROLE_OUTSIDE, &o);
+	link_open(&b, fds[1], TP_ROLE_INSIDE, &o);
+	RUN_UNTIL(a.hellos == 1 && b.hellos == 1, 2000);
+	for (int i = 0; i < 3; i++) {
+		uv_stream_t *p;
+		size_t plen;
+
+		make_pair(fds);
+		p = pipe_of(fds[0]);
+		assert_int_equal(tp_link_add_stripe(a.l, p, p, false, NULL, 0),
+				 0);
+		RUN_FOR(20);
+		/* what the inside started for the stripe reads: the magic
+		 * and the HELLO, which says it is a stripe */
+		assert_int_equal(read(fds[1], hello, TP_MAGIC_LEN + TP_FRAME_HDR),
+				 TP_MAGIC_LEN + TP_FRAME_HDR);
+		plen = (size_t)(hello[TP_MAGIC_LEN + 2] << 8 |
+				hello[TP_MAGIC_LEN + 3]);
+		assert_true(plen <= 128);
+		assert_int_equal(read(fds[1], hello, plen), (ssize_t)plen);
+		assert_true(hello[plen - 1] & TP_HELLO_STRIPE);
+		raw_hello(fds[1], TP_PROTO_VERSION, TP_ROLE_INSIDE, "x");
+		p = pipe_of(fds[1]);
+		assert_int_equal(tp_link_add_stripe(b.l, p, p, true, NULL, 0),
+				 0);
+		last = fds[1];
+	}
+	RUN_UNTIL(tp_link_stripes(a.l) == 4, 2000);
+	assert_int_equal(tp_link_stripes(b.l), 4);
+	stripe_send(&a, &b, 4000);
+	stripe_send(&b, &a, 4000);
+	assert_int_equal(stripe_wrong, 0);
+	assert_int_equal(a.downs + b.downs, 0);
+	assert_true(stats(&a).frames_out > 4000);
+	/* one of the inside's stripes goes: the link is down */
+	shutdown(last, SHUT_RDWR);
+	RUN_UNTIL(b.downs == 1, 2000);
+	assert_non_null(strstr(b.why, "stripe 3"));
+	assert_int_equal(a.bad + b.bad, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1078,6 +1188,7 @@ int main(void)
 		T(test_stdio),
 		T(test_detach_and_resume),
 		T(test_resume_without_rest),
+		T(test_stripes),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1321,7 +1321,7 @@ static void test_outage_resume(void **state)
 {
 	struct ctx *c = *state;
 	struct in s = inside(c, AF_INET, 40170);
-	enum { FIRST = 3000, MORE = 3 << 20, N = FIRST + MORE };
+	enum { FIRST = 3000, MORE = TCP_OUT_CAP + (1 << 20), N = FIRST + MORE };
 	uint8_t *src = malloc(N);
 	struct tcp_flow *f;
 	size_t have = 1000;
