@@ -251,6 +251,7 @@ static void summary_dns(const struct tg_jdoc *d, struct tg_sbuf *o)
 	int s = tg_json_get(d, 0, "dns");
 	int a = tg_json_get(d, s, "addresses");
 	char addr[64], b1[32], b2[32];
+	uint64_t n;
 
 	if (s < 0 || d->tok[s].type != TG_JOBJ) {
 		tg_sbuf_printf(o, "  DNS       not through the tunnel "
@@ -270,10 +271,11 @@ static void summary_dns(const struct tg_jdoc *d, struct tg_sbuf *o)
 	tg_sbuf_printf(o, "\n");
 	if (tg_json_get(d, s, "tcp_buffer_max") < 0)
 		return; /* an older outside */
+	n = jnum(d, s, "tcp_connections");
 	tg_sbuf_printf(o,
-		       "  DNS TCP   %" PRIu64 " connections, buffers %s of %s"
+		       "  DNS TCP   %" PRIu64 " connection%s, buffers %s of %s"
 		       "; %" PRIu64 " closed at the budget\n",
-		       jnum(d, s, "tcp_connections"),
+		       n, n == 1 ? "" : "s",
 		       fmt_bytes(jnum(d, s, "tcp_buffer_bytes"), b1),
 		       fmt_bytes(jnum(d, s, "tcp_buffer_max"), b2),
 		       jnum(d, s, "tcp_evicted"));

@@ -176,6 +176,44 @@ static void test_text_full(void **state)
 	tg_json_free(&d);
 }
 
+/* the DNS-over-TCP line counts in words: one connection, two connections */
+static void test_text_dns_tcp(void **state)
+{
+	static const char *const want[] = {"0 connections,", "1 connection,",
+					   "2 connections,"};
+
+	(void)state;
+	for (unsigned n = 0; n < 3; n++) {
+		struct tg_json j;
+		struct tg_jdoc d;
+		struct tg_sbuf out = {0};
+		int len;
+
+		tg_json_init(&j, docbuf, sizeof(docbuf));
+		tg_json_obj(&j, NULL);
+		tg_json_u64(&j, "version", 1);
+		tg_json_obj(&j, "dns");
+		tg_json_arr(&j, "addresses");
+		tg_json_str(&j, NULL, "198.18.0.53");
+		tg_json_arr_end(&j);
+		tg_json_u64(&j, "tcp_connections", n);
+		tg_json_u64(&j, "tcp_buffer_bytes", 4096);
+		tg_json_u64(&j, "tcp_buffer_max", 16u << 20);
+		tg_json_u64(&j, "tcp_evicted", 0);
+		tg_json_obj_end(&j);
+		tg_json_obj_end(&j);
+		len = tg_json_finish(&j);
+		assert_true(len > 0);
+		assert_int_equal(tg_json_parse(&d, docbuf, (size_t)len, 1000),
+				 0);
+		assert_int_equal(tg_status_text(&d, &out, 0, 0), 0);
+		tg_sbuf_printf(&out, "%c", '\0');
+		assert_non_null(strstr(out.p, want[n]));
+		tg_sbuf_free(&out);
+		tg_json_free(&d);
+	}
+}
+
 /* whatever the window, nothing wider, nothing longer */
 static void test_text_fits(void **state)
 {
@@ -481,6 +519,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_full),
+		cmocka_unit_test(test_text_dns_tcp),
 		cmocka_unit_test(test_text_fits),
 		cmocka_unit_test(test_text_safe),
 		cmocka_unit_test(test_text_session),
