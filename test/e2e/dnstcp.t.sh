@@ -42,14 +42,9 @@ printf 'nameserver %s\n' "$LAN4" >"/etc/netns/$NS_LOCAL/resolv.conf"
 TG_OUTSIDE_ARGS=(--name dnstcp) # DNS on, the default
 assert "the tunnel starts with DNS on" tg_start_tunnel
 
-rss_of() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-status_json() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		env XDG_RUNTIME_DIR="$T/xdg" "$T/tungate" status dnstcp --json
-}
 # dns_field NAME: a number of the status document's "dns" object
 dns_field() {
-	status_json | python3 -c '
+	tg_status_json dnstcp | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["dns"][sys.argv[1]])' "$1" 2>/dev/null
 }
@@ -102,7 +97,7 @@ udp_pid=$!
 : >"$T/samples"
 deadline=$((SECONDS + HOLD_S + 15))
 while tg_alive "$hold_pid" && [ "$SECONDS" -lt "$deadline" ]; do
-	echo "$(rss_of "$TG_OUTSIDE_PID") $(dns_field tcp_buffer_bytes) $(dns_field tcp_connections)" >>"$T/samples"
+	echo "$(tg_rss "$TG_OUTSIDE_PID") $(dns_field tcp_buffer_bytes) $(dns_field tcp_connections)" >>"$T/samples"
 	sleep 0.5
 done
 wait "$hold_pid"
@@ -132,7 +127,7 @@ check "and new TCP connections answered, room made for them ($tcp_ok of $tcp_n)"
 # --- afterwards ---------------------------------------------------------------
 gone() {
 	[ "$(dns_field tcp_connections)" = 0 ] &&
-		[ "$(status_json | python3 -c 'import json, sys
+		[ "$(tg_status_json dnstcp | python3 -c 'import json, sys
 print(json.load(sys.stdin)["flows"]["tcp"])')" = 0 ]
 }
 check "the connections are gone once the client closes them" wait_for 30 gone

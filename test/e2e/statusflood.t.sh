@@ -25,11 +25,6 @@ esac
 TG_OUTSIDE_ARGS+=(--name "$NAME")
 assert "the tunnel starts" tg_start_tunnel
 
-as_nobody() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		env XDG_RUNTIME_DIR="$T/xdg" "$@"
-}
-status_json() { as_nobody "$T/tungate" status "$NAME" --json; }
 total_of() {
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["connections_total"])' \
 		<"$1" 2>/dev/null || echo 0
@@ -38,14 +33,13 @@ total_of() {
 out=$(in_ns "$NS_CS" bash -c \
 	"ulimit -n 8192; python3 '$TG_LIB_DIR/hostile.py' udpmany $LAN4 7 $FLOWS 4")
 say "udp: $out"
-status_json >"$T/before.json"
+tg_status_json "$NAME" >"$T/before.json"
 flows=$(total_of "$T/before.json")
 size=$(stat -c %s "$T/before.json")
 check "$flows flows open, a document of $size bytes" \
 	test "$flows" -ge $((FLOWS * 9 / 10)) -a "$size" -gt $((512 << 10))
 
-fds_of() { find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l; }
-base_fds=$(fds_of "$TG_OUTSIDE_PID")
+base_fds=$(tg_fds "$TG_OUTSIDE_PID")
 
 # the silent clients: as the outside's user (it answers no one else)
 cat >"$T/silent.py" <<'EOF'
@@ -110,9 +104,9 @@ ask_timed() {
 ask_timed 5
 
 # while they still hold their end: the outside has let go of its own
-back() { [ "$(fds_of "$TG_OUTSIDE_PID")" -le "$base_fds" ]; }
+back() { [ "$(tg_fds "$TG_OUTSIDE_PID")" -le "$base_fds" ]; }
 wait_for 8 back
-check "the outside closed its side of every silent client ($(fds_of "$TG_OUTSIDE_PID") fds, $base_fds before)" back
+check "the outside closed its side of every silent client ($(tg_fds "$TG_OUTSIDE_PID") fds, $base_fds before)" back
 wait "$silent_pid"
 check "the silent clients were dropped within $HOLD_S s ($(tail -n 1 "$T/silent.out"))" \
 	grep -q "^$((ASKERS + MUTES)) of $((ASKERS + MUTES)) dropped" "$T/silent.out"
