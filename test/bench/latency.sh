@@ -16,9 +16,11 @@
 # DELAY_PORT, holding each chunk MS/2 each way: this kernel has no netem)
 # and measures, through it, the raw SSH channel, ssh -w and tungate --ssh
 # (libssh): iperf3 up and down, into R[rawMS.up], R[sshwMS.up],
-# R[libsshMS.up] and so on. A single SSH channel is held to its window
-# (sshd grants 2 MiB) per round trip; these rows show how close each
-# comes. The relay lives at most BENCH_DELAY_LIFE seconds.
+# R[libsshMS.up] and so on (tungate with --stripes BENCH_STRIPES, and as
+# R[libssh1sMS.*] with one stream; R[libsshwmMS.up]: bench_wmem_up). A
+# single SSH channel is held to its window (sshd grants 2 MiB) per round
+# trip; these rows show how close each comes. The relay lives at most
+# BENCH_DELAY_LIFE seconds.
 
 PP_PORT=7500
 DELAY_PORT=2223
@@ -26,6 +28,7 @@ BENCH_PP=${BENCH_PP:-1000}
 BENCH_DELAY_MB=${BENCH_DELAY_MB:-128}
 BENCH_DELAY_LIFE=${BENCH_DELAY_LIFE:-300}
 BENCH_STRIPES=${BENCH_STRIPES:-4} # --stripes of tungate behind the relay
+BENCH_WMEM=${BENCH_WMEM:-16777216} # cs's tcp_wmem max for bench_wmem_up
 
 bench_pingpong_servers() {
 	cc -O2 -Wall -Wextra -o "$T/pingpong" "$HERE/pingpong.c" ||
@@ -76,6 +79,20 @@ bench_stripes_up() {
 		-ge $((BENCH_STRIPES - 1)) ]
 }
 
+# bench_wmem_up NAME - the upload again with cs's TCP send buffer allowed
+# to grow to BENCH_WMEM (16 MiB) instead of Linux's 4 MiB: one connection
+# never has more than its send buffer unacknowledged, so at 80 ms the
+# container's own kernel caps an upload at 4 MiB per round trip, tunnel
+# or not. This shows what the tunnel carries when the container allows it.
+bench_wmem_up() {
+	local old lo def
+	old=$(in_ns "$NS_CS" sysctl -n net.ipv4.tcp_wmem) || return 0
+	read -r lo def _ <<<"$old"
+	tg_sysctl "$NS_CS" net.ipv4.tcp_wmem="$lo $def $BENCH_WMEM"
+	bench_iperf "$1" up
+	tg_sysctl "$NS_CS" net.ipv4.tcp_wmem="$old"
+}
+
 # bench_delay MS - the SSH contenders with MS ms added to the round trip
 bench_delay() {
 	local ms=$1 half relay
@@ -108,6 +125,7 @@ bench_delay() {
 		bench_ping "libssh$ms"
 		bench_iperf "libssh$ms" up
 		bench_iperf "libssh$ms" down
+		bench_wmem_up "libsshwm$ms"
 		say "$(grep -c "stripe [0-9]* to the inside is up" \
 			"$BENCH_CMD_LOG") extra stripes were up;" \
 			"$(grep -E "stripe|packets from" "$BENCH_CMD_LOG" | tail -n 3)"

@@ -212,6 +212,49 @@ cpu_ticks() {
 	echo $((f[11] + f[12]))
 }
 
+# tree_ticks PID - CPU ticks of PID and every live descendant, including
+# what their reaped children used (cutime, cstime): each tick is counted
+# once, in the process that used it while it lives, then in its parent.
+# Not for this shell: the command substitutions are its children too.
+tree_ticks() {
+	local p=$1 s f c sum
+	s=$(cat "/proc/$p/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	s=${s##*) }
+	read -r -a f <<<"$s"
+	sum=$((f[11] + f[12] + f[13] + f[14]))
+	# shellcheck disable=SC2013 # children: one line of pids per thread
+	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+		sum=$((sum + $(tree_ticks "$c")))
+	done
+	echo "$sum"
+}
+
+# reaped_ticks - CPU ticks of this shell's reaped children (cutime, cstime)
+reaped_ticks() {
+	local s f
+	s=$(cat "/proc/$$/stat") && s=${s##*) } && read -r -a f <<<"$s"
+	echo $((f[13] + f[14]))
+}
+
+# sshd_pid - the bench's sshd listener
+sshd_pid() {
+	cat "$T/sshd/sshd.pid" 2>/dev/null || echo 0
+}
+
+# sshd_ticks - tree_ticks of the bench's sshd: its sessions and whatever
+# they run (the inside, cat)
+sshd_ticks() {
+	tree_ticks "$(sshd_pid)"
+}
+
+# sshd_idle - no session of the bench's sshd is left
+sshd_idle() {
+	[ -z "$(cat /proc/"$(sshd_pid)"/task/*/children 2>/dev/null)" ]
+}
+
 # tun_bytes - bytes through cs's tungate0, both ways
 tun_bytes() {
 	local d=/sys/class/net/$TUN_DEV/statistics
@@ -338,25 +381,32 @@ pct() {
 # DNS is the server to ask ("" for none). The tunnel's CPU per GB when
 # BENCH_OUT_PID is set; the OpenSSH client's when BENCH_CLI_PID is.
 bench_all() {
-	local name=$1 dns=$2 o0 i0 c0 b0 o1 i1 c1 b1 b
+	local name=$1 dns=$2 o0 i0 c0 s0 b0 o1 i1 c1 s1 b1 b
 	# first, while the path is idle: the latency a tunnel adds at rest
 	bench_ping "$name"
 	bench_pingpong "$name"
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
-		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") b0=$(tun_bytes)
+		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") s0=$(sshd_ticks)
+		b0=$(tun_bytes)
 	fi
 	bench_iperf "$name" up
 	bench_iperf "$name" down
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o1=$(cpu_ticks "$BENCH_OUT_PID") i1=$(cpu_ticks "$BENCH_IN_PID")
-		c1=$(cpu_ticks "${BENCH_CLI_PID:-0}") b1=$(tun_bytes)
+		c1=$(cpu_ticks "${BENCH_CLI_PID:-0}") s1=$(sshd_ticks)
+		b1=$(tun_bytes)
 		b=$((b1 - b0))
 		if [ "$b" -gt 0 ]; then
 			R[$name.cpuout]=$(per_gb $((o1 - o0)) "$b")
 			R[$name.cpuin]=$(per_gb $((i1 - i0)) "$b")
 			[ -n "$BENCH_CLI_PID" ] &&
 				R[$name.cpucli]=$(per_gb $((c1 - c0)) "$b")
+			# over SSH the inside is in sshd's tree: the whole path
+			# is the outside, the OpenSSH client and that tree
+			[ $((s1 - s0)) -gt $((i1 - i0)) ] &&
+				R[$name.cpupath]=$(per_gb \
+					$((o1 - o0 + c1 - c0 + s1 - s0)) "$b")
 		fi
 	fi
 	bench_wrk "$name"
@@ -473,9 +523,13 @@ ms_now() {
 
 # bench_raw_ssh [NAME] - BENCH_RAW_MB through one SSH channel each way,
 # from local as nobody, less the time of a bare `ssh true` (connection
-# setup); into R[NAME.up|down], NAME raw by default
+# setup); into R[NAME.up|down], NAME raw by default. R[NAME.cpupath]: the
+# CPU both ends of the channel used per GB (the ssh client and sshd's
+# session, as this shell's and sshd's reaped children), less twice what `dd | cat` costs without
+# it: the two transfers run dd twice and cat once, so this errs toward a
+# cheaper channel.
 bench_raw_ssh() {
-	local t0 t1 setup mb=$BENCH_RAW_MB n=${1:-raw}
+	local t0 t1 setup mb=$BENCH_RAW_MB n=${1:-raw} c0 c1 bare
 	bench_run_sshd
 	t0=$(ms_now)
 	# shellcheck disable=SC2086
@@ -485,6 +539,12 @@ bench_raw_ssh() {
 	}
 	t1=$(ms_now)
 	setup=$((t1 - t0))
+	c0=$(reaped_ticks)
+	sh -c "dd if=/dev/zero bs=1M count=$mb 2>/dev/null | cat >/dev/null"
+	c1=$(reaped_ticks)
+	bare=$((2 * (c1 - c0)))
+	wait_for 5 sshd_idle
+	c0=$(($(reaped_ticks) + $(sshd_ticks)))
 	t0=$(ms_now)
 	# shellcheck disable=SC2086
 	as_user timeout 60 sh -c "dd if=/dev/zero bs=1M count=$mb 2>/dev/null |
@@ -495,6 +555,10 @@ bench_raw_ssh() {
 	as_user timeout 60 $SSH_CMD "dd if=/dev/zero bs=1M count=$mb 2>/dev/null" \
 		>/dev/null && t1=$(ms_now) &&
 		R[$n.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+	wait_for 5 sshd_idle
+	c1=$(($(reaped_ticks) + $(sshd_ticks)))
+	[ -n "${R[$n.up]:-}" ] && [ -n "${R[$n.down]:-}" ] &&
+		R[$n.cpupath]=$(per_gb $((c1 - c0 - bare)) $((2 * mb * 1048576)))
 	say "$n ssh: up ${R[$n.up]:--} down ${R[$n.down]:--} Gbit/s" \
 		"(connection setup $setup ms, subtracted)"
 }

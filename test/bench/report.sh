@@ -98,6 +98,7 @@ bench_report() {
 	row "outside CPU s per GB" cpuout plain
 	row "inside CPU s per GB" cpuin plain
 	row "ssh client CPU s per GB" cpucli plain
+	row "path CPU s per GB" cpupath plain
 	row "DNS queries/s (cached)" dnsqps rate
 	row "DNS latency p50, ms" dns50 ping
 	row "DNS latency p99, ms" dns99 ping
@@ -170,6 +171,8 @@ bench_targets20() {
 	target_r "libssh upload / raw ssh channel" libssh.up raw.up ">=" 0.9
 	target_r "libssh download / raw ssh channel" libssh.down raw.down \
 		">=" 0.9
+	target_r "libssh path CPU per GB / raw ssh channel's" \
+		libssh.cpupath raw.cpupath "<=" 1.2
 	for m in $BENCH_DELAYS; do
 		target_r "libssh upload / raw channel, $m ms" \
 			"libssh$m.up" "raw$m.up" ">=" 2
@@ -184,30 +187,56 @@ bench_targets20() {
 		direct.curl pipe.curl ">=" 0.77
 }
 
-# the SSH contenders behind the delay relay: Gbit/s, and the ratio to
-# the raw channel at the same round trip
+# the SSH contenders behind the delay relay, and at 0 ms for comparison:
+# Gbit/s, and the ratio to the raw channel at the same round trip.
+# Columns: raw channel, ssh -w, tungate --stripes, tungate one stream
+# (up, down each), tungate --stripes up with cs's send buffer at
+# BENCH_WMEM (bench_wmem_up)
+DCOLS=(raw.up raw.down sshw.up sshw.down libssh.up libssh.down
+	libssh1s.up libssh1s.down libsshwm.up)
+DHEADS=("raw ssh up" "raw ssh down" "ssh -w up" "ssh -w down"
+	"stripes up" "stripes down" "one up" "one down" "stripes up, wmem")
+
+# dcell COL MS - one cell of the delay table; the 0 ms row takes its
+# numbers from the runs without the relay (one stream: libssh, stripes:
+# libsshS)
+dcell() {
+	local k=${1%.*} d=${1#*.} ms=$2 v base r=''
+	if [ "$ms" = 0 ]; then
+		case $k in
+		libssh) k=libsshS ;;
+		libssh1s) k=libssh ;;
+		libsshwm) k=none ;;
+		esac
+		v=${R[$k.$d]:-} base=${R[raw.$d]:-}
+	else
+		v=${R[$k$ms.$d]:-} base=${R[raw$ms.$d]:-}
+	fi
+	[ -n "$v" ] && [ "$k" != raw ] && r=$(ratio "$v" "$base") &&
+		r=${r:+ (${r}x)}
+	echo "${v:--}$r"
+}
+
 bench_delay_table() {
-	local ms c v r line
+	local ms c line sep
 	[ -n "$BENCH_DELAYS" ] || return 0
-	echo "behind a relay adding a round trip (Gbit/s; (Nx) = of the raw" \
-		"channel at that round trip)"
+	echo "the SSH contenders behind a relay adding a round trip (Gbit/s;" \
+		"(Nx) = of the raw channel at that round trip; stripes: tungate" \
+		"--stripes $BENCH_STRIPES, one: one stream; wmem: cs's" \
+		"tcp_wmem max at $BENCH_WMEM)"
 	echo
-	printf '| %-12s | %-16s | %-16s | %-16s | %-16s | %-16s | %-16s |\n' \
-		"added RTT" "raw ssh up" "raw ssh down" "ssh -w up" \
-		"ssh -w down" "tungate up" "tungate down"
-	printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..14})" \
-		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})" \
-		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})" \
-		"$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})"
-	for ms in $BENCH_DELAYS; do
-		line=$(printf '| %-12s' "$ms ms")
-		for c in raw.up raw.down sshw.up sshw.down libssh.up libssh.down; do
-			v=${R[${c%.*}$ms.${c#*.}]:-}
-			r=''
-			[ -n "$v" ] && [ "${c%.*}" != raw ] &&
-				r=$(ratio "$v" "${R[raw$ms.${c#*.}]:-}") &&
-				r=${r:+ (${r}x)}
-			line+=$(printf ' | %-16s' "${v:--}$r")
+	line=$(printf '| %-8s' "added RTT")
+	sep="|$(printf -- '-%.0s' {1..10})"
+	for c in "${DHEADS[@]}"; do
+		line+=$(printf ' | %-16s' "$c")
+		sep+="|$(printf -- '-%.0s' {1..18})"
+	done
+	echo "$line |"
+	echo "$sep|"
+	for ms in 0 $BENCH_DELAYS; do
+		line=$(printf '| %-8s' "$ms ms")
+		for c in "${DCOLS[@]}"; do
+			line+=$(printf ' | %-16s' "$(dcell "$c" "$ms")")
 		done
 		echo "$line |"
 	done
