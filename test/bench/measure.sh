@@ -217,9 +217,9 @@ cpu_ticks() {
 	echo $((f[11] + f[12]))
 }
 
-# dev_bytes - bytes through the clients' device, both ways: cs's tungate0,
-# or the tap of a userspace NAT (BENCH_DEV in BENCH_NS)
-dev_bytes() {
+# tun_bytes - bytes through cs's tungate0, both ways
+# (BENCH_DEV in BENCH_NS: while usernet.sh measures a NAT, its tap)
+tun_bytes() {
 	local d=/sys/class/net/$BENCH_DEV/statistics
 	in_ns "$BENCH_NS" sh -c "echo \$((\$(cat $d/rx_bytes) + \$(cat $d/tx_bytes)))"
 }
@@ -356,13 +356,13 @@ bench_all() {
 	bench_pingpong "$name"
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o0=$(cpu_ticks "$BENCH_OUT_PID") i0=$(cpu_ticks "$BENCH_IN_PID")
-		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") b0=$(dev_bytes)
+		c0=$(cpu_ticks "${BENCH_CLI_PID:-0}") b0=$(tun_bytes)
 	fi
 	bench_iperf "$name" up
 	bench_iperf "$name" down
 	if [ -n "$BENCH_OUT_PID" ]; then
 		o1=$(cpu_ticks "$BENCH_OUT_PID") i1=$(cpu_ticks "$BENCH_IN_PID")
-		c1=$(cpu_ticks "${BENCH_CLI_PID:-0}") b1=$(dev_bytes)
+		c1=$(cpu_ticks "${BENCH_CLI_PID:-0}") b1=$(tun_bytes)
 		b=$((b1 - b0))
 		if [ "$b" -gt 0 ]; then
 			R[$name.cpuout]=$(per_gb $((o1 - o0)) "$b")
