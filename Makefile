@@ -136,6 +136,9 @@ DEPS := build-essential libuv1-dev libssh-dev libldns-dev libssl-dev \
 	procps python3 psmisc nsd tmux tcpdump wrk dnsperf nginx-light \
 	clang clang-14 libclang-rt-14-dev debootstrap strace \
 	gcc-aarch64-linux-gnu qemu-user-static
+# what only `make bench` needs: the other userspace NATs it measures the
+# pipe against (pasta, slirp4netns)
+DEPS_BENCH := passt slirp4netns
 # the aarch64 build links Debian's arm64 libraries, installed beside the
 # amd64 ones (multiarch); the two libldns-dev differ in one doc file, which
 # dpkg would refuse to share, so docs of that package are not unpacked
@@ -179,8 +182,10 @@ test: deps
 demo: deps tungate
 	test/demo.sh ./tungate
 
-# measurements, not a test: tungate beside kernel forwarding and ssh -w
-# (test/bench/bench.sh; about 5 minutes, as root)
+# measurements, not a test: tungate beside kernel forwarding, ssh -w,
+# pasta and slirp4netns (test/bench/bench.sh; about 5 minutes, as root).
+# A target-specific DEPS holds for its prerequisites too: here, deps.
+bench: DEPS += $(DEPS_BENCH)
 bench: deps tungate
 	test/bench/bench.sh ./tungate
 

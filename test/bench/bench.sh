@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # bench.sh - how fast tungate carries a container's traffic, beside the
-# kernel's own forwarding and OpenSSH's layer-3 tunnel, in one run.
+# kernel's own forwarding, OpenSSH's layer-3 tunnel and two userspace NATs
+# (pasta, slirp4netns), in one run.
 #
 #   test/bench/bench.sh [BINARY]        (make bench; as root)
 #
@@ -17,6 +18,9 @@
 #               lib.sh's tg_start_tunnel, socat given big buffers)
 #   pipe        tungate, outside --exec 'ip netns exec cs tungate inside
 #               --stdio' (as root): no relay at all, tungate's own cost
+#   pasta       pasta in local for a namespace of its own, where the
+#               clients then run (usernet.sh): a userspace NAT, no tunnel
+#   slirp       the same with slirp4netns (each skipped if not installed)
 #   ssh         tungate, outside --exec 'ssh ... tungate inside --stdio'
 #   libssh      tungate, outside --ssh cs -F FILE --remote-command
 #               'tungate inside --stdio': its own SSH client (libssh)
@@ -27,20 +31,23 @@
 # port, temp keys) with the same cipher, $BENCH_CIPHER (the only one that
 # sshd offers): libssh with tungate's own client, the others with OpenSSH's.
 # Metrics: iperf3 TCP upload and download, new connections per second (wrk,
-# Connection: close), a 100 MB download with curl, ping round trip, one-byte
-# TCP and UDP request/response round trips (pingpong.c, latency.sh), the
-# outside's (and inside's, and under the ssh contender the OpenSSH
-# client's) CPU seconds per GB carried during the iperf3 runs, and DNS: dnsperf at full load (queries/s) and at a light fixed rate
-# (latency percentiles, from dnsperf -v), against nsd directly and against
-# the tunnel's DNS address (cached names). Every load is bounded in time;
-# lib.sh's trap removes everything. One table, with ratios to direct, then
-# the targets of issues 4, 5, 7 and 20 with pass/miss. Then the SSH
-# contenders again behind a relay that adds a round trip (BENCH_DELAYS,
-# default "20 80" ms; latency.sh): raw channel, ssh -w, tungate --ssh. The
-# table and the targets go to stdout, every number also to BENCH_JSON
-# (default bench.json in the current directory). A miss does not fail the
-# run: this is a measurement, not a test. Exit status 1 only when the world
-# cannot be built or the exec tunnel does not start (lib.sh's fail).
+# Connection: close), a 100 MB download with curl, ping round trip (average,
+# median, minimum), one-byte TCP and UDP request/response round trips
+# (pingpong.c, latency.sh), the outside's (and inside's, and under the ssh
+# contender the OpenSSH client's; under pasta and slirp the NAT's) CPU seconds
+# per GB carried during the iperf3 runs, and DNS: dnsperf at full load
+# (queries/s) and at a light fixed rate (latency percentiles, from dnsperf
+# -v), against nsd directly (direct, pasta, slirp) and against the tunnel's
+# DNS address (cached names). Every load is bounded in time; lib.sh's trap
+# removes everything. One table, with ratios to direct, then the targets of
+# issues 4, 5, 7 and 20 with pass/miss (issue 20's round trips of the pipe
+# against pasta's, or slirp4netns's without pasta). Then the SSH contenders
+# again behind a relay that adds a round trip (BENCH_DELAYS, default "20 80"
+# ms; latency.sh): raw channel, ssh -w, tungate --ssh. The table and the
+# targets go to stdout, every number also to BENCH_JSON (default bench.json in
+# the current directory). A miss does not fail the run: this is a measurement,
+# not a test. Exit status 1 only when the world cannot be built or the exec
+# tunnel does not start (lib.sh's fail).
 #
 # Environment: BENCH_T (seconds per iperf3/wrk/dnsperf run, default 5),
 # BENCH_MB (curl download, default 100), BENCH_RAW_MB (raw channel, 2048),
@@ -146,6 +153,10 @@ if want pipe; then
 		bench_stop_cmd_tunnel
 	fi
 fi
+
+for c in pasta slirp; do
+	want "$c" && bench_usernet "$c"
+done
 
 if want ssh; then
 	say "tungate over ssh ($BENCH_CIPHER)"

@@ -44,7 +44,7 @@ bench_pingpong() {
 	local name=$1 proto out
 	local re='^avg ([0-9.]+) min [0-9.]+ p50 ([0-9.]+) p99 ([0-9.]+) lost ([0-9]+)'
 	for proto in tcp udp; do
-		out=$(in_ns "$NS_CS" timeout $((BENCH_PP + 20)) "$T/pingpong" \
+		out=$(in_ns "$BENCH_NS" timeout $((BENCH_PP + 20)) "$T/pingpong" \
 			ping "$proto" "$LAN4" "$PP_PORT" "$BENCH_PP" 2>&1)
 		if [[ $out =~ $re ]]; then
 			R[$name.${proto}rr]=${BASH_REMATCH[1]}

@@ -8,10 +8,14 @@
 # not be taken leaves its key unset and prints one "# ... failed" line, so
 # the table shows "-" there and the run goes on. Every client is wrapped in
 # `timeout`, so no load outlives its slot. bench_report (report.sh) turns R
-# into the table. Sourced by bench.sh after lib.sh.
+# into the table. The clients run in BENCH_NS: cs, except while a
+# contender of usernet.sh gives them a namespace of their own. Sourced by
+# bench.sh after lib.sh.
 
 declare -A R=()
 BENCH_OUT_PID='' BENCH_IN_PID='' BENCH_CLI_PID=''
+# where the clients run, and the device whose bytes their CPU per GB counts
+BENCH_NS=$NS_CS BENCH_DEV=$TUN_DEV
 
 # bench_servers - iperf3, nginx (a small file and a BENCH_MB one) and nsd
 # (bench.test: h1..h100) in lan; returns when all three answer
@@ -99,6 +103,7 @@ MADE_RUN_SSHD=0
 bench_on_exit() {
 	local rc=$?
 	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
+	bench_usernet_ns_del
 	(exit "$rc")
 	tg_on_exit
 }
@@ -256,9 +261,10 @@ sshd_idle() {
 }
 
 # tun_bytes - bytes through cs's tungate0, both ways
+# (BENCH_DEV in BENCH_NS: while usernet.sh measures a NAT, its tap)
 tun_bytes() {
-	local d=/sys/class/net/$TUN_DEV/statistics
-	in_ns "$NS_CS" sh -c "echo \$((\$(cat $d/rx_bytes) + \$(cat $d/tx_bytes)))"
+	local d=/sys/class/net/$BENCH_DEV/statistics
+	in_ns "$BENCH_NS" sh -c "echo \$((\$(cat $d/rx_bytes) + \$(cat $d/tx_bytes)))"
 }
 
 # bench_iperf NAME up|down - iperf3 from cs to lan for BENCH_T seconds;
@@ -276,7 +282,7 @@ bench_iperf() {
 		perf=$!
 	fi
 	for try in 1 2; do
-		bps=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) iperf3 \
+		bps=$(in_ns "$BENCH_NS" timeout $((BENCH_T + 20)) iperf3 \
 			-c "$LAN4" -p "$IPERF" -t "$BENCH_T" $rev -J \
 			2>/dev/null | python3 -c 'import json, sys
 print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' \
@@ -297,7 +303,7 @@ print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' \
 # connection, a 512-byte file
 bench_wrk() {
 	local out rps err
-	out=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) wrk -t 2 -c 32 \
+	out=$(in_ns "$BENCH_NS" timeout $((BENCH_T + 20)) wrk -t 2 -c 32 \
 		-d "${BENCH_T}s" --timeout 2s -H 'Connection: close' \
 		"http://$LAN4:$HTTP/small" 2>&1)
 	rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' <<<"$out")
@@ -313,7 +319,7 @@ bench_wrk() {
 # bench_curl NAME - seconds to download the BENCH_MB file
 bench_curl() {
 	local out want=$((BENCH_MB << 20))
-	out=$(in_ns "$NS_CS" curl -s -o /dev/null -m 60 \
+	out=$(in_ns "$BENCH_NS" curl -s -o /dev/null -m 60 \
 		-w '%{time_total} %{size_download}' "http://$LAN4:$HTTP/big")
 	if [ "${out#* }" = "$want" ]; then
 		R[$1.curl]=$(awk -v t="${out%% *}" 'BEGIN { printf "%.3f", t }')
@@ -322,16 +328,22 @@ bench_curl() {
 	fi
 }
 
-# bench_ping NAME - round trip of BENCH_PINGS pings, ms: average, minimum
+# bench_ping NAME - round trip of BENCH_PINGS pings, ms: average, median,
+# minimum
 bench_ping() {
-	local rtt
-	rtt=$(in_ns "$NS_CS" ping -q -c "${BENCH_PINGS:-20}" -i 0.2 -W 2 "$LAN4" |
-		awk -F'[/ ]' '/^rtt/ { print $8, $7 }')
-	if [ -n "$rtt" ]; then
-		R[$1.ping]=${rtt% *} R[$1.pingmin]=${rtt#* }
-	else
+	local out rtt
+	out=$(in_ns "$BENCH_NS" ping -n -c "${BENCH_PINGS:-20}" -i 0.2 -W 2 \
+		"$LAN4")
+	rtt=$(awk -F'[/ ]' '/^rtt/ { print $8, $7 }' <<<"$out")
+	if [ -z "$rtt" ]; then
 		say "$1: ping failed"
+		return
 	fi
+	R[$1.ping]=${rtt% *} R[$1.pingmin]=${rtt#* }
+	# "64 bytes from ...: icmp_seq=1 ttl=64 time=0.057 ms" per reply
+	sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' <<<"$out" | sort -g \
+		>"$T/ping-$1"
+	R[$1.ping50]=$(pct "$T/ping-$1" 50)
 }
 
 # bench_dns NAME SERVER - dnsperf from cs: full load for BENCH_T seconds
@@ -339,9 +351,9 @@ bench_ping() {
 # p99 in ms). A first pass over the names fills any cache.
 bench_dns() {
 	local name=$1 srv=$2 out qps lost
-	in_ns "$NS_CS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -n 1 \
+	in_ns "$BENCH_NS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -n 1 \
 		-t 2 >/dev/null 2>&1
-	out=$(in_ns "$NS_CS" timeout $((BENCH_T + 20)) dnsperf -s "$srv" \
+	out=$(in_ns "$BENCH_NS" timeout $((BENCH_T + 20)) dnsperf -s "$srv" \
 		-d "$T/queries" -l "$BENCH_T" -t 2 -q 100 2>&1)
 	qps=$(awk '/Queries per second:/ { printf "%d", $4 }' <<<"$out")
 	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
@@ -351,7 +363,7 @@ bench_dns() {
 	else
 		say "$name: dnsperf failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
 	fi
-	in_ns "$NS_CS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -l 3 \
+	in_ns "$BENCH_NS" timeout 20 dnsperf -s "$srv" -d "$T/queries" -l 3 \
 		-t 2 -Q 2000 -v >"$T/dnsperf-$name.v" 2>&1
 	# "> NOERROR h1.bench.test A 0.000123" per answer
 	awk '/^> NOERROR/ { print $NF * 1000 }' "$T/dnsperf-$name.v" |
@@ -399,7 +411,8 @@ bench_all() {
 		b=$((b1 - b0))
 		if [ "$b" -gt 0 ]; then
 			R[$name.cpuout]=$(per_gb $((o1 - o0)) "$b")
-			R[$name.cpuin]=$(per_gb $((i1 - i0)) "$b")
+			[ -n "$BENCH_IN_PID" ] &&
+				R[$name.cpuin]=$(per_gb $((i1 - i0)) "$b")
 			[ -n "$BENCH_CLI_PID" ] &&
 				R[$name.cpucli]=$(per_gb $((c1 - c0)) "$b")
 			# over SSH the inside is in sshd's tree: the whole path
@@ -571,5 +584,7 @@ raw_gbps() {
 
 # shellcheck source=latency.sh
 . "$HERE/latency.sh"
+# shellcheck source=usernet.sh
+. "$HERE/usernet.sh"
 # shellcheck source=report.sh
 . "$HERE/report.sh"

@@ -7,14 +7,15 @@
 # cell is the value and, beside it, the ratio to direct as "how much of
 # direct's performance" (value/direct for rates, direct/value for times),
 # or for the ping the round trip added to direct's. Then each target of
-# issues 4, 5, 7 and 20 with the measured ratio and pass/miss, and the
-# table of the runs behind an added round trip. Pure awk arithmetic; a
-# missing value prints "-" and its target "n/a". bench_json writes all of
-# R as one JSON object.
+# issues 4, 5, 7 and 20 with the measured ratio (or, for issue 20's round
+# trips, the ms added beside the peer's: pasta, slirp4netns, ssh -w) and
+# pass/miss, and the table of the runs behind an added round trip. Pure
+# awk arithmetic; a missing value prints "-" and its target "n/a".
+# bench_json writes all of R as one JSON object.
 
-COLS=(direct exec pipe ssh libssh sshw raw)
-HEADS=("direct" "tungate exec" "tungate pipe" "tungate ssh" "tungate libssh"
-	"ssh -w" "raw ssh")
+COLS=(direct exec pipe pasta slirp ssh libssh sshw raw)
+HEADS=("direct" "tungate exec" "tungate pipe" "pasta" "slirp4netns"
+	"tungate ssh" "tungate libssh" "ssh -w" "raw ssh")
 
 # ratio A B - A/B with 2 decimals, or empty when either is missing
 ratio() {
@@ -54,9 +55,9 @@ row() {
 # target DESC VALUE OP LIMIT - one line: the measured value, pass or miss
 target() {
 	local desc=$1 v=$2 op=$3 lim=$4 verdict
-	if [ -z "$v" ]; then
+	if [ -z "$v" ] || [ -z "$lim" ]; then
 		verdict=n/a
-		v=-
+		v=${v:--} lim=${lim:--}
 	elif awk -v v="$v" -v l="$lim" -v op="$op" 'BEGIN {
 		exit !((op == ">=" && v >= l) || (op == "<=" && v <= l) ||
 		       (op == "<" && v < l)) }'; then
@@ -88,6 +89,7 @@ bench_report() {
 	row "new connections/s" conns rate
 	row "${BENCH_MB} MB download (curl), s" curl time
 	row "ping RTT avg, ms" ping ping
+	row "ping RTT p50, ms" ping50 ping
 	row "ping RTT min, ms" pingmin ping
 	row "TCP 1-byte RTT avg, ms" tcprr ping
 	row "TCP 1-byte RTT p50, ms" tcprr50 ping
@@ -153,20 +155,41 @@ target_r() {
 	target "$1" "$(ratio "${R[$2]:-}" "${R[$3]:-}")" "$4" "$5"
 }
 
-# issue 20: round trips against the peers of the same kind, SSH against
-# its channel, and what the pipe must keep
+# heading NAME - the column heading of contender NAME
+heading() {
+	local i
+	for i in "${!COLS[@]}"; do
+		[ "${COLS[i]}" = "$1" ] && echo "${HEADS[i]}" && return
+	done
+	echo "$1"
+}
+
+# target_added NAME PEER METRIC LABEL - what NAME adds to direct's METRIC
+# (a round trip, ms) against what PEER adds, in the same run
+target_added() {
+	target "$1 adds, ms: $4 <= $(heading "$2")'s" \
+		"$(added "$1" "$3")" "<=" "$(added "$2" "$3")"
+}
+
+# issue 20: round trips against the peers of the same kind (the pipe
+# against pasta, or slirp4netns where pasta was not measured; SSH against
+# ssh -w), SSH against its channel, and what the pipe must keep
 bench_targets20() {
-	local m lbl
-	for m in ping tcprr50 udprr50; do
+	local m lbl nat
+	for m in ping ping50 tcprr tcprr50 udprr udprr50; do
 		case $m in
-		ping) lbl="ICMP echo" ;;
+		ping) lbl="ICMP echo avg" ;;
+		ping50) lbl="ICMP echo p50" ;;
+		tcprr) lbl="TCP 1-byte avg" ;;
 		tcprr50) lbl="TCP 1-byte p50" ;;
+		udprr) lbl="UDP 1-byte avg" ;;
 		*) lbl="UDP 1-byte p50" ;;
 		esac
-		target "pipe $lbl added / pasta's" "$(ratio \
-			"$(added pipe $m)" "$(added pasta $m)")" "<=" 1
-		target "libssh $lbl added / ssh -w's" "$(ratio \
-			"$(added libssh $m)" "$(added sshw $m)")" "<=" 1
+		nat=pasta
+		[ -n "${R[pasta.$m]:-}" ] || [ -z "${R[slirp.$m]:-}" ] ||
+			nat=slirp
+		target_added pipe "$nat" "$m" "$lbl"
+		target_added libssh sshw "$m" "$lbl"
 	done
 	target_r "libssh upload / raw ssh channel" libssh.up raw.up ">=" 0.9
 	target_r "libssh download / raw ssh channel" libssh.down raw.down \
