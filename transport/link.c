@@ -32,10 +32,10 @@
  * each a struct tp_link of its own (handshake, buffers, keepalives,
  * silence) whose grp points at the first. Frames other than HELLO,
  * KEEPALIVE and SEQ are counted, in the order they are queued, on both
- * sides alike. The sender keeps queueing on one stream until a chunk
- * (STRIPE_CHUNK) waits there, then moves to the stream with the fewest
- * bytes not yet taken by the kernel and first writes SEQ there: the count
- * of the frame that follows. Each stream is in order, so the receiver
+ * sides alike. The sender queues a chunk (STRIPE_CHUNK) on one stream,
+ * then moves to the stream with the fewest bytes not yet taken by the
+ * kernel (the next in turn among equals) and first writes SEQ there: the
+ * count of the frame that follows. Each stream is in order, so the receiver
  * knows the count of the frame at the head of every stream and delivers
  * the one that is next; a stream whose head is not next waits in its own
  * read buffer (no copy), and stops being read when that buffer is full.
@@ -134,6 +134,7 @@ struct tp_link {
 	struct tp_link *stripe[TP_STRIPES_MAX - 1]; /* grp */
 	unsigned n_stripes; /* grp */
 	struct tp_link *cur; /* grp: where the last counted frame went */
+	size_t cur_sent; /* grp: counted bytes queued on cur since picked */
 	struct tp_link *res_to; /* grp: where tp_link_reserve() pointed */
 	uint32_t tx_seq, rx_next; /* grp: counted frames queued, delivered */
 	uint32_t rx_seq; /* the count of this stream's next counted frame */
@@ -266,8 +267,10 @@ static void link_account(struct tp_link *l, uint8_t type, size_t len)
 	l->st.frames_out++;
 	l->st.bytes_out += TP_FRAME_HDR + len;
 	l->last_tx = uv_now(l->loop);
-	if (link_counted(type))
+	if (link_counted(type)) {
 		l->grp->tx_seq++;
+		l->grp->cur_sent += TP_FRAME_HDR + len;
+	}
 	if (link_queued(l) > l->half * 3 / 2)
 		l->grp->congested = true;
 }
@@ -293,24 +296,34 @@ static bool link_usable(const struct tp_link *l)
 	return l->usable && link_can_send(l);
 }
 
+/* member @i of @g's group: the first stream is 0, stripe N is N */
+static struct tp_link *stripe_member(struct tp_link *g, unsigned i)
+{
+	return i ? g->stripe[i - 1] : g;
+}
+
 /*
  * The stream for the next counted frame of @len payload bytes: the one
- * used last while less than a chunk waits there, else the one with the
- * fewest bytes queued, which gets a SEQ first. Return: NULL when it has
- * no room for the SEQ and the frame.
+ * used last until a chunk has been queued on it, then the one with the
+ * fewest bytes queued, the next in turn among equals, which gets a SEQ
+ * first. Counting what was queued, not what waits, spreads a stream over
+ * every stripe before any backs up: one that carries everything runs out
+ * of its SSH window each round trip while the others idle.
+ * Return: NULL when it has no room for the SEQ and the frame.
  */
 static struct tp_link *stripe_pick(struct tp_link *g, size_t len)
 {
 	struct tp_link *t = g->cur, *best = NULL;
+	unsigned n = g->n_stripes + 1, from = t ? t->stripe_no + 1 : 0;
 	uint8_t seq[4];
 
 	if (!g->n_stripes)
 		return g;
-	if (t && link_usable(t) && t->fill_len < STRIPE_CHUNK &&
+	if (t && link_usable(t) && g->cur_sent < STRIPE_CHUNK &&
 	    link_room(t, len, GOODBYE_ROOM))
 		return t;
-	for (unsigned i = 0; i <= g->n_stripes; i++) {
-		struct tp_link *m = i ? g->stripe[i - 1] : g;
+	for (unsigned k = 0; k < n; k++) {
+		struct tp_link *m = stripe_member(g, (from + k) % n);
 
 		if (link_usable(m) &&
 		    (!best || link_queued(m) < link_queued(best)))
@@ -318,6 +331,7 @@ static struct tp_link *stripe_pick(struct tp_link *g, size_t len)
 	}
 	if (!best)
 		return NULL;
+	g->cur_sent = 0;
 	if (best == t)
 		return t;
 	if (!link_room(best, SEQ_BYTES + len, GOODBYE_ROOM))
@@ -731,7 +745,7 @@ static void stripe_kick(struct tp_link *g)
 	while (again && !g->down) {
 		again = false;
 		for (unsigned i = 0; i <= g->n_stripes && !g->down; i++) {
-			struct tp_link *m = i ? g->stripe[i - 1] : g;
+			struct tp_link *m = stripe_member(g, i);
 			uint32_t before = g->rx_next;
 
 			if (!m->blocked || m->down)
@@ -1076,6 +1090,15 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text)
 		link_append(l, error ? TP_F_ERROR : TP_F_GOODBYE, text, len, 0);
 	l->goodbye = true;
 	uv_timer_start(&l->timer, timer_cb, GOODBYE_GRACE_MS, 0);
+}
+
+int tp_link_stripe_stats(const struct tp_link *l, unsigned n,
+			 struct tp_link_stats *s)
+{
+	if (n > l->n_stripes)
+		return -ENOENT;
+	*s = n ? l->stripe[n - 1]->st : l->st;
+	return 0;
 }
 
 void tp_link_stats(const struct tp_link *l, struct tp_link_stats *s)

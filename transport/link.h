@@ -142,6 +142,17 @@ void tp_link_goodbye(struct tp_link *l, bool error, const char *text);
 
 void tp_link_stats(const struct tp_link *l, struct tp_link_stats *s);
 
+/**
+ * tp_link_stripe_stats() - the counters of one of @l's streams alone
+ * @l:		the link (its first stream)
+ * @n:		0 for the first stream, N for stripe N
+ * @s:		filled in
+ *
+ * Return: 0, or -ENOENT when @l has no stream @n
+ */
+int tp_link_stripe_stats(const struct tp_link *l, unsigned n,
+			 struct tp_link_stats *s);
+
 #define TP_STRIPES_MAX 8 /* streams of one link, the first included */
 
 /**
