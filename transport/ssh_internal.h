@@ -30,9 +30,11 @@
 #include "lib/log.h"
 
 #define TP_SSH_BUF (256u * 1024) /* stream -> channel */
-#define TP_SSH_OBUF                                         \
-	(2u << 20) /* channel -> stream; also the window we \
-		    * grant the server, as OpenSSH's 2 MiB */
+/* channel -> stream; also the window we grant the server: what it may
+ * send per round trip toward us, the container's upload. OpenSSH grants
+ * 2 MiB, 200 Mbit/s at 80 ms; 8 MiB is what the NAT's window scale lets
+ * a TCP connection have in flight, so a channel is not the lower cap. */
+#define TP_SSH_OBUF (8u << 20)
 #define TP_SSH_WHY 512
 #define TP_SSH_LINE 800 /* one remote stderr line: fits one log line */
 #define TP_SSH_ERR_BURST 50 /* remote stderr lines logged per 5 s */

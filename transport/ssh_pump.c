@@ -146,7 +146,7 @@ static bool flush_out(struct tp_ssh_run *r)
  * ask for no more than the grant left until WINDOW_SLACK of it has been
  * used, then for all of obuf's room: one adjust per WINDOW_SLACK bytes,
  * as OpenSSH's channel_check_window() does, and the window stays within
- * WINDOW_SLACK of 2 MiB, which is what a long round trip needs.
+ * WINDOW_SLACK of TP_SSH_OBUF, which is what a long round trip needs.
  */
 static uint32_t fill_ask(const struct tp_ssh_run *r, const struct pump *p)
 {
@@ -179,8 +179,8 @@ static bool fill_drained(struct tp_ssh_run *r, const struct pump *p,
  * packet libssh has, so a short read with the socket dry ends the round
  * without another call (each is a poll()). ssh_channel_read_timeout()
  * with no timeout is the non-blocking read that also grows the window
- * (fill_ask()): to 2 MiB, not libssh's 1.25 MiB, which halves the
- * throughput from the server.
+ * (fill_ask()): to TP_SSH_OBUF, not libssh's 1.25 MiB, which held the
+ * upload to 1.25 MiB per round trip.
  *
  * Return: 0 (*@dry: the channel is read dry) or -errno
  */
