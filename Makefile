@@ -113,6 +113,8 @@ $(foreach t,$(UNIT_RESUME),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/inside_r
 $(foreach t,$(UNIT_NSS),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/nss.c,-lcrypto)))
 $(eval $(call unit_rules,test/unit/host,$(LIB_SRC) cmd/host.c cmd/host_linux.c))
 $(eval $(call unit_rules,test/unit/host_poll,$(LIB_SRC) cmd/host.c cmd/host_poll.c))
+# host_poll.c is host.c's tests against the other back end
+test/unit/host_poll test/unit/host_poll-asan test/unit/host_poll-aarch64: test/unit/host.c
 $(foreach t,$(UNIT_CMD),$(eval $(call unit_rules,$(t),$(LIB_SRC) cmd/json.c cmd/status_text.c cmd/control.c cmd/pcap.c,-lpthread)))
 
 unit: $(UNIT_TESTS) $(UNIT_TESTS:=-asan)

@@ -105,6 +105,10 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 	do
 		r = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	while (--left && (r >= 0 || errno == EINTR || errno == ENOBUFS));
+	/* lost notifications are POLLERR, on which libuv stops the handle
+	 * (status < 0): the recv() above cleared the error, watch again */
+	if (status < 0)
+		uv_poll_start(&w->poll, UV_READABLE, watch_cb);
 	w->cb(w->arg);
 }
 
