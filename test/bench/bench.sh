@@ -89,6 +89,7 @@ want() {
 }
 BENCH_CIPHER=aes128-gcm@openssh.com
 HTTP=8080 IPERF=5201 SSH_PORT=2222
+WRK_PORTS=12 WRK_RUNS=0 # nginx also on HTTP+1..HTTP+WRK_PORTS: bench_wrk
 DNS_TUN=198.18.0.53
 # ssh -w: tun5 in cs and in local, a /30 of our own in 198.18/15
 WTUN=tun5 WTUN_CS=198.18.9.2 WTUN_LOCAL=198.18.9.1
