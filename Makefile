@@ -185,7 +185,7 @@ demo: deps tungate
 	test/demo.sh ./tungate
 
 # measurements, not a test: tungate beside kernel forwarding, ssh -w,
-# pasta and slirp4netns (test/bench/bench.sh; about 5 minutes, as root).
+# pasta and slirp4netns (test/bench/bench.sh; about 7 minutes, as root).
 # A target-specific DEPS holds for its prerequisites too: here, deps.
 bench: DEPS += $(DEPS_BENCH)
 bench: deps tungate
