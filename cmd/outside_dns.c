@@ -137,11 +137,12 @@ struct outside_dns *outside_dns_new(uv_loop_t *loop, struct nat_opts *no,
 		o.resolved_path = hr.resolved_socket;
 	if (dns_resolved_present(o.resolved_path))
 		tg_info("names: systemd-resolved (%s) for A and AAAA, the "
-			"nameservers of /etc/resolv.conf for other types",
-			o.resolved_path);
+			"nameservers of %s for other types",
+			o.resolved_path, o.resolv_conf);
 	else
-		tg_info("names: files and dns (/etc/hosts, the nameservers of "
-			"/etc/resolv.conf)");
+		tg_info("names: files and dns (/etc/hosts, the "
+			"nameservers of %s)",
+			o.resolv_conf);
 	/* slots are counted in int, and allocated in one piece */
 	if (o.max_pending > INT_MAX / sizeof(struct dns_slot))
 		return NULL;
