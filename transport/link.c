@@ -331,14 +331,16 @@ static struct tp_link *stripe_pick(struct tp_link *g, size_t len)
 	}
 	if (!best)
 		return NULL;
-	g->cur_sent = 0;
-	if (best == t)
+	if (best == t) {
+		g->cur_sent = 0;
 		return t;
+	}
 	if (!link_room(best, SEQ_BYTES + len, GOODBYE_ROOM))
 		return NULL;
 	tg_put_be32(seq, g->tx_seq);
 	link_append(best, TP_F_SEQ, seq, sizeof(seq), GOODBYE_ROOM);
 	g->cur = best;
+	g->cur_sent = 0;
 	return best;
 }
 

@@ -426,7 +426,8 @@ bench_all() {
 				R[$name.cpucli]=$(per_gb $((c1 - c0)) "$b")
 			# over SSH the inside is in sshd's tree: the whole path
 			# is the outside, the OpenSSH client and that tree
-			[ $((s1 - s0)) -gt $((i1 - i0)) ] &&
+			[ -n "$BENCH_IN_PID" ] &&
+				[ $((s1 - s0)) -gt $((i1 - i0)) ] &&
 				R[$name.cpupath]=$(per_gb \
 					$((o1 - o0 + c1 - c0 + s1 - s0)) "$b")
 		fi
@@ -545,7 +546,9 @@ ms_now() {
 
 # bench_raw_ssh [NAME] - BENCH_RAW_MB through one SSH channel each way,
 # from local as nobody, less the time of a bare `ssh true` (connection
-# setup); into R[NAME.up|down], NAME raw by default. R[NAME.cpupath]: the
+# setup); into R[NAME.up|down], NAME raw by default, up and down as for
+# the tunnel: up is from the container (sshd sends, within the client's
+# window), down toward it (within sshd's). R[NAME.cpupath]: the
 # CPU both ends of the channel used per GB (the ssh client and sshd's
 # session, as this shell's and sshd's reaped children), less twice what `dd | cat` costs without
 # it: the two transfers run dd twice and cat once, so this errs toward a
@@ -571,12 +574,12 @@ bench_raw_ssh() {
 	# shellcheck disable=SC2086
 	as_user timeout 60 sh -c "dd if=/dev/zero bs=1M count=$mb 2>/dev/null |
 		$SSH_CMD 'cat >/dev/null'" && t1=$(ms_now) &&
-		R[$n.up]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+		R[$n.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
 	t0=$(ms_now)
 	# shellcheck disable=SC2086
 	as_user timeout 60 $SSH_CMD "dd if=/dev/zero bs=1M count=$mb 2>/dev/null" \
 		>/dev/null && t1=$(ms_now) &&
-		R[$n.down]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
+		R[$n.up]=$(raw_gbps "$mb" $((t1 - t0 - setup)))
 	wait_for 5 sshd_idle
 	c1=$(($(reaped_ticks) + $(sshd_ticks)))
 	[ -n "${R[$n.up]:-}" ] && [ -n "${R[$n.down]:-}" ] &&
