@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cmd/host.h"
+#include "lib/log.h"
 #include "lib/netlink.h"
 
 #define DISCOVER_TRIES 4 /* a dump cut short by a route change is redone */
@@ -98,7 +99,7 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 	struct tg_host_watch *w = h->data;
 	uint8_t buf[4096];
 	ssize_t r;
-	int left = DRAIN_MAX;
+	int left = DRAIN_MAX, again = 0;
 
 	/* ENOBUFS (notifications lost) and errors alike: read them again;
 	 * what is still queued wakes the loop once more */
@@ -108,7 +109,11 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 	/* lost notifications are POLLERR, on which libuv stops the handle
 	 * (status < 0): the recv() above cleared the error, watch again */
 	if (status < 0)
-		uv_poll_start(&w->poll, UV_READABLE, watch_cb);
+		again = uv_poll_start(&w->poll, UV_READABLE, watch_cb);
+	if (again < 0)
+		tg_warn("own addresses: cannot watch them again (%s); "
+			"changes from now on are not seen",
+			uv_strerror(again));
 	w->cb(w->arg);
 }
 
