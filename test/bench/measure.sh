@@ -208,16 +208,29 @@ bench_socat_shim() {
 
 # --- the measurements ---------------------------------------------------------
 
-# cpu_ticks PID - utime + stime of PID (all its threads), in clock ticks
-cpu_ticks() {
+# proc_times PID - utime stime cutime cstime of PID (all its threads), in
+# clock ticks; zeros once it is gone
+proc_times() {
 	local s f
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
-		echo 0
+		echo 0 0 0 0
 		return
 	}
 	s=${s##*) }
 	read -r -a f <<<"$s"
-	echo $((f[11] + f[12]))
+	echo "${f[11]} ${f[12]} ${f[13]} ${f[14]}"
+}
+
+# children PID - its child processes
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null
+}
+
+# cpu_ticks PID - utime + stime of PID (all its threads), in clock ticks
+cpu_ticks() {
+	local u s
+	read -r u s _ <<<"$(proc_times "$1")"
+	echo $((u + s))
 }
 
 # tree_ticks PID - CPU ticks of PID and every live descendant, including
@@ -225,16 +238,10 @@ cpu_ticks() {
 # once, in the process that used it while it lives, then in its parent.
 # Not for this shell: the command substitutions are its children too.
 tree_ticks() {
-	local p=$1 s f c sum
-	s=$(cat "/proc/$p/stat" 2>/dev/null) || {
-		echo 0
-		return
-	}
-	s=${s##*) }
-	read -r -a f <<<"$s"
-	sum=$((f[11] + f[12] + f[13] + f[14]))
-	# shellcheck disable=SC2013 # children: one line of pids per thread
-	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+	local u s cu cs c sum
+	read -r u s cu cs <<<"$(proc_times "$1")"
+	sum=$((u + s + cu + cs))
+	for c in $(children "$1"); do
 		sum=$((sum + $(tree_ticks "$c")))
 	done
 	echo "$sum"
@@ -242,9 +249,9 @@ tree_ticks() {
 
 # reaped_ticks - CPU ticks of this shell's reaped children (cutime, cstime)
 reaped_ticks() {
-	local s f
-	s=$(cat "/proc/$$/stat") && s=${s##*) } && read -r -a f <<<"$s"
-	echo $((f[13] + f[14]))
+	local cu cs
+	read -r _ _ cu cs <<<"$(proc_times $$)"
+	echo $((cu + cs))
 }
 
 # sshd_pid - the bench's sshd listener
@@ -260,7 +267,7 @@ sshd_ticks() {
 
 # sshd_idle - no session of the bench's sshd is left
 sshd_idle() {
-	[ -z "$(cat /proc/"$(sshd_pid)"/task/*/children 2>/dev/null)" ]
+	[ -z "$(children "$(sshd_pid)")" ]
 }
 
 # tun_bytes - bytes through cs's tungate0, both ways
@@ -548,11 +555,11 @@ ms_now() {
 # from local as nobody, less the time of a bare `ssh true` (connection
 # setup); into R[NAME.up|down], NAME raw by default, up and down as for
 # the tunnel: up is from the container (sshd sends, within the client's
-# window), down toward it (within sshd's). R[NAME.cpupath]: the
-# CPU both ends of the channel used per GB (the ssh client and sshd's
-# session, as this shell's and sshd's reaped children), less twice what `dd | cat` costs without
-# it: the two transfers run dd twice and cat once, so this errs toward a
-# cheaper channel.
+# window), down toward it (within sshd's). R[NAME.cpupath]: the CPU both
+# ends of the channel used per GB (the ssh client and sshd's session, as
+# this shell's and sshd's reaped children), less twice what `dd | cat`
+# costs without it: the two transfers run dd twice and cat once, so this
+# errs toward a cheaper channel.
 bench_raw_ssh() {
 	local t0 t1 setup mb=$BENCH_RAW_MB n=${1:-raw} c0 c1 bare
 	bench_run_sshd

@@ -241,23 +241,21 @@ dcell() {
 }
 
 bench_delay_table() {
-	local ms c line sep
+	local ms c line
 	[ -n "$BENCH_DELAYS" ] || return 0
 	echo "the SSH contenders behind a relay adding a round trip (Gbit/s;" \
 		"(Nx) = of the raw channel at that round trip; stripes: tungate" \
 		"--stripes $BENCH_STRIPES, one: one stream; wmem: cs's" \
 		"tcp_wmem max at $BENCH_WMEM)"
 	echo
-	line=$(printf '| %-8s' "added RTT")
-	sep="|$(printf -- '-%.0s' {1..10})"
+	line=$(printf '| %-9s' "added RTT")
 	for c in "${DHEADS[@]}"; do
 		line+=$(printf ' | %-16s' "$c")
-		sep+="|$(printf -- '-%.0s' {1..18})"
 	done
 	echo "$line |"
-	echo "$sep|"
+	echo "$line |" | sed 's/[^|]/-/g'
 	for ms in 0 $BENCH_DELAYS; do
-		line=$(printf '| %-8s' "$ms ms")
+		line=$(printf '| %-9s' "$ms ms")
 		for c in "${DCOLS[@]}"; do
 			line+=$(printf ' | %-16s' "$(dcell "$c" "$ms")")
 		done

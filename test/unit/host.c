@@ -120,8 +120,9 @@ static void timeout_cb(uv_timer_t *t)
 	*(bool *)t->data = true;
 }
 
-/* run until the watcher has called back, for at most 3 s */
-static bool called(struct ctx *c)
+/* run the loop for @ms, or until the watcher calls back if @until_called;
+ * Return: whether it called back */
+static bool run_for(struct ctx *c, uint64_t ms, bool until_called)
 {
 	unsigned before = c->calls;
 	bool expired = false;
@@ -129,27 +130,18 @@ static bool called(struct ctx *c)
 
 	uv_timer_init(&c->loop, &t);
 	t.data = &expired;
-	uv_timer_start(&t, timeout_cb, 3000, 0);
-	while (c->calls == before && !expired)
+	uv_timer_start(&t, timeout_cb, ms, 0);
+	while (!expired && !(until_called && c->calls != before))
 		uv_run(&c->loop, UV_RUN_ONCE);
 	uv_close((uv_handle_t *)&t, NULL);
 	uv_run(&c->loop, UV_RUN_NOWAIT);
 	return c->calls != before;
 }
 
-/* run the loop for @ms */
-static void run_for(struct ctx *c, uint64_t ms)
+/* run until the watcher has called back, for at most 3 s */
+static bool called(struct ctx *c)
 {
-	bool expired = false;
-	uv_timer_t t;
-
-	uv_timer_init(&c->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, timeout_cb, ms, 0);
-	while (!expired)
-		uv_run(&c->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&c->loop, UV_RUN_NOWAIT);
+	return run_for(c, 3000, true);
 }
 
 static void test_watch(void **state)
@@ -199,7 +191,7 @@ static void test_watch_overrun(void **state)
 		assert_int_equal(lo_addr(RTM_NEWADDR, AF_INET, a4), 0);
 	}
 	assert_true(called(c));
-	run_for(c, 300); /* what was still queued is read */
+	run_for(c, 300, false); /* what was still queued is read */
 	assert_int_equal(lo_addr(RTM_NEWADDR, AF_INET, last), 0);
 	assert_true(called(c));
 	assert_true(has(AF_INET, last));

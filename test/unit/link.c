@@ -28,6 +28,7 @@
 #include "transport/frame.h"
 #include "transport/link.h"
 #include "transport/stream.h"
+#include "lib/wire.h"
 
 struct side {
 	struct tp_link *l;
@@ -1063,8 +1064,7 @@ static void stripe_frame(struct side *s, uint8_t type, const uint8_t *data,
 
 	if (type != TP_F_PACKET || len < 4)
 		return;
-	got = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-	      (uint32_t)data[2] << 8 | data[3];
+	got = tg_be32(data);
 	if (got != *next)
 		stripe_wrong++;
 	*next = got + 1;
@@ -1090,10 +1090,7 @@ static void stripe_send(struct side *from, struct side *to, uint32_t n)
 	for (uint32_t i = 0; i < n;) {
 		size_t len = 4 + (i * 7919u) % (sizeof(buf) - 4);
 
-		buf[0] = (uint8_t)(i >> 24);
-		buf[1] = (uint8_t)(i >> 16);
-		buf[2] = (uint8_t)(i >> 8);
-		buf[3] = (uint8_t)i;
+		tg_put_be32(buf, i);
 		int r = tp_link_send(from->l, TP_F_PACKET, buf, len);
 
 		if (r == 0) {
@@ -1184,10 +1181,7 @@ static void test_stripes_spread(void **state)
 	(void)stripes_open();
 	for (uint32_t i = 0; i < 3200;) {
 		for (int k = 0; k < 16; k++, i++) {
-			buf[0] = (uint8_t)(i >> 24);
-			buf[1] = (uint8_t)(i >> 16);
-			buf[2] = (uint8_t)(i >> 8);
-			buf[3] = (uint8_t)i;
+			tg_put_be32(buf, i);
 			assert_int_equal(
 				tp_link_send(b.l, TP_F_PACKET, buf, sizeof(buf)),
 				0);
